@@ -51,6 +51,53 @@ REJECT_SCHEMA = pa.schema(
     ]
 )
 
+# One row per canonical URL (RUN/links/), written by the links stage, read by fetch.
+LINK_SCHEMA = pa.schema(
+    [
+        pa.field("url", pa.string(), nullable=False),  # canonical URL: what is fetched
+        pa.field("domain", pa.string()),  # registrable host, lower-case, no www.
+        pa.field("score_sum", pa.int64()),  # karma summed over every post of this URL
+        pa.field("n_posts", pa.int64()),
+        pa.field("subreddits", pa.list_(pa.string())),  # sorted, distinct
+        pa.field("first_seen", pa.int64()),  # created_utc of the earliest post (unix seconds)
+        pa.field("last_seen", pa.int64()),
+        pa.field("example_url", pa.string()),  # one URL exactly as posted
+        pa.field("post_ids", pa.list_(pa.string())),  # sorted
+    ]
+)
+
+# One row per input URL of the fetch stage (RUN/warc/fetch_log/): nothing is lost.
+FETCH_LOG_SCHEMA = pa.schema(
+    [
+        pa.field("url", pa.string(), nullable=False),  # the link's canonical URL (LINK_SCHEMA.url)
+        pa.field("final_url", pa.string()),  # after redirects; the WARC-Target-URI of the response
+        pa.field("domain", pa.string()),
+        pa.field("status", pa.int32()),  # HTTP status, null when none was received
+        pa.field("reason", pa.string(), nullable=False),  # ok / robots / timeout / too_large / ssrf / ...
+        pa.field("detail", pa.string()),
+        pa.field("bytes", pa.int64()),
+        pa.field("elapsed_s", pa.float64()),
+        pa.field("attempts", pa.int32()),
+        pa.field("truncated", pa.bool_()),
+        pa.field("content_type", pa.string()),
+        pa.field("fetched_at", pa.string()),  # ISO 8601 UTC
+        pa.field("warc_file", pa.string()),  # file name inside RUN/warc/, null when nothing was written
+        pa.field("warc_offset", pa.int64()),  # offset of the response record
+    ]
+)
+
+# One row per near-duplicate cluster (RUN/dedup/clusters/).
+CLUSTER_SCHEMA = pa.schema(
+    [
+        pa.field("cluster_id", pa.string(), nullable=False),
+        pa.field("kept_id", pa.string(), nullable=False),
+        pa.field("members", pa.list_(pa.string())),  # sorted document ids, kept one included
+        pa.field("size", pa.int64()),
+        pa.field("kind", pa.string()),  # "exact" | "url" | "near"
+        pa.field("similarity", pa.float32()),  # mean estimated Jaccard of members to the kept doc
+    ]
+)
+
 DOC_FIELDS = tuple(DOC_SCHEMA.names)
 REJECT_FIELDS = tuple(REJECT_SCHEMA.names)
 
