@@ -30,6 +30,7 @@ and Python version.
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -132,17 +133,21 @@ class NgramHasher:
                 index = self._index
                 new = set(ws)
             start = len(index)
-            need = start + len(new)
+            fresh = sorted(new)
+            need = start + len(fresh)
             if need > len(self._lo):
                 size = max(need, 2 * len(self._lo))
                 self._lo = np.resize(self._lo, size)
                 self._hi = np.resize(self._hi, size)
-            for i, w in enumerate(sorted(new)):
-                v = xxhash.xxh3_128_intdigest(w.encode("utf-8", "surrogatepass"))
-                index[w] = start + i
-                self._lo[start + i] = v & _M64
-                self._hi[start + i] = v >> 64
-        return np.fromiter(map(index.__getitem__, ws), dtype=np.intp, count=len(ws))
+            digests = b"".join(xxhash.xxh3_128_digest(w.encode("utf-8", "surrogatepass")) for w in fresh)
+            # xxh3_128_digest is the big-endian 128-bit value: high 64 bits first
+            halves = np.frombuffer(digests, dtype=">u8").reshape(-1, 2)
+            self._hi[start:need] = halves[:, 0]
+            self._lo[start:need] = halves[:, 1]
+            index.update(zip(fresh, range(start, need)))
+        if len(ws) == 1:
+            return np.array([index[ws[0]]], dtype=np.intp)
+        return np.array(itemgetter(*ws)(index), dtype=np.intp)
 
     def hash_words(self, ws: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
         """``(h1, h2)`` uint64 arrays, one entry per n-gram position of the word list."""

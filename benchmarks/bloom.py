@@ -1,0 +1,191 @@
+"""Bloom filter throughput: webtext vs pybloom-live and rbloom, on real 8-grams, one core.
+
+    PYTHONPATH=. python benchmarks/bloom.py [--items 1000000] [--fpr 1e-8] [--repeat 3] [--report-mb 100]
+
+Input: the first ``--items`` word 8-grams of the real corpora in ../shared/data/corpora
+(Wikipedia XML sample, Lee news, tiny Shakespeare), normalised with corpus_tools.ngrams.
+Every library inserts the same n-grams into a filter sized for them at ``--fpr``, then
+queries them all (all present) and as many absent n-grams (all absent).
+
+* webtext: words -> vectorised n-gram hashes (corpus_tools.ngrams) -> BloomFilter.add_hashes;
+  timed from the word list, so n-gram hashing is included.
+* rbloom: ``Bloom(n, fpr, hash_func)`` with a stable xxh3_128 hash of each n-gram string;
+  pybloom-live: ``BloomFilter(n, fpr)`` (SHA-512 at 1e-8). Both get ready-made n-gram
+  strings; building those strings from the word list is timed separately and reported.
+
+Then: report generation time for the WikiText-2 test set against a Bloom filter built
+from a ``--report-mb`` MB corpus (the real corpora, sentences shuffled with a fixed seed
+and repeated with a distinct marker word per copy so that its n-grams are new).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import os
+import random
+import re
+import sys
+import tempfile
+import time
+
+import numpy as np
+import xxhash
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from corpus_tools.bloom import BloomFilter  # noqa: E402
+from corpus_tools.ngrams import HASH_ID, NgramHasher, ngram_strings, words  # noqa: E402
+
+DATA = os.environ.get("WEBTEXT_SHARED_DATA",
+                      os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data"))
+
+
+def corpus_texts() -> list[str]:
+    d = os.path.join(DATA, "corpora")
+    with bz2.open(os.path.join(d, "enwiki-sample-206-pages.xml.bz2"), "rt", encoding="utf-8") as fh:
+        wiki = re.findall(r"<text[^>]*>(.*?)</text>", fh.read(), flags=re.S)
+    out = list(wiki)
+    with open(os.path.join(d, "lee-news-background.txt"), encoding="utf-8") as fh:
+        out.extend(fh.read().splitlines())
+    with open(os.path.join(d, "tinyshakespeare.txt"), encoding="utf-8") as fh:
+        out.append(fh.read())
+    return out
+
+
+def best(fn, repeat: int) -> tuple[float, object]:
+    times, res = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        res = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), res
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--items", type=int, default=1_000_000)
+    ap.add_argument("--fpr", type=float, default=1e-8)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--report-mb", type=float, default=100.0, help="corpus size for the report timing (0 skips it)")
+    ap.add_argument("--skip-pybloom", action="store_true")
+    args = ap.parse_args()
+
+    texts = corpus_texts()
+    ws: list[str] = []
+    for t in texts:
+        ws.extend(words(t))
+    n_items = min(args.items, len(ws) - 7)
+    ws = ws[:n_items + 7]
+    # absent n-grams: the same words in reverse order
+    ws_absent = ws[::-1]
+    print(f"input: {n_items:,} real 8-grams from {DATA}/corpora, fpr {args.fpr:g}, best of {args.repeat}")
+
+    rows = []
+
+    # ---- webtext
+    def ours_add():
+        f = BloomFilter.create(n_items, args.fpr, HASH_ID)
+        h1, h2 = NgramHasher().hash_words(ws, 8)
+        f.add_hashes(h1, h2)
+        return f
+
+    t_add, f = best(ours_add, args.repeat)
+
+    def ours_query(wl):
+        def q():
+            h1, h2 = NgramHasher().hash_words(wl, 8)
+            return int(f.contains_hashes(h1, h2).sum())
+        return q
+
+    t_qp, hits = best(ours_query(ws), args.repeat)
+    t_qn, fp = best(ours_query(ws_absent), args.repeat)
+    assert hits == n_items
+    rows.append(("webtext (NumPy, n-gram hashing included)", t_add, t_qp, t_qn, f.nbytes * 8 / n_items))
+
+    # ---- strings for the anchors
+    t_join, grams = best(lambda: ngram_strings(ws, 8), 1)
+    absent = ngram_strings(ws_absent, 8)
+
+    # ---- rbloom with a stable xxh3_128 hash
+    from rbloom import Bloom
+
+    def hf(s: str) -> int:
+        return xxhash.xxh3_128_intdigest(s.encode()) - (1 << 127)
+
+    def rb_add():
+        b = Bloom(n_items, args.fpr, hf)
+        b.update(grams)
+        return b
+
+    t_add_rb, rb = best(rb_add, args.repeat)
+    t_qp_rb, _ = best(lambda: sum(1 for g in grams if g in rb), args.repeat)
+    t_qn_rb, _ = best(lambda: sum(1 for g in absent if g in rb), args.repeat)
+    rows.append(("rbloom + xxh3_128", t_add_rb, t_qp_rb, t_qn_rb, rb.size_in_bits / n_items))
+
+    # ---- pybloom-live
+    if not args.skip_pybloom:
+        from pybloom_live import BloomFilter as PyBloom
+
+        def pb_add():
+            b = PyBloom(capacity=n_items, error_rate=args.fpr)
+            for g in grams:
+                b.add(g)
+            return b
+
+        t_add_pb, pb = best(pb_add, 1)
+        t_qp_pb, _ = best(lambda: sum(1 for g in grams if g in pb), 1)
+        t_qn_pb, _ = best(lambda: sum(1 for g in absent if g in pb), 1)
+        rows.append(("pybloom-live (SHA-512)", t_add_pb, t_qp_pb, t_qn_pb, pb.num_bits / n_items))
+
+    print(f"{'library':<42} {'add/s':>12} {'query present/s':>16} {'query absent/s':>15} {'bits/item':>10}")
+    for name, a, qp, qn, bpi in rows:
+        print(f"{name:<42} {n_items / a:>12,.0f} {n_items / qp:>16,.0f} {n_items / qn:>15,.0f} {bpi:>10.2f}")
+    print(f"(building the {n_items:,} n-gram strings the anchors need: {n_items / t_join:,.0f}/s, not included above)")
+    ours = rows[0]
+    for name, a, qp, qn, _ in rows[1:]:
+        print(f"ratio webtext / {name}: add {a / ours[1]:.2f}x, query present {qp / ours[2]:.2f}x, "
+              f"query absent {qn / ours[3]:.2f}x")
+    print(f"webtext bits per item {ours[4]:.2f} vs theory {-np.log(args.fpr) / np.log(2) ** 2:.2f}; "
+          f"false positives among {n_items:,} absent n-grams: {fp}")
+
+    if args.report_mb > 0:
+        report_timing(texts, args.report_mb, args.fpr)
+    return 0
+
+
+def report_timing(texts: list[str], mb: float, fpr: float) -> None:
+    from corpus_tools.contamination import build_bloom, compute_report, read_benchmark
+
+    rng = random.Random(1234)
+    sentences = [s for t in texts for s in re.split(r"(?<=[.!?])\s+|\n+", t) if len(s) > 20]
+    target = int(mb * 1e6)
+    docs, size, copy = [], 0, 0
+    while size < target:
+        rng.shuffle(sentences)
+        for i in range(0, len(sentences), 40):
+            doc = f"copy{copy} " + " ".join(sentences[i:i + 40])
+            docs.append(doc)
+            size += len(doc)
+            if size >= target:
+                break
+        copy += 1
+    print(f"\nreport: corpus of {size / 1e6:.0f} MB, {len(docs):,} documents")
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        bloom_dir = os.path.join(tmp, "bloom")
+        manifest = build_bloom(lambda: iter(docs), bloom_dir, n=8, fpr=fpr)
+        t_build = time.perf_counter() - t0
+        print(f"bloom build: {t_build:.1f}s ({manifest['n_inserted'] / t_build:,.0f} n-grams/s), "
+              f"{manifest['bytes'] / 1e6:.1f} MB, distinct ≈ {manifest['distinct_estimate']:,}")
+        bench = read_benchmark(f"wikitext2={os.path.join(DATA, 'benchmarks', 'wikitext-2', 'test.txt')}")
+        t0 = time.perf_counter()
+        rep = compute_report(bloom_dir, [bench])
+        t_rep = time.perf_counter() - t0
+        b = rep["benchmarks"][0]
+        print(f"report for WikiText-2 test ({b['examples']:,} examples, {b['ngrams']:,} distinct 8-grams): "
+              f"{t_rep:.2f}s, {b['percent_found']:.2f}% found")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
