@@ -99,6 +99,11 @@ class BloomFilter:
         self._steps = np.arange(self.k, dtype=np.uint32)
         self._m64 = np.uint64(self.m)
 
+    def __getstate__(self) -> dict[str, Any]:  # pickled by Beam: leave the work buffers behind
+        state = dict(self.__dict__)
+        state.pop("_buf", None)
+        return state
+
     # ------------------------------------------------------------------ construction
     @classmethod
     def create(cls, capacity: int, fpr: float, hash_id: str, **kw: Any) -> "BloomFilter":

@@ -281,9 +281,8 @@ def self_check(bloom: PartitionedBloom | BloomFilter, queries: int = 1_000_000, 
     done = 0
     while done < queries:
         b = min(65536, queries - done)
-        ids = rng.integers(0, vocab_size, size=b * n)
-        lists = [[vocab[i] for i in ids[j * n:(j + 1) * n]] for j in range(b)]
-        h1, h2, _ = hasher.hash_word_lists(lists, n)
+        rows = rng.integers(0, vocab_size, size=(b, n))
+        h1, h2 = hasher.hash_id_rows(vocab, rows)
         fp += int(bloom.contains_hashes(h1, h2).sum())
         done += b
     return {"queries": queries, "false_positives": fp, "empirical_fpr": fp / queries, "seed": seed}

@@ -174,10 +174,32 @@ class NgramHasher:
         flat: list[str] = []
         for w in lists:
             flat.extend(w)
-        ids = self._word_ids(flat)
+        h1, h2 = self._combine(self._word_ids(flat), n)
+        if len(lists) > 1:
+            # keep only positions whose n words lie inside one text
+            positions = total - n + 1
+            offsets = np.concatenate(([0], np.cumsum(lens)[:-1]))
+            doc = np.repeat(np.arange(len(lists)), lens)[:positions]
+            local = np.arange(positions) - offsets[doc]
+            keep = local <= (lens[doc] - n)
+            h1 = h1[keep]
+            h2 = h2[keep]
+        return h1, h2, counts
+
+    def hash_id_rows(self, vocab: list[str], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Hashes of n-grams given as rows of indices into ``vocab`` (shape (count, n));
+        the same values ``hash_words`` gives for ``[vocab[i] for i in row]``."""
+        rows = np.asarray(rows)
+        count, n = rows.shape
+        vocab_ids = self._word_ids(list(vocab))
+        h1, h2 = self._combine(vocab_ids[rows.ravel()], n)
+        return h1[::n], h2[::n]
+
+    def _combine(self, ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The n-gram hash of every position of one word-id sequence (module docstring)."""
         lo = self._lo[ids]
         hi = self._hi[ids]
-        positions = total - n + 1
+        positions = len(ids) - n + 1
         p1 = lo[:positions].copy()
         p2 = hi[:positions].copy()
         for j in range(1, n):
@@ -188,17 +210,7 @@ class NgramHasher:
         tag = np.uint64((n * G) & _M64)
         p1 ^= tag
         p2 ^= tag
-        h1 = fmix64(p1)
-        h2 = fmix64(p2)
-        if len(lists) > 1:
-            # keep only positions whose n words lie inside one text
-            offsets = np.concatenate(([0], np.cumsum(lens)[:-1]))
-            doc = np.repeat(np.arange(len(lists)), lens)[:positions]
-            local = np.arange(positions) - offsets[doc]
-            keep = local <= (lens[doc] - n)
-            h1 = h1[keep]
-            h2 = h2[keep]
-        return h1, h2, counts
+        return fmix64(p1), fmix64(p2)
 
 
 def unique_pairs(h1: np.ndarray, h2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

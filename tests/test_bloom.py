@@ -226,3 +226,22 @@ def test_self_check_measures_the_false_positive_rate(shared_data):
     tight = build_bloom(lambda: docs, None, n=8, fpr=1e-8)[0]
     # expected 0.002 false positives in 200k queries at 1e-8
     assert self_check(tight, queries=200_000, n=8)["false_positives"] <= 1
+
+
+def test_id_rows_hash_like_words():
+    vocab = ["alpha", "beta", "gamma", "delta", "eps"]
+    rows = np.array([[0, 1, 2], [4, 4, 3], [2, 1, 0]])
+    h1, h2 = NgramHasher().hash_id_rows(vocab, rows)
+    for r, a, b in zip(rows, h1.tolist(), h2.tolist()):
+        assert (a, b) == _reference_hash([vocab[i] for i in r])
+
+
+def test_filter_pickles_without_work_buffers():
+    import pickle
+
+    f = BloomFilter.create(1000, 1e-8, HASH_ID)
+    h1, h2 = random_hashes(1000, 9)
+    f.add_hashes(h1, h2)
+    g = pickle.loads(pickle.dumps(f))
+    assert "_buf" not in g.__dict__ and np.array_equal(g.bits, f.bits)
+    assert g.contains_hashes(h1, h2).all()
