@@ -41,6 +41,7 @@ def main(args) -> int:
     from corpus_tools.contamination import BenchmarkError, DecontaminationConfig, decontaminate, read_benchmark
     from corpus_tools.schema import DOC_FIELDS
     from corpus_tools.shards import expand_paths, iter_records, write_records
+    from pipelines.parquet_io import shard_of
     from pipelines.webtext import UserError
 
     if args.n < 1 or args.window < 0 or args.min_piece < 0 or args.max_splits < 0 or args.max_doc_freq < 1:
@@ -59,7 +60,7 @@ def main(args) -> int:
     docs, stats = decontaminate(lambda: iter_records(files, columns=list(DOC_FIELDS)), benches, cfg)
     shards: list[list[dict]] = [[] for _ in range(args.num_shards)]
     for d in docs:
-        shards[int(d["id"][:8], 16) % args.num_shards].append(d)
+        shards[shard_of(d["id"], args.num_shards)].append(d)
     os.makedirs(args.out, exist_ok=True)
     for i, rows in enumerate(shards):
         rows.sort(key=lambda r: r["id"])
