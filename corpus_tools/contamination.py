@@ -206,12 +206,15 @@ def read_benchmark(spec: str) -> Benchmark:
 # ---------------------------------------------------------------------- building the filter
 def count_corpus_ngrams(texts: Iterable[str], n: int) -> int:
     """Number of n-gram positions in a corpus (an upper bound on its distinct n-grams)."""
-    return sum(max(0, len(words(t)) - n + 1) for t in texts)
+    return sum(max(0, len(words(t)) - n + 1) for t in texts if isinstance(t, str))
 
 
 def _batches(texts: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Texts in lists of ``size``; missing texts (None) are skipped."""
     batch: list[str] = []
     for t in texts:
+        if not isinstance(t, str):
+            continue
         batch.append(t)
         if len(batch) >= size:
             yield batch
@@ -575,6 +578,8 @@ def document_frequency(texts: Iterable[str], bench: HashSet, n: int) -> np.ndarr
     df = np.zeros(len(bench), dtype=np.int64)
     hasher = NgramHasher()
     for t in texts:
+        if not isinstance(t, str):
+            continue
         h1, h2 = hasher.hash_words(words(t), n)
         idx = bench.index(h1, h2)
         hit = np.unique(idx[idx >= 0])
@@ -632,7 +637,7 @@ def decontaminate(docs: Callable[[], Iterable[dict[str, Any]]], benchmarks: list
 
     cfg = cfg or DecontaminationConfig()
     bench = benchmark_ngram_set(benchmarks, cfg.n)
-    df = document_frequency((d["text"] for d in docs()), bench, cfg.n)
+    df = document_frequency((d.get("text") for d in docs()), bench, cfg.n)
     keep = (df >= 1) & (df <= cfg.max_doc_freq)
     active = HashSet(bench.h1[keep], bench.h2[keep])
     stats: dict[str, Any] = {
@@ -642,14 +647,19 @@ def decontaminate(docs: Callable[[], Iterable[dict[str, Any]]], benchmarks: list
         "ngrams_ignored_frequent": int((df > cfg.max_doc_freq).sum()), "ngrams_used": len(active),
         "documents_in": 0, "documents_clean": 0, "documents_split": 0, "documents_dropped_too_many_splits": 0,
         "documents_dropped_all_pieces_short": 0, "pieces_out": 0, "pieces_dropped_short": 0,
-        "documents_out": 0, "chars_in": 0, "chars_removed": 0,
+        "documents_out": 0, "documents_without_text": 0, "chars_in": 0, "chars_removed": 0,
     }
 
     def run() -> Iterator[dict[str, Any]]:
         hasher = NgramHasher()
         for d in docs():
-            text = d["text"]
+            text = d.get("text")
             stats["documents_in"] += 1
+            if not isinstance(text, str):  # nothing to cut: passed on unchanged, and counted
+                stats["documents_without_text"] += 1
+                stats["documents_out"] += 1
+                yield d
+                continue
             stats["chars_in"] += len(text)
             pieces, c = cut_spans(text, active, cfg, hasher)
             stats["chars_removed"] += c["chars_removed"]

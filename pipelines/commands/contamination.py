@@ -60,8 +60,11 @@ def main(args) -> int:
         if not files:
             raise UserError(f"--corpus: no Parquet files in {' '.join(args.corpus)}")
         corpus = lambda: iter_texts(files)  # noqa: E731
-    report = compute_report(bloom, benches, exact=args.exact, corpus=corpus, dirty_min=args.dirty_min,
-                            dirty_max=args.dirty_max, bloom_label=args.bloom)
+    try:  # partitions are opened (and checked) as they are queried
+        report = compute_report(bloom, benches, exact=args.exact, corpus=corpus, dirty_min=args.dirty_min,
+                                dirty_max=args.dirty_max, bloom_label=args.bloom)
+    except BloomFileError as e:
+        raise UserError(str(e)) from None
     paths = write_report(report, args.out)
     print(format_table(report))
     print(f"\nfalse-positive bound {report['fpr']:g}; mode: {'exact' if report['exact'] else 'bloom'}; "

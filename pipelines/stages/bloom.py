@@ -195,9 +195,11 @@ class BloomStage(Stage):
         out = ctx.run.stage_dir(NAME)
         manifest, _ = build_bloom_pipeline(docs, out, n=cfg.n, fpr=cfg.fpr, partitions=cfg.partitions,
                                            capacity=cfg.capacity, run_beam=ctx.run_beam)
-        details = {k: manifest[k] for k in ("partitions", "k", "capacity", "bits", "bytes", "n_inserted",
+        details = {k: manifest[k] for k in ("partitions", "k", "bits", "bytes", "n_inserted",
                                              "distinct_estimate", "bits_per_distinct", "fpr_estimated",
                                              "hash_id", "n", "normalisation")}
+        details["capacity"] = manifest["capacity_total"]  # n-grams the filter is sized for
+        details["capacity_allocated"] = manifest["capacity"]  # summed over partitions (with slack)
         details["fpr_target"] = cfg.fpr
         if cfg.self_check_queries:
             bloom = PartitionedBloom.open(out, expected_hash_id=HASH_ID)

@@ -45,8 +45,11 @@ class ContaminationStage(Stage):
         if cfg.exact:
             files = expand_paths(ctx.input_or(previous="dedup"))
             corpus = lambda: iter_texts(files)  # noqa: E731
-        report = compute_report(bloom, benches, exact=cfg.exact, corpus=corpus, dirty_min=cfg.dirty_min,
-                                dirty_max=cfg.dirty_max, bloom_label=bloom_dir)
+        try:
+            report = compute_report(bloom, benches, exact=cfg.exact, corpus=corpus, dirty_min=cfg.dirty_min,
+                                    dirty_max=cfg.dirty_max, bloom_label=bloom_dir)
+        except BloomFileError as e:
+            raise StageError(str(e)) from None
         paths = write_report(report, out)
         public = {k: v for k, v in report.items() if not k.startswith("_")}
         examples = sum(b["examples"] for b in public["benchmarks"])
