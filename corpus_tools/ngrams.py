@@ -133,7 +133,7 @@ class NgramHasher:
                 index = self._index
                 new = set(ws)
             start = len(index)
-            fresh = sorted(new)
+            fresh = list(new)  # id order is internal: hashes depend on the words only
             need = start + len(fresh)
             if need > len(self._lo):
                 size = max(need, 2 * len(self._lo))
