@@ -154,6 +154,19 @@ def main() -> int:
           f"false positives among {n_items - truly_present:,} absent n-grams: {fp - truly_present} "
           f"({truly_present} reversed n-grams also occur forwards)")
 
+    # GPT-2-style self-check: 1M random absent n-grams at the configured bound and at 1e-3
+    from corpus_tools.contamination import self_check
+
+    f.meta["n"] = 8
+    sc = self_check(f, 1_000_000, n=8)
+    print(f"self-check at fpr {args.fpr:g}: {sc['false_positives']} false positives in {sc['queries']:,} "
+          f"random n-grams (empirical {sc['empirical_fpr']:.2g}; filter fill estimate {f.estimated_fpr():.2g})")
+    loose = BloomFilter.create(n_items, 1e-3, HASH_ID, meta={"n": 8})
+    loose.add_hashes(*NgramHasher().hash_words(ws, 8))
+    sc = self_check(loose, 1_000_000, n=8)
+    print(f"self-check at fpr 0.001: {sc['false_positives']} false positives in {sc['queries']:,} "
+          f"(empirical {sc['empirical_fpr']:.3g}; fill estimate {loose.estimated_fpr():.3g})")
+
     if args.report_mb > 0:
         report_timing(texts, args.report_mb, args.fpr)
     return 0
