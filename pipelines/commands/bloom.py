@@ -46,7 +46,7 @@ def main(args) -> int:
     from corpus_tools.bloom import BloomFileError, open_bloom
     from corpus_tools.contamination import self_check
     from corpus_tools.ngrams import HASH_ID
-    from pipelines.webtext import UserError
+    from pipelines.stage import StageError as UserError  # caught by webtext.main also under `python -m`
 
     if args.bloom_command == "check":
         if getattr(args, "beam_args", None):

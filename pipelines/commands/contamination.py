@@ -40,7 +40,7 @@ def main(args) -> int:
                                             write_report)
     from corpus_tools.ngrams import HASH_ID
     from corpus_tools.shards import expand_paths, iter_texts
-    from pipelines.webtext import UserError
+    from pipelines.stage import StageError as UserError  # caught by webtext.main also under `python -m`
 
     if args.exact and not args.corpus:
         raise UserError("--exact needs --corpus DOCS (the second pass re-checks Bloom hits against it)")
