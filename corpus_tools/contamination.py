@@ -448,14 +448,17 @@ def compute_report(bloom: str | PartitionedBloom | BloomFilter, benchmarks: list
                 cand.setdefault(p.dirty_n, []).append((p.big_h1[p.big_candidate], p.big_h2[p.big_candidate]))
         sets = {k: HashSet(np.concatenate([a for a, _ in v]), np.concatenate([b for _, b in v])) for k, v in cand.items()}
         found = exact_membership(corpus(), sets)
+        def confirmed(size: int, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
+            s, ok = sets[size], found[size]
+            if len(s) == 0:
+                return np.zeros(len(h1), dtype=bool)
+            idx = s.index(h1, h2)
+            return (idx >= 0) & ok[np.maximum(idx, 0)]
+
         for p in prepared:
-            s = sets[n]
-            idx = s.index(p.h1, p.h2)
-            p.hits = (idx >= 0) & found[n][np.maximum(idx, 0)]
+            p.hits = confirmed(n, p.h1, p.h2)
             if p.dirty_n > n:
-                sb = sets[p.dirty_n]
-                idx = sb.index(p.big_h1, p.big_h2)
-                p.big_candidate = (idx >= 0) & found[p.dirty_n][np.maximum(idx, 0)]
+                p.big_candidate = confirmed(p.dirty_n, p.big_h1, p.big_h2)
 
     report: dict[str, Any] = {
         "n": n, "fpr": summary["fpr"], "fpr_estimated": summary["fpr_estimated"], "exact": bool(exact),

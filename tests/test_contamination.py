@@ -227,3 +227,14 @@ def test_hashset_membership():
     s = HashSet(a, b)
     assert s.contains(a, b).all()
     assert not s.contains(a, b + np.uint64(1)).any()
+
+
+def test_exact_mode_with_nothing_found(planted, blooms, tmp_path):
+    p = tmp_path / "unseen.txt"
+    p.write_text("zyxw vuts rqpo nmlk jihg fedc baab cdef ghij klmn opqr stuv\n"
+                 "short line\n", encoding="utf-8")
+    rep = compute_report(str(blooms / "tight"), [read_benchmark(f"unseen={p}")], exact=True,
+                         corpus=lambda: planted["docs"])
+    b = rep["benchmarks"][0]
+    assert (b["examples"], b["ngrams"], b["ngrams_found"], b["dirty_examples"]) == (2, 5, 0, 0)
+    assert b["examples_without_ngrams"] == 1
