@@ -34,6 +34,8 @@ from operator import itemgetter
 from typing import Iterable, Sequence
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import xxhash
 
 WORD_RE = re.compile(r"[^\W_]+")
@@ -125,26 +127,40 @@ class NgramHasher:
         self._hi = np.zeros(1024, dtype=np.uint64)
 
     def _word_ids(self, ws: list[str]) -> np.ndarray:
+        """Cache index of every word (hashing the words not seen before)."""
+        uniq, inverse = None, None
+        if len(ws) >= 4096:
+            # Arrow's C++ dictionary encoding finds the distinct words of a large batch far
+            # faster than a Python-level pass over every word
+            try:
+                enc = pc.dictionary_encode(pa.array(ws, type=pa.large_string()))
+                uniq, inverse = enc.dictionary.to_pylist(), enc.indices.to_numpy()
+            except (pa.ArrowException, UnicodeEncodeError):  # e.g. lone surrogates: not UTF-8
+                uniq, inverse = None, None
+        if uniq is None:
+            uniq = list(set(ws))
         index = self._index
-        new = set(ws).difference(index)
+        new = [w for w in uniq if w not in index]
         if new:
             if len(index) + len(new) > self.max_words:
                 self._reset()
                 index = self._index
-                new = set(ws)
+                new = uniq
             start = len(index)
-            fresh = list(new)  # id order is internal: hashes depend on the words only
-            need = start + len(fresh)
+            need = start + len(new)
             if need > len(self._lo):
                 size = max(need, 2 * len(self._lo))
                 self._lo = np.resize(self._lo, size)
                 self._hi = np.resize(self._hi, size)
-            digests = b"".join(xxhash.xxh3_128_digest(w.encode("utf-8", "surrogatepass")) for w in fresh)
+            digests = b"".join(xxhash.xxh3_128_digest(w.encode("utf-8", "surrogatepass")) for w in new)
             # xxh3_128_digest is the big-endian 128-bit value: high 64 bits first
             halves = np.frombuffer(digests, dtype=">u8").reshape(-1, 2)
             self._hi[start:need] = halves[:, 0]
             self._lo[start:need] = halves[:, 1]
-            index.update(zip(fresh, range(start, need)))
+            index.update(zip(new, range(start, need)))
+        if inverse is not None:
+            ids = np.fromiter(map(index.__getitem__, uniq), dtype=np.intp, count=len(uniq))
+            return ids[inverse]
         if len(ws) == 1:
             return np.array([index[ws[0]]], dtype=np.intp)
         return np.array(itemgetter(*ws)(index), dtype=np.intp)

@@ -245,3 +245,21 @@ def test_filter_pickles_without_work_buffers():
     g = pickle.loads(pickle.dumps(f))
     assert "_buf" not in g.__dict__ and np.array_equal(g.bits, f.bits)
     assert g.contains_hashes(h1, h2).all()
+
+
+def test_large_batches_hash_like_small_ones(shared_data):
+    # batches of >= 4096 words take the Arrow dictionary-encoding path; < 4096 the set path
+    ws = words((shared_data / "corpora" / "lee-news-background.txt").read_text(encoding="utf-8"))[:20_000]
+    big1, big2 = NgramHasher().hash_words(ws, 8)
+    small = NgramHasher()
+    parts = [small.hash_words(ws[i:i + 3000 + 7], 8) for i in range(0, len(ws) - 7, 3000)]
+    assert np.array_equal(big1, np.concatenate([p[0] for p in parts]))
+    assert np.array_equal(big2, np.concatenate([p[1] for p in parts]))
+    for i in (0, 777, len(big1) - 1):
+        assert (int(big1[i]), int(big2[i])) == _reference_hash(ws[i:i + 8])
+
+
+def test_words_that_are_not_utf8_still_hash():
+    ws = ["ok", "bad\udcff"] * 3000  # a lone surrogate (surrogateescape-decoded byte)
+    h1, _ = NgramHasher().hash_words(ws, 2)
+    assert len(h1) == len(ws) - 1 and h1[0] == h1[2] and h1[0] != h1[1]
