@@ -147,3 +147,13 @@ def test_cli_decontaminate(corpus, tmp_path, capsys):
         assert not (grams(text, 13) & leaked)
     untouched = set(corpus["texts"]) - {t for t in corpus["texts"] if grams(t, 13) & leaked}
     assert untouched <= set(table.column("text").to_pylist())
+
+
+def test_same_bytes_with_two_worker_processes(corpus, tmp_path, capsys):
+    docs = str(corpus["root"] / "dedup")
+    assert webtext(["bloom", "build", "--input", docs, "--out", str(tmp_path / "one"), "--partitions", "3",
+                    "--self-check", "0"]) == 0
+    assert webtext(["bloom", "build", "--input", docs, "--out", str(tmp_path / "two"), "--partitions", "3",
+                    "--self-check", "0", "--direct_num_workers=2", "--direct_running_mode=multi_processing"]) == 0
+    for name in ["bloom.json"] + [f"part-{i:05d}-of-00003.bloom" for i in range(3)]:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
