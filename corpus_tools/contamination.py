@@ -67,9 +67,9 @@ def parse_bench_spec(spec: str) -> tuple[str, str, str | None]:
     if not name or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
         raise BenchmarkError(f"benchmark {spec!r}: NAME must be letters, digits, '_', '-' or '.'")
     fld = None
-    if ":" in rest:
+    if ":" in rest and not os.path.exists(rest):  # a local path may itself contain ':'
         head, tail = rest.rsplit(":", 1)
-        if tail and "/" not in tail and "\\" not in tail and head and not head.endswith(("gs", "s3", "http", "https", "file")):
+        if tail and "/" not in tail and "\\" not in tail and head:  # URL colons are followed by "//"
             rest, fld = head, tail
     if not rest:
         raise BenchmarkError(f"benchmark {spec!r}: empty PATH")

@@ -64,6 +64,7 @@ def test_bench_spec_parsing():
     assert parse_bench_spec("lambada=/d/l.jsonl:text") == ("lambada", "/d/l.jsonl", "text")
     assert parse_bench_spec("x=gs://bucket/t.jsonl") == ("x", "gs://bucket/t.jsonl", None)
     assert parse_bench_spec("x=gs://bucket/t.jsonl:ctx.a") == ("x", "gs://bucket/t.jsonl", "ctx.a")
+    assert parse_bench_spec("b=/data/blogs:ctx") == ("b", "/data/blogs", "ctx")
     with pytest.raises(BenchmarkError, match="NAME=PATH"):
         parse_bench_spec("no-equals-sign")
 
