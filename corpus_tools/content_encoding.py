@@ -136,7 +136,8 @@ class BoundedDecoder:
     """Decode a body incrementally, never producing more than ``max_bytes`` of output.
 
     ``feed(raw)`` returns newly decoded bytes; once the cap is reached ``capped`` is True
-    and further input is not decoded. ``ratio`` is decoded/raw bytes so far.
+    and further input is not decoded. ``ratio`` is decoded bytes per compressed byte fed
+    (input after the cap is not counted, so a bomb shows its true expansion).
     """
 
     def __init__(self, encodings: list[str], max_bytes: int):
@@ -152,10 +153,22 @@ class BoundedDecoder:
         self.decoded_bytes = 0
         self.capped = False
 
+    SLICE = 4096  # input is fed in slices so ``ratio`` counts only the input actually used
+
     def feed(self, raw: bytes) -> bytes:
-        self.raw_bytes += len(raw)
+        if len(raw) <= self.SLICE:
+            return self._feed(raw)
+        out = bytearray()
+        for i in range(0, len(raw), self.SLICE):
+            out += self._feed(raw[i:i + self.SLICE])
+            if self.capped:
+                break
+        return bytes(out)
+
+    def _feed(self, raw: bytes) -> bytes:
         if self.capped:
             return b""
+        self.raw_bytes += len(raw)
         # One byte beyond the budget tells "exactly max_bytes" from "more than max_bytes".
         limit = self.max_bytes + 1 - self.decoded_bytes
         data = raw
@@ -173,7 +186,7 @@ class BoundedDecoder:
         """Drain output still held inside the decoders after the last input."""
         out = bytearray()
         while not self.capped:
-            chunk = self.feed(b"")
+            chunk = self._feed(b"")
             if not chunk:
                 break
             out += chunk
