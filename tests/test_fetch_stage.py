@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pyarrow.parquet as pq
 
+from corpus_tools.rundir import RunDir
 from corpus_tools.schema import FETCH_LOG_SCHEMA, LINK_SCHEMA, to_table
 from corpus_tools.shards import read_table, write_table
 from pipelines.webtext import main
@@ -30,6 +31,7 @@ host_groups = 4
 
 
 def write_links(path, urls):
+    os.makedirs(os.path.dirname(str(path)), exist_ok=True)
     rows = [dict(url=u, domain="127.0.0.1", score_sum=3 + i, n_posts=1, subreddits=["test"], first_seen=0,
                  last_seen=0, example_url=u, post_ids=[f"p{i}"]) for i, u in enumerate(urls)]
     write_table(to_table(rows, LINK_SCHEMA), str(path))
@@ -43,10 +45,12 @@ def test_fetch_stage_writes_warc_log_and_stats_and_extract_reads_them(tmp_path):
         ok_urls = [a.url(f"/page/a{i}") for i in range(4)] + [b.url(f"/page/b{i}") for i in range(3)]
         other = {a.url("/private/x"): "robots", a.url("/missing"): "http_4xx", b.url("/image"): "bad_type",
                  b.url("/flaky"): "http_5xx"}  # max_retries = 1: the second 503 is final
-        links = tmp_path / "links.parquet"
-        write_links(links, ok_urls + list(other))
-        rc = main(["fetch", "--out", str(run), "--input", str(links), "--recipe", str(recipe),
-                   "--allow-network", "127.0.0.0/8"])
+        # A finished links stage: RUN/links holds Parquet and urls.txt (which must not be read twice).
+        all_urls = ok_urls + list(other)
+        write_links(run / "links" / "part-00000-of-00001.parquet", all_urls)
+        (run / "links" / "urls.txt").write_text("\n".join(all_urls) + "\n")
+        RunDir(str(run)).mark_done("links")
+        rc = main(["fetch", "--out", str(run), "--recipe", str(recipe), "--allow-network", "127.0.0.0/8"])
         assert rc == 0
     warc_dir = run / "warc"
     assert (warc_dir / "_SUCCESS").exists()
@@ -72,14 +76,17 @@ def test_fetch_stage_writes_warc_log_and_stats_and_extract_reads_them(tmp_path):
     assert d["pages_per_s"] > 0 and d["warc_files"] == len(files)
     assert stats["parameters"]["fetch"]["allow_networks"] == ["127.0.0.0/8"]
 
-    # The extract stage reads RUN/warc directly and finds every archived page.
+    # The extract stage reads RUN/warc directly, finds every archived page and joins it back
+    # through the fetch log to its link (score_sum from RUN/links).
     assert main(["extract", "--out", str(run)]) == 0
     docs = read_table(str(run / "docs")).to_pylist()
     assert {d["url"] for d in docs} == set(ok_urls)
+    karma = {u: 3 + i for i, u in enumerate(all_urls)}
     for doc in docs:
         row = by_url[doc["url"]]
         assert (doc["warc_file"], doc["warc_offset"]) == (row["warc_file"], row["warc_offset"])
         assert "ordinary text" in doc["text"]
+        assert doc["score_sum"] == karma[doc["url"]]
 
 
 def test_fetch_stage_refuses_loopback_without_allow_network(tmp_path):
@@ -99,3 +106,25 @@ def test_fetch_stage_refuses_loopback_without_allow_network(tmp_path):
 def test_fetch_command_fails_clearly_without_links(tmp_path, capsys):
     assert main(["fetch", "--out", str(tmp_path / "run")]) == 2
     assert "links" in capsys.readouterr().err
+
+
+def test_fetch_graph_serialises_without_running(tmp_path):
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from corpus_tools.recipe import Recipe
+    from corpus_tools.rundir import RunDir
+    from pipelines.stage import StageContext
+    from pipelines.stages import load_stage
+
+    links = tmp_path / "links.parquet"
+    write_links(links, ["http://example.org/a", "http://example.org/b"])
+    ctx = StageContext(RunDir(tmp_path / "run"), Recipe(), inputs=[str(links)], build_only=True)
+    ctx._stage = "fetch"
+    load_stage("fetch").run(ctx)
+    (p,) = ctx.built
+    proto = p.to_runner_api()
+    beam.Pipeline.from_runner_api(proto, p.runner, PipelineOptions([]))
+    names = {t.unique_name.split("/")[0] for t in proto.components.transforms.values()}
+    assert {"ReadLinks", "KeyByHost", "GroupByHost", "Fetch", "WriteFetchLog", "WriteRejects"} <= names
+    assert not (tmp_path / "run" / "warc").exists()  # nothing ran, nothing was fetched

@@ -134,8 +134,6 @@ class FetchStage(Stage):
             raise StageError(f"no link files (*.parquet or URL lists) in {', '.join(sources)}")
         cfg = ctx.recipe.fetch
         out = ctx.run.stage_dir(NAME)
-        if not FileSystems.exists(out):
-            FileSystems.mkdirs(out)
 
         def build(p):
             inputs = []
