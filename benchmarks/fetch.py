@@ -4,7 +4,8 @@ server: 200 hosts (ports on 127.0.0.1), 20 ms server latency per response.
 
     PYTHONPATH=. python benchmarks/fetch.py [--hosts 200] [--pages 10] [--threads 32] [--delay 0.1]
 
-Prints pages/s of both and the ratio (webtext / requests). The server runs in its own process
+Prints pages/s of each and the ratio (webtext / requests); a bare urllib3 loop is timed too,
+since that is the client the crawler is built on. The server runs in its own process
 (asyncio, keep-alive) so that it does not compete with the clients for the GIL.
 """
 
@@ -85,6 +86,37 @@ def run_requests(urls: list[str], threads: int) -> float:
     return len(urls) / elapsed
 
 
+def run_urllib3(urls: list[str], threads: int) -> float:
+    """The same loop on bare urllib3 (one PoolManager per worker): the client webtext is built on."""
+    import urllib3
+
+    q: queue.Queue = queue.Queue()
+    for u in urls:
+        q.put(u)
+    ok = [0] * threads
+
+    def worker(k: int) -> None:
+        pm = urllib3.PoolManager(maxsize=4)
+        while True:
+            try:
+                u = q.get_nowait()
+            except queue.Empty:
+                return
+            r = pm.request("GET", u, timeout=30)
+            if r.status == 200 and r.data:
+                ok[k] += 1
+
+    t0 = time.perf_counter()
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    assert sum(ok) == len(urls), f"urllib3 fetched {sum(ok)} of {len(urls)}"
+    return len(urls) / elapsed
+
+
 def run_webtext(urls: list[str], threads: int, delay: float) -> tuple[float, int]:
     cfg = FetchConfig(allow_networks=["127.0.0.0/8"], delay_s=delay, threads=threads)
     with tempfile.TemporaryDirectory() as d:
@@ -122,12 +154,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.hosts} hosts x {args.pages} pages = {len(urls)} pages, {args.threads} threads, "
           f"server latency {args.latency * 1000:.0f} ms, webtext delay {args.delay} s per host")
     try:
-        base, ours = 0.0, 0.0
+        base, bare, ours = 0.0, 0.0, 0.0
         for _ in range(args.repeat):
             base = max(base, run_requests(urls, args.threads))
+            bare = max(bare, run_urllib3(urls, args.threads))
             pps, records = run_webtext(urls, args.threads, args.delay)
             ours = max(ours, pps)
         print(f"requests loop (no robots, no delay, no WARC): {base:8.1f} pages/s")
+        print(f"urllib3 loop  (no robots, no delay, no WARC): {bare:8.1f} pages/s")
         print(f"webtext Crawler (robots, delay, WARC written):  {ours:8.1f} pages/s  ({records} WARC records)")
         print(f"ratio webtext / requests: {ours / base:.2f}x")
     finally:
