@@ -5,9 +5,9 @@
 (normally :class:`corpus_tools.warc_writer.RotatingWarcWriter`).
 
 Politeness. URLs are grouped by origin (``scheme://host:port``). robots.txt is fetched
-once per origin and obeyed (:mod:`corpus_tools.robots`). The starts of two requests to the
-same origin are at least ``delay_s`` apart (or the robots.txt ``Crawl-delay``, capped), at
-most ``host_concurrency`` requests to one origin are in flight, and a 429/503 pushes the
+once per origin and obeyed (:mod:`corpus_tools.robots`). A request to an origin starts at
+least ``delay_s`` (or the robots.txt ``Crawl-delay``, capped) after the previous one started
+and after it finished, at most ``host_concurrency`` requests to one origin are in flight, and a 429/503 pushes the
 origin's next allowed request time past the back-off. Many origins are fetched at once by a
 thread pool; a worker never sleeps while another origin is ready (the origins wait in a
 heap ordered by their next allowed request time).
@@ -24,6 +24,7 @@ while sending the right ``Host`` header and TLS server name.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import heapq
 import random
@@ -41,6 +42,7 @@ from urllib3.exceptions import (
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
+    SSLError,
 )
 
 from corpus_tools.content_encoding import BoundedDecoder, DecodeError, parse_encodings, supported_encodings
@@ -65,6 +67,7 @@ REASONS = (
     "dns",  # the host name does not resolve
     "ssrf",  # the host resolves only to non-public addresses (not allowed by allow_networks)
     "timeout",  # connect or total timeout
+    "tls",  # TLS handshake failed (bad certificate, wrong host name): not retried
     "connection",  # refused, reset, broken body (after retries)
     "too_large",  # declared Content-Length above max_bytes
     "bad_type",  # content type not accepted
@@ -341,14 +344,22 @@ class Crawler:
                 host = self._hosts[origin] = _Host(origin, self.cfg.delay_s)
             return host
 
-    def _wait_turn(self, host: _Host) -> None:
-        """Block until this origin may receive its next request; reserve that slot."""
+    @contextlib.contextmanager
+    def _turn(self, host: _Host):
+        """Wait until this origin may receive a request, and hold its next request back until
+        ``delay`` after this one has finished (so requests are spaced on the server's side too:
+        a server sees at least ``delay`` between a response and the next request)."""
         with host.gate:
             now = self.clock()
             start = max(now, host.next_time)
             host.next_time = start + host.delay
         if start > now:
             self.sleep(start - now)
+        try:
+            yield
+        finally:
+            with host.gate:
+                host.next_time = max(host.next_time, self.clock() + host.delay)
 
     def _hold_off(self, host: _Host, seconds: float) -> None:
         """Nothing goes to this origin for ``seconds`` (back-off after 429/5xx/errors)."""
@@ -372,6 +383,8 @@ class Crawler:
         try:
             self._check_address(url)
             if not self._robots_allow(url, host):
+                if host.robots.cause == "tls":  # the page would fail the same way: say why
+                    raise _Failure("tls", f"TLS failed for {host.origin} ({host.robots.detail})")
                 raise _Failure("robots", f"disallowed by robots.txt ({host.robots.detail})")
             resp = self._follow(url, counter)
             row.update(final_url=resp.url, status=resp.status, content_type=resp.header("Content-Type"))
@@ -407,7 +420,10 @@ class Crawler:
                 host.robots = self._fetch_robots(host)
                 delay = host.robots.crawl_delay(self.cfg.user_agent)
                 if delay is not None:
-                    host.delay = max(self.cfg.delay_s, min(delay, self.cfg.max_crawl_delay_s))
+                    new = max(self.cfg.delay_s, min(delay, self.cfg.max_crawl_delay_s))
+                    with host.gate:  # the robots.txt request itself was spaced by the old delay
+                        host.next_time += new - host.delay
+                        host.delay = new
         return host.robots.can_fetch(url, self.cfg.user_agent)
 
     def _fetch_robots(self, host: _Host) -> RobotsRules:
@@ -500,7 +516,7 @@ class Crawler:
                 if scheme == "https":
                     pool = urllib3.HTTPSConnectionPool(ip, port, server_hostname=hostname,
                                                        assert_hostname=hostname, cert_reqs="CERT_REQUIRED",
-                                                       ca_certs=_CA_CERTS, **kw)
+                                                       ca_certs=self.cfg.ca_bundle or _CA_CERTS, **kw)
                 else:
                     pool = urllib3.HTTPConnectionPool(ip, port, **kw)
                 host.pools[key] = pool
@@ -512,60 +528,63 @@ class Crawler:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         port = parts.port or (443 if scheme == "https" else 80)
-        ascii_host = _ascii_host(parts.hostname)
+        hostname = parts.hostname
+        ascii_host = _ascii_host(hostname)
         ip = self._check_address(url)  # resolved and checked now; the connection goes to this IP
 
         target = _request_target(parts)
         headers = [("Host", _host_header(parts))] + self._base_headers
-        self._wait_turn(host)
-        start = self.clock()
-        deadline = start + cfg.timeout_s
-        pool = self._pool(host, scheme, ip, port, ascii_host)
-        timeout = urllib3.Timeout(connect=min(cfg.connect_timeout_s, cfg.timeout_s), read=cfg.timeout_s)
-        try:
-            r = pool.urlopen("GET", target, headers=dict(headers), redirect=False, retries=False,
-                             preload_content=False, decode_content=False, timeout=timeout,
-                             assert_same_host=False)
-        except ConnectTimeoutError:
-            raise _Failure("timeout", f"connect timeout after {cfg.connect_timeout_s}s", retryable=True) from None
-        except ReadTimeoutError:
-            raise _Failure("timeout", f"no response within {cfg.timeout_s}s") from None
-        except (NewConnectionError, ProtocolError, HTTPError, OSError) as e:
-            raise _Failure("connection", f"{type(e).__name__}: {e}", retryable=True) from None
+        with self._turn(host):
+            start = self.clock()
+            deadline = start + cfg.timeout_s
+            pool = self._pool(host, scheme, ip, port, ascii_host)
+            timeout = urllib3.Timeout(connect=min(cfg.connect_timeout_s, cfg.timeout_s), read=cfg.timeout_s)
+            try:
+                r = pool.urlopen("GET", target, headers=dict(headers), redirect=False, retries=False,
+                                 preload_content=False, decode_content=False, timeout=timeout,
+                                 assert_same_host=False)
+            except ConnectTimeoutError:
+                raise _Failure("timeout", f"connect timeout after {cfg.connect_timeout_s}s", retryable=True) from None
+            except ReadTimeoutError:
+                raise _Failure("timeout", f"no response within {cfg.timeout_s}s") from None
+            except SSLError as e:
+                raise _Failure("tls", f"{hostname}: {e}") from None
+            except (NewConnectionError, ProtocolError, HTTPError, OSError) as e:
+                raise _Failure("connection", f"{type(e).__name__}: {e}", retryable=True) from None
 
-        resp = _Response(url=url, ip=ip, status=r.status, reason_phrase=r.reason or "",
-                         headers=list(r.headers.items()), request_line=f"GET {target} HTTP/1.1",
-                         request_headers=headers)
-        complete = False
-        try:
-            if r.status in REDIRECT_STATUSES and resp.header("Location"):
-                resp.location = resp.header("Location").strip()
+            resp = _Response(url=url, ip=ip, status=r.status, reason_phrase=r.reason or "",
+                             headers=list(r.headers.items()), request_line=f"GET {target} HTTP/1.1",
+                             request_headers=headers)
+            complete = False
+            try:
+                if r.status in REDIRECT_STATUSES and resp.header("Location"):
+                    resp.location = resp.header("Location").strip()
+                    return resp
+                if r.status == 429 or r.status == 503:
+                    resp.retry_after = parse_retry_after(resp.header("Retry-After"))
+                if not (200 <= r.status < 300):
+                    return resp  # the body of an error page is not needed
+                ctype = resp.header("Content-Type")
+                cap = cfg.robots_max_bytes if robots else cfg.max_bytes
+                length = resp.header("Content-Length")
+                if not robots:
+                    media = _media_type(ctype)
+                    if media and media not in self.accept:
+                        raise _Failure("bad_type", f"Content-Type {ctype!r} not accepted", status=r.status,
+                                       content_type=ctype)
+                    if length and length.strip().isdigit() and int(length) > cap:
+                        raise _Failure("too_large", f"Content-Length {length} > max_bytes {cap}",
+                                       status=r.status, content_type=ctype)
+                resp.body, resp.truncated = self._read_body(r, resp, cap, deadline, robots)
+                complete = not resp.truncated
+                if not robots and not _media_type(ctype) and not _looks_like_html(resp.body[:512]):
+                    raise _Failure("bad_type", "no Content-Type and the body does not look like HTML",
+                                   status=r.status)
                 return resp
-            if r.status == 429 or r.status == 503:
-                resp.retry_after = parse_retry_after(resp.header("Retry-After"))
-            if not (200 <= r.status < 300):
-                return resp  # the body of an error page is not needed
-            ctype = resp.header("Content-Type")
-            cap = cfg.robots_max_bytes if robots else cfg.max_bytes
-            length = resp.header("Content-Length")
-            if not robots:
-                media = _media_type(ctype)
-                if media and media not in self.accept:
-                    raise _Failure("bad_type", f"Content-Type {ctype!r} not accepted", status=r.status,
-                                   content_type=ctype)
-                if length and length.strip().isdigit() and int(length) > cap:
-                    raise _Failure("too_large", f"Content-Length {length} > max_bytes {cap}",
-                                   status=r.status, content_type=ctype)
-            resp.body, resp.truncated = self._read_body(r, resp, cap, deadline, robots)
-            complete = not resp.truncated
-            if not robots and not _media_type(ctype) and not _looks_like_html(resp.body[:512]):
-                raise _Failure("bad_type", "no Content-Type and the body does not look like HTML",
-                               status=r.status)
-            return resp
-        finally:
-            if not complete:
-                r.close()  # drop the connection: the unread rest of the body stays unread
-            r.release_conn()  # a fully read response leaves its connection open for keep-alive
+            finally:
+                if not complete:
+                    r.close()  # drop the connection: the unread rest of the body stays unread
+                r.release_conn()  # a fully read response leaves its connection open for keep-alive
 
     def _read_body(self, r, resp: _Response, cap: int, deadline: float, robots: bool) -> tuple[bytes, bool]:
         try:

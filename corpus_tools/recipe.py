@@ -59,8 +59,8 @@ class FetchConfig:
                           "User-Agent sent with every request; include a contact URL.")
     allow_networks: list[str] = opt([], "CIDR ranges that may be fetched although private/loopback (e.g. 127.0.0.0/8).")
     obey_robots: bool = opt(True, "Honour robots.txt (RFC 9309): 4xx = all allowed, 5xx/429/unreachable = all disallowed.")
-    delay_s: float = opt(1.0, "Minimum seconds between the starts of two requests to the same host "
-                         "(robots.txt Crawl-delay raises it, up to max_crawl_delay_s).", min=0.0)
+    delay_s: float = opt(1.0, "Minimum seconds from the start and from the end of one request to a host to the "
+                         "start of the next (robots.txt Crawl-delay raises it, up to max_crawl_delay_s).", min=0.0)
     max_crawl_delay_s: float = opt(30.0, "Cap on a robots.txt Crawl-delay honoured per host.", min=0.0)
     host_concurrency: int = opt(1, "Requests in flight at once to one host.", min=1, max=64)
     threads: int = opt(32, "Hosts fetched in parallel inside one worker (thread pool).", min=1, max=1024)
@@ -83,6 +83,7 @@ class FetchConfig:
     max_retry_after_s: float = opt(120.0, "A Retry-After longer than this ends the retries for that URL.", min=0.0)
     robots_max_bytes: int = opt(512_000, "Bytes of robots.txt parsed (RFC 9309 asks for at least 500 KiB).", min=1)
     warc_file_bytes: int = opt(1_000_000_000, "A WARC file is closed and a new one started past this size.", min=1)
+    ca_bundle: str = opt("", "PEM file of the CA certificates trusted for HTTPS; empty: certifi's bundle.")
 
 
 # --------------------------------------------------------------------------- extract

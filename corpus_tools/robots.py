@@ -25,6 +25,7 @@ class RobotsRules:
     mode: str  # "parsed" | "allow_all" | "disallow_all"
     detail: str = ""
     _parser: Protego | None = None
+    cause: str | None = None  # why robots.txt was unreachable (timeout, tls, connection...), if it was
 
     @classmethod
     def allow_all(cls, detail: str = "") -> "RobotsRules":
@@ -66,7 +67,9 @@ def rules_from_response(status: int | None, body: bytes, error: str | None = Non
     (``error`` then says why: timeout, connection, dns, ssrf, too many redirects...).
     """
     if status is None:
-        return RobotsRules.disallow_all(f"robots.txt unreachable ({error or 'no response'})")
+        rules = RobotsRules.disallow_all(f"robots.txt unreachable ({error or 'no response'})")
+        rules.cause = error
+        return rules
     if 200 <= status < 300:
         return RobotsRules.parse(body, f"robots.txt {status}")
     if status == 429 or status >= 500:

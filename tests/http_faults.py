@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -172,12 +173,61 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+def make_tls_files(folder: str, hostname: str) -> tuple[str, str, str]:
+    """A throw-away CA and a certificate for ``hostname`` signed by it: (ca.pem, cert.pem, key.pem)."""
+    import datetime as dt
+    import os
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def cert(subject, issuer, pub, signer, ca: bool, san=None):
+        b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(pub)
+             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+             .not_valid_after(now + dt.timedelta(days=2))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if san:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
+        if ca:
+            b = b.add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                              content_commitment=False, key_encipherment=False,
+                                              data_encipherment=False, key_agreement=False,
+                                              encipher_only=False, decipher_only=False), critical=True)
+        return b.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "webtext test CA")])
+    ca = cert(ca_name, ca_name, ca_key.public_key(), ca_key, True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = cert(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)]), ca_name, key.public_key(),
+                ca_key, False, san=hostname)
+    paths = [os.path.join(folder, n) for n in ("ca.pem", "cert.pem", "key.pem")]
+    with open(paths[0], "wb") as f:
+        f.write(ca.public_bytes(serialization.Encoding.PEM))
+    with open(paths[1], "wb") as f:
+        f.write(leaf.public_bytes(serialization.Encoding.PEM))
+    with open(paths[2], "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return paths[0], paths[1], paths[2]
+
+
 class FaultServer:
     """``with FaultServer(robots_body=...) as s: s.url("/page/x")``."""
 
     def __init__(self, robots_body: str = "User-agent: *\nAllow: /\n", robots_status: int = 200,
-                 latency: float = 0.0):
+                 latency: float = 0.0, tls: tuple[str, str] | None = None):
         self.httpd = _Server(("127.0.0.1", 0), _Handler)
+        self.scheme = "http"
+        if tls is not None:  # (certfile, keyfile): serve HTTPS
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
         self.httpd.robots_body = robots_body
         self.httpd.robots_status = robots_status
         self.httpd.latency = latency
@@ -189,7 +239,7 @@ class FaultServer:
                                        daemon=True)
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def requests(self, path: str | None = None) -> list[tuple[str, float]]:
         """(path, arrival time) of requests received, optionally for one path only."""
