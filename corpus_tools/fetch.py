@@ -130,6 +130,7 @@ class _Host:
     next_time: float = 0.0  # earliest start of the next request (monotonic clock)
     robots: RobotsRules | None = None
     robots_lock: threading.Lock = field(default_factory=threading.Lock)
+    robots_started: bool = False
     pools: dict = field(default_factory=dict)
     pools_lock: threading.Lock = field(default_factory=threading.Lock)
     pending: list = field(default_factory=list)  # (index, url, domain), consumed from the front
@@ -306,11 +307,28 @@ class Crawler:
                             cond.wait(1.0)
                     host = self._hosts[origin]
                     host.in_heap = False
-                    i, url, domain = host.pending[host.pos]
-                    host.pos += 1
                     host.inflight += 1
-                    if host.pos < len(host.pending) and host.inflight < self.cfg.host_concurrency:
-                        push(host)
+                    # A host's first job is its robots.txt alone: the worker then moves on to
+                    # another ready host instead of sleeping through this host's delay.
+                    robots_job = self.cfg.obey_robots and not host.robots_started
+                    if robots_job:
+                        host.robots_started = True
+                    else:
+                        i, url, domain = host.pending[host.pos]
+                        host.pos += 1
+                        if host.pos < len(host.pending) and host.inflight < self.cfg.host_concurrency:
+                            push(host)
+                if robots_job:
+                    try:
+                        self._robots_allow(host.origin + "/", host)
+                    except Exception:  # noqa: BLE001 - a failure here is seen again, per URL, below
+                        pass
+                    with cond:
+                        host.inflight -= 1
+                        if not host.in_heap:
+                            push(host)
+                        cond.notify_all()
+                    continue
                 try:
                     row = self.fetch_one(url, domain, host)
                 except Exception as e:  # never lose a URL, whatever happens
