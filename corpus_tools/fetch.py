@@ -219,9 +219,20 @@ def _archived_headers(headers: list[tuple[str, str]], body_len: int) -> list[tup
     return out
 
 
+def domain_of(url: str) -> str | None:
+    """Lower-case host without a leading ``www.`` (what LINK_SCHEMA.domain holds when no links row says)."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host[4:] if host.startswith("www.") else host
+
+
 def empty_row(url: str, domain: str | None = None) -> dict[str, Any]:
     row = {k: None for k in LOG_FIELDS}
-    row.update(url=url, domain=domain, attempts=0, truncated=False, bytes=0)
+    row.update(url=url, domain=domain or domain_of(url), attempts=0, truncated=False, bytes=0)
     return row
 
 

@@ -113,6 +113,7 @@ def test_one_row_per_input_url_in_order_and_schema(crawl):
     assert table.num_rows == len(crawl["urls"])
     assert all(r["reason"] in REASONS for r in rows)
     assert all(r["fetched_at"] and r["fetched_at"].endswith("Z") for r in rows)
+    assert crawl["by_url"]["http://evil.test/"]["domain"] == "evil.test"  # filled when the input has none
 
 
 def test_ok_pages_are_archived_with_exact_payload(crawl):

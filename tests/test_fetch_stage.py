@@ -128,3 +128,22 @@ def test_fetch_graph_serialises_without_running(tmp_path):
     names = {t.unique_name.split("/")[0] for t in proto.components.transforms.values()}
     assert {"ReadLinks", "KeyByHost", "GroupByHost", "Fetch", "WriteFetchLog", "WriteRejects"} <= names
     assert not (tmp_path / "run" / "warc").exists()  # nothing ran, nothing was fetched
+
+
+def test_rows_without_url_are_dead_lettered_and_counted(tmp_path):
+    import pyarrow as pa
+
+    recipe = tmp_path / "webtext.toml"
+    recipe.write_text(RECIPE)
+    run = tmp_path / "run"
+    links = tmp_path / "links.parquet"
+    write_table(pa.table({"url": ["http://10.9.9.9/a", None, "  "], "domain": ["x", "y", "z"]}), str(links))
+    assert main(["fetch", "--out", str(run), "--input", str(links), "--recipe", str(recipe)]) == 0
+    log = read_table(str(run / "warc" / "fetch_log")).to_pylist()
+    assert [r["reason"] for r in log] == ["ssrf"]
+    rejected = read_table(str(run / "warc" / "rejected")).to_pylist()
+    assert [r["reason"] for r in rejected] == ["no_url", "no_url"]
+    stats = json.loads((run / "stats" / "fetch.json").read_text())
+    assert stats["records_in"] == 3 and stats["records_out"] == 0
+    assert stats["reasons"] == {"no_url": 2, "ssrf": 1}
+    assert stats["details"]["urls"] == 1

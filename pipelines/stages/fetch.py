@@ -49,6 +49,7 @@ def _to_url(row) -> list:
         return [(line, None)]
     url = row.get("url") if isinstance(row, dict) else None
     if not isinstance(url, str) or not url.strip():
+        counter(NAME, "in").inc()  # records_in = records_out + sum(reasons) holds with dead letters too
         counter(NAME, "reason.no_url").inc()
         return [beam.pvalue.TaggedOutput(DEAD_LETTER, new_reject(NAME, "no_url", detail=str(row)[:300]))]
     return [(url.strip(), row.get("domain"))]
@@ -154,7 +155,7 @@ class FetchStage(Stage):
         t0 = time.perf_counter()
         counters = ctx.run_beam(build)
         elapsed = time.perf_counter() - t0
-        return StageResult(details=fetch_details(counters, elapsed),
+        return StageResult(records_out=counters.get("out", 0), details=fetch_details(counters, elapsed),
                            outputs={"warc": out, "fetch_log": join(out, "fetch_log"),
                                     "rejected": join(out, "rejected")})
 
@@ -167,7 +168,7 @@ def fetch_details(counters: dict[str, int], elapsed_s: float) -> dict:
         by_reason["ok"] = ok
     hist = {k[len("attempts."):]: v for k, v in counters.items() if k.startswith("attempts.") and v}
     return {
-        "urls": counters.get("in", 0),
+        "urls": counters.get("in", 0) - counters.get("reason.no_url", 0),
         "by_reason": dict(sorted(by_reason.items())),
         "bytes": counters.get("bytes", 0),
         "truncated": counters.get("truncated", 0),
