@@ -616,8 +616,9 @@ class Crawler:
                 r.release_conn()  # a fully read response leaves its connection open for keep-alive
 
     def _read_body(self, r, resp: _Response, cap: int, deadline: float, robots: bool) -> tuple[bytes, bool]:
+        encodings = parse_encodings(resp.header("Content-Encoding"))
         try:
-            decoder = BoundedDecoder(parse_encodings(resp.header("Content-Encoding")), cap)
+            decoder = BoundedDecoder(encodings, cap)
         except DecodeError as e:
             raise _Failure("bad_encoding", str(e), status=resp.status, content_type=resp.header("Content-Type"))
         out = bytearray()
@@ -637,9 +638,8 @@ class Crawler:
                     break
                 out += decoder.feed(chunk)
                 if decoder.capped or decoder.raw_bytes > cap:
-                    if decoder.capped and decoder.steps and not robots and \
-                            decoder.ratio > self.cfg.max_compression_ratio and \
-                            parse_encodings(resp.header("Content-Encoding")):
+                    if encodings and decoder.capped and not robots \
+                            and decoder.ratio > self.cfg.max_compression_ratio:
                         raise _Failure("bomb", f"decoded past {cap} bytes at ratio {decoder.ratio:.0f}:1",
                                        status=resp.status, content_type=ctype)
                     return bytes(out[:cap]), True
