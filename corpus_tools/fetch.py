@@ -83,6 +83,9 @@ REASONS = (
 )
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+# robots.txt failures that make the whole host unreachable: its URLs are logged with this
+# reason (RFC 9309 would disallow them anyway) rather than as `robots`.
+UNREACHABLE = ("connection", "timeout", "tls")
 CHUNK = 64 * 1024
 LOG_FIELDS = tuple(FETCH_LOG_SCHEMA.names)
 
@@ -412,8 +415,8 @@ class Crawler:
         try:
             self._check_address(url)
             if not self._robots_allow(url, host):
-                if host.robots.cause == "tls":  # the page would fail the same way: say why
-                    raise _Failure("tls", f"TLS failed for {host.origin} ({host.robots.detail})")
+                if host.robots.cause in UNREACHABLE:  # the page would fail the same way: say why
+                    raise _Failure(host.robots.cause, f"host unreachable, nothing fetched: {host.robots.detail}")
                 raise _Failure("robots", f"disallowed by robots.txt ({host.robots.detail})")
             resp = self._follow(url, counter)
             row.update(final_url=resp.url, status=resp.status, content_type=resp.header("Content-Type"))
@@ -459,7 +462,7 @@ class Crawler:
         url = host.origin + "/robots.txt"
         try:
             for _ in range(6):  # RFC 9309: follow at least five redirects
-                resp = self._exchange(url, self._host(origin_of(url)), robots=True)
+                resp = self._robots_exchange(url)
                 if resp.location is None:
                     return rules_from_response(resp.status, resp.body)
                 url = urljoin(url, resp.location)
@@ -468,6 +471,18 @@ class Crawler:
             return rules_from_response(None, b"", "too many redirects")
         except _Failure as f:
             return rules_from_response(None, b"", f.reason)
+
+    def _robots_exchange(self, url: str) -> _Response:
+        """robots.txt request, retried after connection errors only (a 5xx answer is final)."""
+        host = self._host(origin_of(url))
+        for attempt in range(self.cfg.max_retries + 1):
+            try:
+                return self._exchange(url, host, robots=True)
+            except _Failure as f:
+                if not f.retryable or attempt == self.cfg.max_retries:
+                    raise
+                self._hold_off(host, self._backoff(url, attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _follow(self, url: str, counter: dict) -> _Response:
         seen = {url}
@@ -572,13 +587,15 @@ class Crawler:
                 r = pool.urlopen("GET", target, headers=dict(headers), redirect=False, retries=False,
                                  preload_content=False, decode_content=False, timeout=timeout,
                                  assert_same_host=False)
+            except NewConnectionError as e:  # refused, unreachable (a ConnectTimeoutError subclass in urllib3)
+                raise _Failure("connection", f"{type(e).__name__}: {e}", retryable=True) from None
             except ConnectTimeoutError:
                 raise _Failure("timeout", f"connect timeout after {cfg.connect_timeout_s}s", retryable=True) from None
             except ReadTimeoutError:
                 raise _Failure("timeout", f"no response within {cfg.timeout_s}s") from None
             except SSLError as e:
                 raise _Failure("tls", f"{hostname}: {e}") from None
-            except (NewConnectionError, ProtocolError, HTTPError, OSError) as e:
+            except (ProtocolError, HTTPError, OSError) as e:
                 raise _Failure("connection", f"{type(e).__name__}: {e}", retryable=True) from None
 
             resp = _Response(url=url, ip=ip, status=r.status, reason_phrase=r.reason or "",

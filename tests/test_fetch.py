@@ -456,3 +456,16 @@ def test_robots_crawl_delay_raises_the_delay():
     assert [r["reason"] for r in rows] == ["ok"] * 3
     assert len(times) == 4  # robots.txt + 3 pages
     assert min(b - a for a, b in zip(times, times[1:])) >= 0.3
+
+
+def test_unreachable_host_is_logged_as_such():
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cfg = FetchConfig(allow_networks=["127.0.0.0/8"], delay_s=0.0, backoff_s=0.01, max_retries=2)
+    rows = Crawler(cfg).crawl([f"http://127.0.0.1:{port}/a", f"http://127.0.0.1:{port}/b"])
+    # robots.txt (tried 3 times) could not be fetched: the URLs say why, and nothing else was tried.
+    assert [(r["reason"], r["attempts"]) for r in rows] == [("connection", 0), ("connection", 0)]
+    assert "robots.txt unreachable" in rows[0]["detail"]
+    rows = Crawler(replace(cfg, obey_robots=False)).crawl([f"http://127.0.0.1:{port}/a"])
+    assert (rows[0]["reason"], rows[0]["attempts"]) == ("connection", 3)
