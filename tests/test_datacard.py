@@ -354,3 +354,39 @@ def test_render_card_uses_only_given_figures(run_dir):
     data = gather(str(run_dir))
     text = render_card(data, {"funnel": "figures/funnel.png"})
     assert text.count("](figures/") == 1 and "](figures/funnel.png)" in text
+
+
+# --------------------------------------------------------------------------- stage and CLI
+def test_webtext_datacard_command_writes_card_and_stats(run_dir):
+    from pipelines.webtext import main
+
+    assert main(["datacard", str(run_dir)]) == 0
+    card = DatasetCard.load(run_dir / "card" / "README.md")
+    assert card.data.to_dict()["pretty_name"] == "tiny-webtext"
+    assert (run_dir / "card" / "_SUCCESS").exists()
+    stats = json.loads((run_dir / "stats" / "datacard.json").read_text())
+    assert stats["records_in"] == len(STAGES) and stats["records_out"] == len(STAGES) and stats["reasons"] == {}
+    assert stats["details"]["documents"] == 61 and stats["details"]["corpus_source"] == "dedup"
+    # a second call regenerates (the card reflects stages rerun since), it does not skip
+    (run_dir / "stats" / "bloom.json").unlink()
+    assert main(["datacard", str(run_dir)]) == 0
+    stats = json.loads((run_dir / "stats" / "datacard.json").read_text())
+    assert stats["records_out"] == len(STAGES) - 1 and stats["reasons"] == {"not_run": 1}
+    assert json.loads((run_dir / "card" / "datacard.json").read_text())["stages"]["bloom"]["status"] == "not run"
+
+
+def test_datacard_is_the_last_stage_of_webtext_run(run_dir):
+    from pipelines.webtext import main
+
+    assert main(["run", "--out", str(run_dir), "--stages", "datacard"]) == 0
+    data = json.loads((run_dir / "card" / "datacard.json").read_text())
+    assert data["funnel"][-1]["count"] == 61 and data["recipe"]["run"]["name"] == "tiny-webtext"
+
+
+def test_datacard_command_fails_in_one_line_without_a_run(tmp_path, capsys):
+    from pipelines.webtext import main
+
+    assert main(["datacard", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no run directory" in err
+    assert not (tmp_path / "missing").exists()
