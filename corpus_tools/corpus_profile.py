@@ -28,11 +28,6 @@ from corpus_tools.shards import expand_paths
 UNKNOWN = "(unknown)"
 PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
 
-# The characters Python's str.split() splits on, as an RE2 class: \p{Z} covers the Unicode
-# space, line and paragraph separators; the rest are the control characters Python adds.
-_WORD_RE = r"[^\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f}\x{85}\p{Z}]+"
-
-
 # --------------------------------------------------------------------------- reading
 def _open_parquet(path: str) -> pq.ParquetFile:
     if "://" in path and not path.startswith("file://"):
@@ -66,8 +61,8 @@ def parquet_paths(folder: str) -> list[str]:
 # --------------------------------------------------------------------------- counting helpers
 def word_counts(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Words per text (``len(text.split())`` for every text), as int64; null texts count 0."""
-    counts = pc.count_substring_regex(texts, _WORD_RE)
-    return np.asarray(pc.fill_null(counts, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    # str.split in a comprehension beats Arrow's RE2 count (~4x) and is the definition itself.
+    return np.fromiter((len(t.split()) if t else 0 for t in texts.to_pylist()), dtype=np.int64, count=len(texts))
 
 
 def _value_counts(column: pa.Array, into: Counter) -> None:
