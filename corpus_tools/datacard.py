@@ -246,7 +246,7 @@ def card_metadata(data: dict[str, Any]) -> dict[str, Any]:
     cfg = data["datacard"]
     corpus = data["corpus"]
     langs = [lang for lang, _, _ in corpus.get("languages", []) if _is_iso639(lang)]
-    if not langs:
+    if not langs and data["stages"].get("filter", {}).get("status") == "ran":  # the filter kept only these
         langs = [lang for lang in data["recipe"].get("filter", {}).get("languages", []) if _is_iso639(lang)]
     meta: dict[str, Any] = {"pretty_name": data["pretty_name"], "license": cfg["license"]}
     if cfg.get("license_name"):
@@ -516,12 +516,14 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
     n_docs = fmt_int(c["documents"]) if measured else "unknown (no document stage output)"
     min_karma = _param(data, "links", "min_karma")
     reddit = "links" in ran
+    steps = [verb for stage, verb in (("fetch", "fetched"), ("extract", "extracted"), ("filter", "filtered"),
+                                      ("dedup", "deduplicated")) if stage in ran]
+    done = (", ".join(steps[:-1]) + " and " + steps[-1] if len(steps) > 1 else "".join(steps)) or "not yet processed"
     summary = (
         f"{data['pretty_name']} is a web-text pretraining corpus built with webtext "
         + ("following the WebText recipe of GPT-2 (Radford et al., 2019): outbound links from Reddit posts with at least "
-           f"{min_karma} karma, fetched, extracted, filtered and deduplicated. " if reddit else
-           "from web archives (WARC/WET), extracted, filtered and deduplicated in the manner of GPT-3's Common Crawl "
-           "processing (Brown et al., 2020). ")
+           f"{min_karma} karma, {done}. " if reddit else
+           f"from web archives (WARC/WET), {done} in the manner of GPT-3's Common Crawl processing (Brown et al., 2020). ")
         + (f"It holds {n_docs} documents, {fmt_int(c['words'])} words and {fmt_bytes(c['bytes'])} of text." if measured else "")
     )
     dedup_desc = (f"MinHash LSH near-duplicate removal (Jaccard ≥ {_param(data, 'dedup', 'threshold')}, "
@@ -684,8 +686,12 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
         "of the people they mention. This run did not remove or anonymise personal information.\n",
         "## Bias, Risks, and Limitations\n",
         ("The corpus reflects what Reddit users link to" if reddit else "The corpus reflects the archived portion of the web")
-        + (" — skewed towards English, towards a few popular domains (see Top domains) and towards the "
-         "demographics of its users — and inherits the biases, errors and offensive content of web text. "
+        + (" — skewed towards a few popular domains"
+           + (f" (the top domain alone holds {fmt_pct(_pct(c['top_domains'][0][1], c['documents']))} of the documents)"
+              if measured and c["top_domains"] else "")
+           + (", towards the languages its filter kept" if "filter" in ran else "")
+           + (" and towards the demographics of Reddit's users" if reddit else "")
+           + " — and inherits the biases, errors and offensive content of web text. "
          "Pages that blocked crawlers, failed to fetch or could not be extracted are missing (see Fetch outcomes). "
          "Quality filters are heuristics and can remove dialects or minority-language text disproportionately.\n"),
         "### Benchmark contamination\n",
