@@ -5,7 +5,6 @@ broken images. The run directory is written by hand here (real Parquet, real JSO
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import shutil

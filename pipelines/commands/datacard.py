@@ -21,7 +21,6 @@ def add_parser(sub):
                     "RUN/card/figures/*.png and write RUN/card/README.md, a Hugging Face dataset card with the "
                     "Datasheets for Datasets questions answered where the run knows the answer. Stages that did "
                     "not run are reported as 'not run'.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("run", metavar="RUN", help="run directory (local path or gs://, s3://)")
     p.add_argument("--recipe", metavar="TOML", default=None,
