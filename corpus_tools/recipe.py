@@ -294,3 +294,14 @@ def recipe_docs_markdown() -> str:
                 allowed += f" in [{m.get('min', '')}, {m.get('max', '')}]".replace("None", "")
             lines.append(f"| `[{sec.name}] {f.name}` | `{default!r}` | {allowed} | {m.get('doc', '')} |")
     return "\n".join(lines) + "\n"
+
+
+def _print_reference() -> None:
+    print("# Recipe reference (`webtext.toml`)\n")
+    print("Every parameter, its default and what it allows. Generated from `corpus_tools/recipe.py` by")
+    print("`python -m corpus_tools.recipe > docs/recipe.md`; a test fails when this page is stale.\n")
+    print(recipe_docs_markdown(), end="")
+
+
+if __name__ == "__main__":
+    _print_reference()
