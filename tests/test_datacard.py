@@ -389,3 +389,12 @@ def test_datacard_command_fails_in_one_line_without_a_run(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no run directory" in err
     assert not (tmp_path / "missing").exists()
+
+
+def test_build_only_context_writes_nothing(run_dir):
+    from pipelines.stage import StageContext
+    from pipelines.stages import load_stage
+
+    ctx = StageContext(RunDir(run_dir), Recipe(), build_only=True)
+    result = load_stage("datacard").run(ctx)
+    assert result.records_out == 0 and not (run_dir / "card").exists()

@@ -20,6 +20,8 @@ class DatacardStage(Stage):
 
     def run(self, ctx: StageContext) -> StageResult:
         out = ctx.run.stage_dir(NAME)
+        if getattr(ctx, "build_only", False):  # no Beam graph to build, and nothing may be written
+            return StageResult(records_in=0, records_out=0, reasons={})
         data = write_datacard(ctx.run.root, recipe=ctx.recipe, out_dir=out)
         status = [s["status"] for s in data["stages"].values()]
         reasons = {"not_run": status.count("not run"), "unreadable_stats": status.count("unreadable")}
