@@ -59,7 +59,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.counts[key] = self.server.counts.get(key, 0) + 1
             return self.server.counts[key]
 
-    def do_GET(self):  # noqa: C901 - one branch per fault
+    def do_GET(self):
+        srv = self.server
+        with srv.lock:
+            srv.inflight += 1
+            srv.max_inflight = max(srv.max_inflight, srv.inflight)
+        try:
+            self._get()
+        finally:
+            with srv.lock:
+                srv.inflight -= 1
+
+    def _get(self):  # noqa: C901 - one branch per fault
         srv = self.server
         with srv.lock:
             srv.log.append((self.path, time.monotonic(), dict(self.headers)))
@@ -234,6 +245,7 @@ class FaultServer:
         self.httpd.log = []
         self.httpd.counts = {}
         self.httpd.lock = threading.Lock()
+        self.httpd.inflight = self.httpd.max_inflight = 0
         self.port = self.httpd.server_port
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                        daemon=True)
@@ -245,6 +257,11 @@ class FaultServer:
         """(path, arrival time) of requests received, optionally for one path only."""
         with self.httpd.lock:
             return [(p, t) for p, t, _ in self.httpd.log if path is None or p == path]
+
+    @property
+    def max_inflight(self) -> int:
+        """The most requests this server was handling at the same moment."""
+        return self.httpd.max_inflight
 
     def headers_of(self, path: str) -> list[dict]:
         with self.httpd.lock:

@@ -402,9 +402,21 @@ def test_host_concurrency_one_never_overlaps():
     with FaultServer(latency=0.05) as s:
         rows = Crawler(cfg).crawl([s.url(f"/page/{i}") for i in range(6)])
         times = sorted(t for _, t in s.requests())
+        peak = s.max_inflight
     assert [r["reason"] for r in rows] == ["ok"] * 6
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert min(gaps) >= 0.05  # each request arrives after the previous one was answered
+    assert peak == 1
+
+
+def test_host_concurrency_two_allows_two_in_flight_never_three():
+    cfg = FetchConfig(allow_networks=["127.0.0.0/8"], delay_s=0.0, threads=8, obey_robots=False,
+                      host_concurrency=2)
+    with FaultServer(latency=0.2) as s:
+        rows = Crawler(cfg).crawl([s.url(f"/page/{i}") for i in range(6)])
+        peak = s.max_inflight
+    assert [r["reason"] for r in rows] == ["ok"] * 6
+    assert peak == 2
 
 
 def test_loopback_refused_without_allow_networks():
