@@ -24,12 +24,9 @@ Python loop per shingle (see docs/benchmarks.md for why this beats pure NumPy he
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Iterable, Sequence
 
 import numpy as np
-import xxhash
 from numba import njit
 
 DEFAULT_NUM_PERM = 128
@@ -70,7 +67,7 @@ _CLASSES = _byte_classes()
 @njit(cache=True)
 def _word_hashes(data, start, end):
     """FNV-1a 64 hash of every word in data[start:end]."""
-    out = np.empty((end - start) // 2 + 1, dtype=np.uint64)
+    out = np.empty(min((end - start) // 2 + 1, 4096), dtype=np.uint64)  # grows for long texts
     n = 0
     in_word = False
     h = _FNV_OFFSET
@@ -83,10 +80,18 @@ def _word_hashes(data, start, end):
                 h = _FNV_OFFSET
             h = (h ^ np.uint64(c)) * _FNV_PRIME
         elif in_word:
+            if n == out.shape[0]:
+                bigger = np.empty(2 * n, dtype=np.uint64)
+                bigger[:n] = out
+                out = bigger
             out[n] = h
             n += 1
             in_word = False
     if in_word:
+        if n == out.shape[0]:
+            bigger = np.empty(n + 1, dtype=np.uint64)
+            bigger[:n] = out
+            out = bigger
         out[n] = h
         n += 1
     return out[:n]
@@ -121,7 +126,7 @@ def _signatures_kernel(data, offsets, ngram, a, b, out):
         for s in range(sh.shape[0]):
             x = sh[s] >> np.uint64(32)
             for p in range(k):
-                mins[p] = min(mins[p], (np.uint64(a[p]) * x + b[p]) >> np.uint64(32))
+                mins[p] = min(mins[p], (a[p] * x + b[p]) >> np.uint64(32))
         for p in range(k):
             out[d, p] = np.uint32(mins[p])
 
@@ -140,7 +145,7 @@ def permutations(num_perm: int = DEFAULT_NUM_PERM, seed: int = DEFAULT_SEED) -> 
     if num_perm < 1:
         raise ValueError(f"num_perm must be >= 1, got {num_perm}")
     rng = np.random.Generator(np.random.PCG64(seed))
-    a = rng.integers(1, 2**32, size=num_perm, dtype=np.uint64).astype(np.uint32)
+    a = rng.integers(0, 2**64, size=num_perm, dtype=np.uint64, endpoint=False) | np.uint64(1)
     b = rng.integers(0, 2**64, size=num_perm, dtype=np.uint64, endpoint=False)
     return a, b
 
@@ -196,18 +201,3 @@ def estimate_jaccard(s: np.ndarray, t: np.ndarray) -> float:
     if is_empty(s) or is_empty(t):
         return 0.0
     return float(np.count_nonzero(s == t)) / s.shape[0]
-
-
-# --------------------------------------------------------------------------- exact dedup
-_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
-
-
-def normalize_text(text: str) -> str:
-    """Text normalised for exact dedup: NFKC, lower-case, punctuation dropped, whitespace collapsed."""
-    t = unicodedata.normalize("NFKC", text or "").lower()
-    return " ".join(_NON_WORD.sub(" ", t).split())
-
-
-def text_hash(text: str) -> str:
-    """Stable 128-bit hash (32 hex chars) of :func:`normalize_text`; equal for exact duplicates."""
-    return xxhash.xxh3_128_hexdigest(normalize_text(text).encode("utf-8", "surrogatepass"))
