@@ -89,8 +89,10 @@ def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 
 def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[tuple[int, int]]:
-    """``[(band, bucket)]`` keys of one signature; none for the empty signature (no shingles)."""
+    """``[(band, bucket)]`` keys of one signature; none for the empty signature (no shingles).
+
+    ``bucket`` is the band hash as a signed 64-bit int (fits every serialiser's int64)."""
     sig = np.asarray(signature, dtype=np.uint32)
     if np.all(sig == EMPTY):
         return []
-    return [(b, int(h)) for b, h in enumerate(band_hashes(sig[None, :], bands, rows)[0])]
+    return [(b, int(h)) for b, h in enumerate(band_hashes(sig[None, :], bands, rows)[0].view(np.int64))]
