@@ -73,26 +73,30 @@ def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """``(n, bands)`` uint64 bucket hashes: band ``i`` hashes values ``[i*rows, (i+1)*rows)``.
 
     Equal bands give equal hashes (stable across processes); different bands collide with
-    probability about 2^-64, and verification drops any such pair anyway.
+    probability about 2^-64, and verification drops any such pair anyway. Vectorised over
+    documents and bands: call it on a batch of signatures.
     """
     sig = np.atleast_2d(np.asarray(signatures, dtype=np.uint32))
     if bands * rows > sig.shape[1]:
         raise ValueError(f"bands*rows = {bands * rows} > signature length {sig.shape[1]}")
-    out = np.zeros((sig.shape[0], bands), dtype=np.uint64)
+    values = sig[:, : bands * rows].reshape(sig.shape[0], bands, rows).astype(np.uint64)
+    h = np.tile(np.arange(1, bands + 1, dtype=np.uint64), (sig.shape[0], 1))
     with np.errstate(over="ignore"):
-        for band in range(bands):
-            h = np.full(sig.shape[0], np.uint64(band + 1), dtype=np.uint64)
-            for j in range(band * rows, (band + 1) * rows):
-                h = _fmix64(h * _MUL + sig[:, j].astype(np.uint64))
-            out[:, band] = h
-    return out
+        for j in range(rows):
+            h = _fmix64(h * _MUL + values[:, :, j])
+    return h
+
+
+def batch_band_keys(signatures: np.ndarray, bands: int, rows: int) -> list[list[tuple[int, int]]]:
+    """``[(band, bucket)]`` keys of each signature of a batch; none for an empty signature (no shingles).
+
+    ``bucket`` is the band hash as a signed 64-bit int (fits every serialiser's int64)."""
+    sig = np.atleast_2d(np.asarray(signatures, dtype=np.uint32))
+    hashes = band_hashes(sig, bands, rows).view(np.int64)
+    empty = np.all(sig == EMPTY, axis=1)
+    return [[] if e else list(enumerate(h.tolist())) for e, h in zip(empty, hashes)]
 
 
 def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[tuple[int, int]]:
-    """``[(band, bucket)]`` keys of one signature; none for the empty signature (no shingles).
-
-    ``bucket`` is the band hash as a signed 64-bit int (fits every serialiser's int64)."""
-    sig = np.asarray(signature, dtype=np.uint32)
-    if np.all(sig == EMPTY):
-        return []
-    return [(b, int(h)) for b, h in enumerate(band_hashes(sig[None, :], bands, rows)[0].view(np.int64))]
+    """The keys of one signature (see :func:`batch_band_keys`)."""
+    return batch_band_keys(np.asarray(signature)[None, :], bands, rows)[0]

@@ -26,7 +26,7 @@ import numpy as np
 
 from corpus_tools.clusters import connected_components, keep_rank, size_histogram
 from corpus_tools.exact import text_hash, url_key
-from corpus_tools.lsh import band_keys, optimal_bands_rows
+from corpus_tools.lsh import batch_band_keys, optimal_bands_rows
 from corpus_tools.minhash import MinHasher, estimate_jaccard, jaccard, shingle_set
 from corpus_tools.recipe import DedupConfig
 from corpus_tools.rundir import join
@@ -65,17 +65,19 @@ class ValidateFn(beam.DoFn):
 class FeaturesFn(beam.DoFn):
     """A batch of documents → one small feature record each (keys, keep rank, signature bytes)."""
 
-    def __init__(self, cfg: DedupConfig):
-        self.cfg = cfg
+    def __init__(self, cfg: DedupConfig, bands: int, rows: int):
+        self.cfg, self.bands, self.rows = cfg, bands, rows
 
     def setup(self):
         self.hasher = MinHasher(self.cfg.num_perm, self.cfg.ngram, self.cfg.seed)
 
     def process(self, batch: list[dict]):
         sigs = self.hasher.signatures([d["text"] for d in batch])
-        for doc, sig in zip(batch, sigs):
+        keys = batch_band_keys(sigs, self.bands, self.rows)
+        for doc, sig, k in zip(batch, sigs, keys):
             yield {"id": doc["id"], "text_hash": text_hash(doc["text"]), "url": url_key(doc.get("url")),
-                   "score": doc.get("score_sum") or 0, "length": len(doc["text"]), "sig": sig.tobytes()}
+                   "score": doc.get("score_sum") or 0, "length": len(doc["text"]), "sig": sig.tobytes(),
+                   "keys": k}
 
 
 def _sig(feat: dict) -> np.ndarray:
@@ -209,7 +211,7 @@ class DedupStage(Stage):
                        | "Validate" >> beam.ParDo(ValidateFn()).with_outputs(DEAD_LETTER, main="docs"))
             docs = checked.docs
             feats = (docs | "Batch" >> beam.BatchElements(min_batch_size=16, max_batch_size=512)
-                     | "Features" >> beam.ParDo(FeaturesFn(cfg)))
+                     | "Features" >> beam.ParDo(FeaturesFn(cfg, bands, rows)))
             clusters, decisions = [], []
             survivors = feats
             if cfg.exact:
@@ -221,7 +223,7 @@ class DedupStage(Stage):
 
             # ---- near duplicates
             edges = (survivors
-                     | "BandKeys" >> beam.FlatMap(lambda f: [(k, f["id"]) for k in band_keys(_sig(f), bands, rows)])
+                     | "BandKeys" >> beam.FlatMap(lambda f: [(tuple(k), f["id"]) for k in f["keys"]])
                      | "GroupBuckets" >> beam.GroupByKey()
                      | "BucketEdges" >> beam.FlatMap(bucket_edges)
                      | "DistinctEdges" >> beam.Distinct()
