@@ -122,7 +122,7 @@ def lsh_pairs(keys_per_doc: list[list]) -> set[tuple[int, int]]:
     return pairs
 
 
-def bench_quality(docs: list[str], threshold: float = 0.8) -> dict:
+def bench_quality(docs: list[str], threshold: float = 0.8, seeds=range(1, 6)) -> dict:
     from datasketch import MinHash, MinHashLSH
 
     texts, family = labelled_set(docs)
@@ -139,31 +139,36 @@ def bench_quality(docs: list[str], threshold: float = 0.8) -> dict:
         by_family[f].append(i)
     truth = {p for m in by_family.values() for p in combinations(m, 2) if jac(*p) >= threshold}
     bands, rows = optimal_bands_rows(threshold, 128)
-    sigs = MinHasher(num_perm=128, seed=1).signatures(texts)
-    ours = lsh_pairs([band_keys(s, bands, rows) for s in sigs])
-    ours_verified = {p for p in ours if jac(*p) >= threshold}
-
-    lsh = MinHashLSH(threshold=threshold, num_perm=128)
-    assert (lsh.b, lsh.r) == (bands, rows)
-    mh = []
-    for i, t in enumerate(texts):
-        m = MinHash(num_perm=128, seed=1)
-        m.update_batch([s.encode() for s in word_shingles(t)])
-        mh.append(m)
-        lsh.insert(i, m)
-    theirs = {tuple(sorted((i, j))) for i, m in enumerate(mh) for j in lsh.query(m) if j != i}
+    shingles_b = [[s.encode() for s in word_shingles(t)] for t in texts]
+    preds: dict[str, list[set]] = defaultdict(list)
+    for seed in seeds:
+        sigs = MinHasher(num_perm=128, seed=seed).signatures(texts)
+        ours = lsh_pairs([band_keys(s, bands, rows) for s in sigs])
+        preds["webtext LSH"].append(ours)
+        preds["webtext LSH + exact verify"].append({p for p in ours if jac(*p) >= threshold})
+        lsh = MinHashLSH(threshold=threshold, num_perm=128)
+        assert (lsh.b, lsh.r) == (bands, rows)
+        mh = []
+        for i, sh in enumerate(shingles_b):
+            m = MinHash(num_perm=128, seed=seed)
+            m.update_batch(sh)
+            mh.append(m)
+            lsh.insert(i, m)
+        preds["datasketch MinHashLSH"].append(
+            {tuple(sorted((i, j))) for i, m in enumerate(mh) for j in lsh.query(m) if j != i})
 
     # a predicted pair across families counts as true when its exact Jaccard says so
-    truth |= {p for p in ours | theirs if family[p[0]] != family[p[1]] and jac(*p) >= threshold}
+    truth |= {p for runs in preds.values() for pred in runs for p in pred
+              if family[p[0]] != family[p[1]] and jac(*p) >= threshold}
     out = {}
     print(f"quality: {len(texts)} documents ({len(by_family)} originals + edited copies), "
-          f"{len(truth)} true duplicate pairs (exact Jaccard >= {threshold}), bands x rows = {bands} x {rows}")
-    for name, pred in (("datasketch MinHashLSH", theirs), ("webtext LSH", ours), ("webtext LSH + exact verify", ours_verified)):
-        tp = len(pred & truth)
-        p = tp / len(pred) if pred else 1.0
-        r = tp / len(truth) if truth else 1.0
-        out[name] = (p, r, len(pred))
-        print(f"  {name:<27} precision {p:.4f}  recall {r:.4f}  ({len(pred)} predicted pairs)")
+          f"{len(truth)} true duplicate pairs (exact Jaccard >= {threshold}), bands x rows = {bands} x {rows}, "
+          f"mean ± std over seeds {list(seeds)}")
+    for name in ("datasketch MinHashLSH", "webtext LSH", "webtext LSH + exact verify"):
+        ps = [len(pred & truth) / len(pred) if pred else 1.0 for pred in preds[name]]
+        rs = [len(pred & truth) / len(truth) if truth else 1.0 for pred in preds[name]]
+        out[name] = (float(np.mean(ps)), float(np.mean(rs)))
+        print(f"  {name:<27} precision {np.mean(ps):.4f} ± {np.std(ps):.4f}  recall {np.mean(rs):.4f} ± {np.std(rs):.4f}")
     return out
 
 
