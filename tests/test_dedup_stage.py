@@ -162,3 +162,22 @@ def test_identical_documents_cluster_as_near_duplicates_without_exact_dedup(corp
     # documents without shingles are never near-duplicates: both empty documents are kept
     assert set(e["empty"]) <= {d["id"] for d in kept}
     assert stats["details"]["clusters"]["exact"] == 0 and stats["details"]["clusters"]["url"] == 0
+
+
+def test_command_line(corpus, result, tmp_path):
+    import subprocess
+    import sys
+
+    _, stats, kept, _ = result
+    cmd = [sys.executable, "-m", "pipelines.webtext", "dedup", "--out", str(tmp_path / "run"),
+           "--input", corpus["input"]]
+    first = subprocess.run(cmd, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-2000:]
+    written = json.loads((tmp_path / "run" / "stats" / "dedup.json").read_text())
+    assert written["records_out"] == stats["records_out"] == len(kept)
+    assert (tmp_path / "run" / "dedup" / "_SUCCESS").exists()
+    again = subprocess.run(cmd, capture_output=True, text=True)
+    assert again.returncode == 0 and "already done" in again.stderr
+    missing = subprocess.run([sys.executable, "-m", "pipelines.webtext", "dedup", "--out", str(tmp_path / "empty")],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and "has not run" in missing.stderr
