@@ -176,8 +176,20 @@ def test_command_line(corpus, result, tmp_path):
     written = json.loads((tmp_path / "run" / "stats" / "dedup.json").read_text())
     assert written["records_out"] == stats["records_out"] == len(kept)
     assert (tmp_path / "run" / "dedup" / "_SUCCESS").exists()
-    again = subprocess.run(cmd, capture_output=True, text=True)
-    assert again.returncode == 0 and "already done" in again.stderr
-    missing = subprocess.run([sys.executable, "-m", "pipelines.webtext", "dedup", "--out", str(tmp_path / "empty")],
-                             capture_output=True, text=True)
-    assert missing.returncode == 2 and "has not run" in missing.stderr
+
+
+@pytest.mark.parametrize("verify,expected", [("exact", []), ("estimate", []), ("none", [("a", "b")])])
+def test_verify_modes_on_one_low_pair(verify, expected):
+    from corpus_tools.minhash import MinHasher
+    from corpus_tools.recipe import DedupConfig
+    from pipelines.stages.dedup import VerifyFn
+
+    words = [f"w{i}" for i in range(200)]
+    a, b = " ".join(words), " ".join(words[:100] + [f"x{i}" for i in range(100)])
+    assert jaccard(shingle_set(a), shingle_set(b)) < 0.4
+    m = MinHasher()
+    info = {k: (m.signature(t).tobytes(), shingle_set(t).tobytes()) for k, t in (("a", a), ("b", b))}
+    element = ("b", {"edges": [("a", info["a"])], "info": [info["b"]]})
+    assert list(VerifyFn(DedupConfig(verify=verify)).process(element)) == expected
+    same = ("b", {"edges": [("a", info["b"])], "info": [info["b"]]})  # identical content always passes
+    assert list(VerifyFn(DedupConfig(verify=verify)).process(same)) == [("a", "b")]
