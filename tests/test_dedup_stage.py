@@ -193,3 +193,19 @@ def test_verify_modes_on_one_low_pair(verify, expected):
     assert list(VerifyFn(DedupConfig(verify=verify)).process(element)) == expected
     same = ("b", {"edges": [("a", info["b"])], "info": [info["b"]]})  # identical content always passes
     assert list(VerifyFn(DedupConfig(verify=verify)).process(same)) == [("a", "b")]
+
+
+def test_graph_serialises_for_portable_runners(corpus, tmp_path):
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    ctx = StageContext(RunDir(tmp_path / "run"), Recipe(), inputs=[corpus["input"]], build_only=True)
+    ctx._stage = "dedup"
+    STAGE.run(ctx)
+    (p,) = ctx.built
+    proto = p.to_runner_api()
+    beam.Pipeline.from_runner_api(proto, p.runner, PipelineOptions([]))
+    names = {t.unique_name.split("/")[0] for t in proto.components.transforms.values()}
+    assert {"Features", "Exact", "Url", "GroupBuckets", "Verify", "Components", "ResolveNear", "Finalize",
+            "WriteDocs", "WriteClusters"} <= names
+    assert not (tmp_path / "run" / "dedup").exists()  # nothing ran

@@ -270,6 +270,8 @@ class DedupStage(Stage):
             checked[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out, "rejected"))
 
         counters = ctx.run_beam(build)
+        if getattr(ctx, "build_only", False):
+            return StageResult(details={"bands": bands, "rows": rows})
         files = match_files([clusters_dir], suffixes=(".parquet",))
         cluster_rows = read_table(files).to_pylist() if files else []
         details: dict[str, Any] = {
