@@ -284,7 +284,8 @@ class DedupStage(Stage):
             "cluster_size_histogram": size_histogram(r["size"] for r in cluster_rows),
             "documents_in_clusters": sum(r["size"] for r in cluster_rows),
         }
-        return StageResult(details=details, outputs={
+        return StageResult(records_in=counters.get("in", 0), records_out=counters.get("out", 0),
+                           details=details, outputs={
             "docs": out, "clusters": clusters_dir, "removed": join(out, "removed"), "rejected": join(out, "rejected")})
 
 
