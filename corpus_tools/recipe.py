@@ -109,6 +109,14 @@ class DedupConfig:
     threshold: float = opt(0.8, "Jaccard similarity above which two documents are near-duplicates.", min=0.0, max=1.0)
     num_perm: int = opt(128, "MinHash permutations.", min=1)
     ngram: int = opt(5, "Word n-gram shingle size.", min=1)
+    seed: int = opt(1, "Seed of the MinHash permutations (same seed, same signatures).", min=0)
+    verify: str = opt("exact", "Check LSH candidate pairs before clustering: `exact` Jaccard of the shingle sets, "
+                      "`estimate` from the signatures, or `none` (every candidate pair is an edge).",
+                      choices=("exact", "estimate", "none"))
+    exact: bool = opt(True, "Remove exact duplicates (equal normalised text) before near-duplicate search.")
+    url: bool = opt(True, "Remove URL duplicates (equal normalised URL, e.g. across sources).")
+    false_positive_weight: float = opt(0.5, "Weight of the false-positive area when choosing bands x rows.", min=0.0, max=1.0)
+    false_negative_weight: float = opt(0.5, "Weight of the false-negative area when choosing bands x rows.", min=0.0, max=1.0)
 
 
 # --------------------------------------------------------------------------- bloom
