@@ -154,3 +154,45 @@ def pareto_keep(doc_id: str, score: float, alpha: float = 9.0, seed: int = 0) ->
 def keep_probability(score: float, alpha: float = 9.0) -> float:
     """``P(pareto(alpha) > 1 - score) = (2 - score) ** -alpha``."""
     return float((2.0 - score) ** -alpha)
+
+
+def load_texts(paths: Sequence[str], chunk_lines: int = 1, limit: int | None = None) -> list[str]:
+    """Training texts from files: Parquet (``text`` column), JSONL (``text`` field), or plain text.
+
+    A plain-text file (optionally ``.gz``/``.bz2``/``.xz``) gives one text per ``chunk_lines``
+    consecutive non-empty lines. Folders mean every ``*.parquet`` in them.
+    """
+    import bz2
+    import glob
+    import gzip
+    import lzma
+
+    files: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            files.extend(sorted(glob.glob(os.path.join(p, "*.parquet"))))
+        elif any(c in p for c in "*?["):
+            files.extend(sorted(glob.glob(p)))
+        elif os.path.exists(p):
+            files.append(p)
+        else:
+            raise FileNotFoundError(f"training input not found: {p}")
+    texts: list[str] = []
+    for f in files:
+        if f.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            texts.extend(t for t in pq.read_table(f, columns=["text"]).column("text").to_pylist() if t)
+            continue
+        opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(os.path.splitext(f)[1], open)
+        with opener(f, "rt", encoding="utf-8", errors="replace") as fh:
+            if ".jsonl" in f or ".ndjson" in f:
+                texts.extend(json.loads(line).get("text") or "" for line in fh if line.strip())
+            else:
+                lines = [ln.strip() for ln in fh if ln.strip()]
+                step = max(1, chunk_lines)
+                texts.extend("\n".join(lines[i : i + step]) for i in range(0, len(lines), step))
+        if limit and len(texts) >= limit:
+            break
+    texts = [t for t in texts if t.strip()]
+    return texts[:limit] if limit else texts

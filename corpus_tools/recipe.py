@@ -68,6 +68,9 @@ class ExtractConfig:
                      choices=("precision", "balanced", "recall"))
     timeout_s: float = opt(30.0, "Per-document extraction time limit, seconds.", min=0.1)
     max_html_bytes: int = opt(5_000_000, "HTML larger than this is dead-lettered as `too_large`.", min=1)
+    extractor: str = opt("combined", "Main-text extractor: trafilatura with a newspaper3k fallback (measured best), or one alone.",
+                         choices=("combined", "trafilatura", "newspaper3k"))
+    fallback_chars: int = opt(200, "combined: run newspaper3k when trafilatura's text is shorter than this.", min=0)
 
 
 # --------------------------------------------------------------------------- filter
