@@ -32,7 +32,7 @@ _WS = re.compile(r"\s+")
 
 @dataclass
 class ClassifierParams:
-    epoch: int = 10
+    epoch: int = 25
     lr: float = 0.5
     word_ngrams: int = 2
     dim: int = 64

@@ -21,7 +21,7 @@ def add_parser(sub):
     t.add_argument("--out", required=True, metavar="MODEL", help="model file to write (MODEL.json beside it)")
     t.add_argument("--chunk-lines", type=int, default=1, help="plain text: lines per document (default 1)")
     t.add_argument("--limit", type=int, default=None, help="at most this many texts per side")
-    t.add_argument("--epoch", type=int, default=10)
+    t.add_argument("--epoch", type=int, default=25)
     t.add_argument("--lr", type=float, default=0.5)
     t.add_argument("--word-ngrams", type=int, default=2)
     t.add_argument("--dim", type=int, default=64)
