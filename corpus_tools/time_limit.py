@@ -21,7 +21,13 @@ class WorkerDied(RuntimeError):
     """The worker process exited (crash, out of memory) while running the call."""
 
 
-def _serve(fn: Callable, conn) -> None:
+def _serve(fn: Callable, conn, warmup: tuple | None) -> None:
+    if warmup is not None:
+        try:
+            fn(*warmup)  # imports, model loads and first-call caches happen before the clock runs
+        except BaseException:  # noqa: BLE001 - a failing warm-up only costs time later
+            pass
+    conn.send("ready")
     while True:
         try:
             msg = conn.recv()
@@ -40,22 +46,35 @@ class TimeLimited:
     """``TimeLimited(fn, timeout_s)(*args)``: ``fn(*args)`` in a child process, at most ``timeout_s`` seconds.
 
     ``fn`` must be importable (a module-level function). Exceptions raised by ``fn`` come
-    back as :class:`RuntimeError` with the original type and message.
+    back as :class:`RuntimeError` with the original type and message. ``warmup`` arguments,
+    when given, are passed to ``fn`` once in each new worker before it reports ready, so that
+    start-up costs (imports, first-call initialisation; at most ``startup_s``) are not counted
+    against a document.
     """
 
-    def __init__(self, fn: Callable, timeout_s: float, start_method: str = "spawn"):
+    def __init__(self, fn: Callable, timeout_s: float, warmup: tuple | None = None, startup_s: float = 300.0,
+                 start_method: str = "spawn"):
         self.fn = fn
         self.timeout_s = timeout_s
+        self.warmup = warmup
+        self.startup_s = startup_s
         self._ctx = mp.get_context(start_method)
         self._proc = None
         self._conn = None
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
-        self._proc = self._ctx.Process(target=_serve, args=(self.fn, child), daemon=True)
+        self._proc = self._ctx.Process(target=_serve, args=(self.fn, child, self.warmup), daemon=True)
         self._proc.start()
         child.close()
         self._conn = parent
+        try:
+            ok = parent.poll(self.startup_s) and parent.recv() == "ready"
+        except (EOFError, OSError):
+            ok = False
+        if not ok:
+            self._kill()
+            raise WorkerDied(f"worker process did not start within {self.startup_s:g} s")
 
     def _kill(self) -> None:
         if self._proc is not None:

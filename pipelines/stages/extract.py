@@ -127,7 +127,8 @@ class ExtractFn(beam.DoFn):
     def setup(self):
         # Extraction runs in a child process so that a page that hangs the parser is killed
         # after timeout_s and dead-lettered as `timeout` instead of stalling the worker.
-        self._extract = TimeLimited(extract_document, self.cfg.timeout_s)
+        warmup = ("<html><body><article><p>" + "Warm-up text. " * 40 + "</p></article></body></html>", None, self.cfg)
+        self._extract = TimeLimited(extract_document, self.cfg.timeout_s, warmup=warmup)
 
     def teardown(self):
         if self._extract is not None:
