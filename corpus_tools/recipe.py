@@ -156,6 +156,17 @@ class TrainConfig:
 @dataclass
 class DatacardConfig:
     license: str = opt("other", "Licence identifier written into the card's YAML header.")
+    license_name: str = opt("", "With license = \"other\": an id for the licence (card header `license_name`); empty: omitted.")
+    license_link: str = opt("", "With license = \"other\": a URL or file name of the licence text; empty: omitted.")
+    pretty_name: str = opt("", "Human-readable dataset name for the card; empty: [run] name.")
+    curated_by: str = opt("", "Who built the dataset (card and datasheet); empty: marked for the author.")
+    contact: str = opt("", "How to reach the maintainers; empty: marked for the author.")
+    repository: str = opt("", "Where the dataset is published; empty: marked for the author.")
+    purpose: str = opt("", "Why this dataset was built (datasheet: Motivation); empty: marked for the author.")
+    out_of_scope: str = opt("", "Uses the dataset is not meant for; empty: marked for the author.")
+    citation: str = opt("", "BibTeX entry for the dataset; empty: marked for the author.")
+    tags: list[str] = opt(["webtext", "pretraining", "web-text"], "Tags in the card's YAML header.")
+    top_k: int = opt(20, "How many top domains and subreddits the card lists.", min=1, max=10000)
 
 
 # --------------------------------------------------------------------------- the recipe
@@ -323,3 +334,14 @@ def recipe_docs_markdown() -> str:
                 allowed += f" in [{m.get('min', '')}, {m.get('max', '')}]".replace("None", "")
             lines.append(f"| `[{sec.name}] {f.name}` | `{default!r}` | {allowed} | {m.get('doc', '')} |")
     return "\n".join(lines) + "\n"
+
+
+def _print_reference() -> None:
+    print("# Recipe reference (`webtext.toml`)\n")
+    print("Every parameter, its default and what it allows. Generated from `corpus_tools/recipe.py` by")
+    print("`python -m corpus_tools.recipe > docs/recipe.md`; a test fails when this page is stale.\n")
+    print(recipe_docs_markdown(), end="")
+
+
+if __name__ == "__main__":
+    _print_reference()

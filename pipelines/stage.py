@@ -39,7 +39,8 @@ class StageContext:
     """Everything a stage may use: the run directory, the recipe, its inputs, the Beam arguments."""
 
     def __init__(self, run: RunDir, recipe: Recipe, beam_args: list[str] | None = None,
-                 inputs: list[str] | None = None, log: Callable[[str], None] | None = None):
+                 inputs: list[str] | None = None, log: Callable[[str], None] | None = None,
+                 build_only: bool = False):
         self.run = run
         self.recipe = recipe
         self.beam_args = list(beam_args or [])
@@ -47,6 +48,10 @@ class StageContext:
         self.counters: dict[str, int] = {}
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self._stage: str | None = None
+        # build_only: pipelines are constructed (and kept in `built`) but not run, e.g. to check
+        # that a stage's graph serialises to the portable runner API before sending it to Dataflow.
+        self.build_only = build_only
+        self.built: list[Any] = []
 
     def input_or(self, previous: str) -> list[str]:
         """The ``--input`` paths, or the output folder of the stage ``previous`` (which must have run)."""
@@ -63,6 +68,9 @@ class StageContext:
         """Build a pipeline with ``build(p)``, run it to completion, return this stage's counters."""
         p = new_pipeline(self.beam_args)
         build(p)
+        if self.build_only:
+            self.built.append(p)
+            return {}
         result = p.run()
         result.wait_until_finish()
         counters = collect_counters(result, self._stage or "")
