@@ -17,13 +17,14 @@ docs/benchmarks.md.
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Any
 
 _END_TAGS = re.compile(r"</\s*(?:html|body)\s*>", re.IGNORECASE)
 _HTML_LANG = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)", re.IGNORECASE)
 _META_LANG = re.compile(
-    r"<meta\b[^>]*?http-equiv\s*=\s*[\"']?content-language[\"']?[^>]*?content\s*=\s*[\"']?([A-Za-z]{2,3})",
+    r"<meta\b[^>]*?http-equiv\s*=\s*[\"']?content-language[\"']?[^>]*?content\s*=\s*[\"']?([A-Za-z0-9_\-]{2,20})",
     re.IGNORECASE,
 )
 
@@ -39,10 +40,17 @@ def repair_html(html: str) -> str:
 def html_language_hint(html: str) -> str | None:
     """The page's declared language (``<html lang>`` or Content-Language), lower-case primary subtag."""
     head = html[:20000]
-    m = _HTML_LANG.search(head) or _META_LANG.search(head)
-    if not m:
-        return None
-    return re.split(r"[-_]", m.group(1))[0].lower()
+    for pattern in (_HTML_LANG, _META_LANG):
+        m = pattern.search(head)
+        if m is None:
+            continue
+        value = m.group(1)
+        try:  # real pages write charsets here ("Content-Language: UTF-8"): not a language
+            codecs.lookup(value)
+            continue
+        except LookupError:
+            return re.split(r"[-_]", value)[0].lower()
+    return None
 
 
 def extract_trafilatura(html: str, url: str | None = None, favor: str = "balanced") -> dict[str, Any] | None:

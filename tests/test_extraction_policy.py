@@ -89,6 +89,9 @@ def test_language_hint():
     assert html_language_hint('<!doctype html><html class="x" lang="de-DE"><head>') == "de"
     assert html_language_hint("<html><head><meta http-equiv='Content-Language' content='hr'>") == "hr"
     assert html_language_hint("<html><body>none</body></html>") is None
+    # seen in Common Crawl: a charset where the language should be
+    assert html_language_hint('<html><head><meta http-equiv="Content-Language" content="UTF-8" />') is None
+    assert html_language_hint('<html><head><META http-equiv="Content-language" content="de-ch" />') == "de"
 
 
 def slow_page(paragraphs: int = 40000) -> str:

@@ -114,3 +114,17 @@ def test_filter_stage_with_quality_classifier(inputs, shared_data, tmp_path):
     stats = json.load(open(os.path.join(run, "stats", "filter.json")))
     assert stats["records_out"] == len(kept)
     assert stats["reasons"].get("quality_classifier", 0) == len(by_clf)
+
+
+def test_everything_removed_still_counts_zero_out(inputs, tmp_path):
+    folder, expected = inputs
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text('[filter]\nlanguages = ["fr"]\n', encoding="utf-8")
+    run = str(tmp_path / "run")
+    assert webtext(["filter", "--input", str(folder), "--out", run, "--recipe", str(recipe)]) == 0
+    n_in = sum(len(v) for v in expected.values())
+    stats = json.load(open(os.path.join(run, "stats", "filter.json")))
+    assert stats["records_in"] == n_in and stats["records_out"] == 0
+    assert stats["reasons"] == {"language": n_in}
+    assert read_dir(os.path.join(run, "filtered")) == []
+    assert len(read_dir(os.path.join(run, "filtered", "removed", "language"))) == n_in

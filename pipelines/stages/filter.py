@@ -70,9 +70,11 @@ class FilterStage(Stage):
                  | f"Write_{reason}" >> WriteDocs(join(out, REMOVED, reason), shards))
             res[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out, "rejected"))
 
-        ctx.run_beam(build)
+        counters = ctx.run_beam(build)
         removed = {r: join(out, REMOVED, r) for r in REASONS}
         return StageResult(
+            records_in=counters.get("in", 0),  # a counter that never fired is absent: 0, not null
+            records_out=counters.get("out", 0),
             details={"rules": list(cfg.rules), "languages": list(cfg.languages),
                      "quality_model": cfg.quality_model or None, "removed_dirs": removed},
             outputs={"docs": out, "removed": join(out, REMOVED), "rejected": join(out, "rejected")},
