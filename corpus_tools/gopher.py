@@ -91,30 +91,34 @@ def _dup_stats(elements: list[str]) -> tuple[float, float]:
     return dup_n / len(elements), (dup_chars / total_chars if total_chars else 0.0)
 
 
-def top_ngram_char_fraction(words: list[str], n: int) -> float:
+def _ngrams(words: list[str], n: int) -> list[tuple[str, ...]]:
+    return list(zip(*(words[i:] for i in range(n))))
+
+
+def top_ngram_char_fraction(words: list[str], n: int, total: int | None = None) -> float:
     """Characters of the most frequent n-gram (times its count) over all word characters."""
-    total = sum(len(w) for w in words)
+    total = sum(map(len, words)) if total is None else total
     if len(words) < n or not total:
         return 0.0
-    counts = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
-    gram, count = counts.most_common(1)[0]
+    gram, count = Counter(_ngrams(words, n)).most_common(1)[0]
     if count < 2:
         return 0.0
-    return sum(len(w) for w in gram) * count / total
+    return sum(map(len, gram)) * count / total
 
 
-def dup_ngram_char_fraction(words: list[str], n: int) -> float:
+def dup_ngram_char_fraction(words: list[str], n: int, total: int | None = None) -> float:
     """Characters of words covered by any n-gram that occurs more than once, over all word characters."""
-    total = sum(len(w) for w in words)
+    total = sum(map(len, words)) if total is None else total
     if len(words) < n or not total:
         return 0.0
-    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    grams = _ngrams(words, n)
     counts = Counter(grams)
-    covered = [False] * len(words)
+    if len(counts) == len(grams):  # no n-gram repeats
+        return 0.0
+    covered = bytearray(len(words))
     for i, g in enumerate(grams):
         if counts[g] > 1:
-            for j in range(i, i + n):
-                covered[j] = True
+            covered[i : i + n] = b"\x01" * n
     return sum(len(w) for w, c in zip(words, covered) if c) / total
 
 
@@ -150,12 +154,13 @@ class GopherRepetition:
         if chars > self.max_dup_line_char_fraction:
             return f"dup_line_char_fraction {chars:.3f} > {self.max_dup_line_char_fraction:g}"
         words = words_of(text.lower())
+        total = sum(map(len, words))
         for n, limit in sorted(self.top_ngram_max.items()):
-            f = top_ngram_char_fraction(words, n)
+            f = top_ngram_char_fraction(words, n, total)
             if f > limit:
                 return f"top_{n}gram_char_fraction {f:.3f} > {limit:g}"
         for n, limit in sorted(self.dup_ngram_max.items()):
-            f = dup_ngram_char_fraction(words, n)
+            f = dup_ngram_char_fraction(words, n, total)
             if f > limit:
                 return f"dup_{n}gram_char_fraction {f:.3f} > {limit:g}"
         return None
