@@ -58,6 +58,32 @@ class FetchConfig:
     user_agent: str = opt("webtext-crawler/0.1 (+https://github.com/webtext/webtext)",
                           "User-Agent sent with every request; include a contact URL.")
     allow_networks: list[str] = opt([], "CIDR ranges that may be fetched although private/loopback (e.g. 127.0.0.0/8).")
+    obey_robots: bool = opt(True, "Honour robots.txt (RFC 9309): 4xx = all allowed, 5xx/429/unreachable = all disallowed.")
+    delay_s: float = opt(1.0, "Minimum seconds from the start and from the end of one request to a host to the "
+                         "start of the next (robots.txt Crawl-delay raises it, up to max_crawl_delay_s).", min=0.0)
+    max_crawl_delay_s: float = opt(30.0, "Cap on a robots.txt Crawl-delay honoured per host.", min=0.0)
+    host_concurrency: int = opt(1, "Requests in flight at once to one host.", min=1, max=64)
+    threads: int = opt(32, "Hosts fetched in parallel inside one worker (thread pool).", min=1, max=1024)
+    host_groups: int = opt(16, "Beam keys the hosts are spread over; each group is one unit of work "
+                           "and writes its own WARC files.", min=1, max=100000)
+    connect_timeout_s: float = opt(10.0, "TCP connect timeout per attempt, seconds.", min=0.01)
+    timeout_s: float = opt(30.0, "Total time allowed for one request (connect, headers and whole body), seconds.",
+                           min=0.01)
+    max_bytes: int = opt(5_000_000, "Body size cap (decoded bytes). A declared Content-Length above it is "
+                         "`too_large`; a body growing past it is cut there and marked truncated.", min=1)
+    max_compression_ratio: float = opt(100.0, "A gzip/deflate/br body that reaches max_bytes at more than this "
+                                       "decoded/compressed ratio is refused as `bomb`.", min=1.0)
+    max_redirects: int = opt(5, "Redirect hops followed per URL.", min=0, max=50)
+    content_types: list[str] = opt(["text/html", "application/xhtml+xml"],
+                                   "Accepted media types of the final response; others are `bad_type`.")
+    max_retries: int = opt(3, "Retries after a connection error, 429 or 5xx (never after other 4xx).", min=0, max=20)
+    backoff_s: float = opt(1.0, "First retry waits about this long; each further retry doubles it (with jitter).",
+                           min=0.0)
+    backoff_max_s: float = opt(60.0, "Longest wait between two attempts.", min=0.0)
+    max_retry_after_s: float = opt(120.0, "A Retry-After longer than this ends the retries for that URL.", min=0.0)
+    robots_max_bytes: int = opt(512_000, "Bytes of robots.txt parsed (RFC 9309 asks for at least 500 KiB).", min=1)
+    warc_file_bytes: int = opt(1_000_000_000, "A WARC file is closed and a new one started past this size.", min=1)
+    ca_bundle: str = opt("", "PEM file of the CA certificates trusted for HTTPS; empty: certifi's bundle.")
 
 
 # --------------------------------------------------------------------------- extract
