@@ -94,6 +94,9 @@ class ExtractConfig:
                      choices=("precision", "balanced", "recall"))
     timeout_s: float = opt(30.0, "Per-document extraction time limit, seconds.", min=0.1)
     max_html_bytes: int = opt(5_000_000, "HTML larger than this is dead-lettered as `too_large`.", min=1)
+    extractor: str = opt("combined", "Main-text extractor: trafilatura with a newspaper3k fallback (measured best), or one alone.",
+                         choices=("combined", "trafilatura", "newspaper3k"))
+    fallback_chars: int = opt(200, "combined: run newspaper3k when trafilatura's text is shorter than this.", min=0)
 
 
 # --------------------------------------------------------------------------- filter
@@ -101,6 +104,43 @@ class ExtractConfig:
 class FilterConfig:
     languages: list[str] = opt(["en"], "Languages kept by language ID (ISO 639-1); empty list keeps all.")
     min_language_score: float = opt(0.65, "Minimum fastText language-ID probability.", min=0.0, max=1.0)
+    rules: list[str] = opt(["min_length", "gopher_quality", "gopher_repetition", "c4"],
+                           "Heuristic filters applied after language ID, in this order.",
+                           choices=("min_length", "gopher_quality", "gopher_repetition", "c4"))
+    min_chars: int = opt(200, "min_length: fewest characters a kept document has.", min=0)
+    min_words: int = opt(0, "min_length: fewest whitespace words a kept document has (0: no limit).", min=0)
+    gopher_min_words: int = opt(50, "gopher_quality: fewest words (Gopher: 50).", min=0)
+    gopher_max_words: int = opt(100_000, "gopher_quality: most words (Gopher: 100,000).", min=1)
+    gopher_min_mean_word_length: float = opt(3.0, "gopher_quality: lowest mean word length (Gopher: 3).", min=0.0)
+    gopher_max_mean_word_length: float = opt(10.0, "gopher_quality: highest mean word length (Gopher: 10).", min=0.0)
+    gopher_max_symbol_word_ratio: float = opt(0.1, "gopher_quality: most (# + ellipses) per word (Gopher: 0.1).", min=0.0)
+    gopher_max_bullet_lines_ratio: float = opt(0.9, "gopher_quality: most lines starting with a bullet (Gopher: 0.9).",
+                                               min=0.0, max=1.0)
+    gopher_max_ellipsis_lines_ratio: float = opt(0.3, "gopher_quality: most lines ending in an ellipsis (Gopher: 0.3).",
+                                                 min=0.0, max=1.0)
+    gopher_min_alpha_words_ratio: float = opt(0.8, "gopher_quality: fewest words with a letter (Gopher: 0.8).",
+                                              min=0.0, max=1.0)
+    gopher_min_stop_words: int = opt(2, "gopher_quality: fewest distinct of the, be, to, of, and, that, have, with (Gopher: 2).",
+                                     min=0)
+    gopher_max_dup_line_fraction: float = opt(0.3, "gopher_repetition: most duplicate lines (Gopher: 0.3).", min=0.0, max=1.0)
+    gopher_max_dup_para_fraction: float = opt(0.3, "gopher_repetition: most duplicate paragraphs (Gopher: 0.3).",
+                                              min=0.0, max=1.0)
+    gopher_max_dup_line_char_fraction: float = opt(0.2, "gopher_repetition: most characters in duplicate lines (Gopher: 0.2).",
+                                                   min=0.0, max=1.0)
+    gopher_max_dup_para_char_fraction: float = opt(0.2, "gopher_repetition: most characters in duplicate paragraphs (Gopher: 0.2).",
+                                                   min=0.0, max=1.0)
+    gopher_top_ngram_max: list[float] = opt([0.20, 0.18, 0.16],
+                                            "gopher_repetition: most characters in the top 2-, 3-, 4-gram (Gopher: 0.20, 0.18, 0.16).",
+                                            min=0.0, max=1.0)
+    gopher_dup_ngram_max: list[float] = opt([0.15, 0.14, 0.13, 0.12, 0.11, 0.10],
+                                            "gopher_repetition: most characters in duplicated 5- to 10-grams (Gopher: 0.15 ... 0.10).",
+                                            min=0.0, max=1.0)
+    c4_min_words_per_line: int = opt(3, "c4: lines with fewer words are dropped (C4: 3).", min=0)
+    c4_min_sentences: int = opt(5, "c4: pages with fewer sentences left are removed (C4: 5).", min=0)
+    c4_require_terminal_punctuation: bool = opt(True, "c4: drop lines not ending in terminal punctuation.")
+    c4_reject_curly_bracket: bool = opt(True, "c4: remove pages containing '{' (code).")
+    quality_model: str = opt("", "GPT-3 quality classifier (from `webtext quality train`); empty: off.")
+    quality_alpha: float = opt(9.0, "Pareto shape of the keep rule pareto(alpha) > 1 - score (GPT-3: 9).", min=0.01)
 
 
 # --------------------------------------------------------------------------- dedup
