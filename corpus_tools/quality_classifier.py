@@ -96,6 +96,12 @@ def train_classifier(
     """Train, evaluate on a held-out split, save ``out_path`` and ``out_path.json``; return the sidecar dict."""
     import fasttext
 
+    if not hasattr(fasttext, "train_supervised"):
+        raise RuntimeError(
+            "the installed `fasttext` module can only predict (fasttext-predict was installed over the full "
+            "library); run `pip install --no-deps --force-reinstall fasttext-numpy2-wheel` (make does this)"
+        )
+
     params = params or ClassifierParams()
     pos = [normalize(t, params.max_chars) for t in positives]
     neg = [normalize(t, params.max_chars) for t in negatives]

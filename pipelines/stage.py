@@ -52,6 +52,7 @@ class StageContext:
         # that a stage's graph serialises to the portable runner API before sending it to Dataflow.
         self.build_only = build_only
         self.built: list[Any] = []
+        self.ran_beam = False
 
     def input_or(self, previous: str) -> list[str]:
         """The ``--input`` paths, or the output folder of the stage ``previous`` (which must have run)."""
@@ -73,6 +74,7 @@ class StageContext:
             return {}
         result = p.run()
         result.wait_until_finish()
+        self.ran_beam = True
         counters = collect_counters(result, self._stage or "")
         for k, v in counters.items():
             self.counters[k] = self.counters.get(k, 0) + v
@@ -99,12 +101,15 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
         return None
     run.clear_stage(stage.name)
     ctx.counters = {}
+    ctx.ran_beam = False
     ctx._stage = stage.name
     ctx.log(f"[{stage.name}] running on {describe_runner(ctx.beam_args)}")
     started, t0 = _now(), time.perf_counter()
     result = stage.run(ctx)
     elapsed = time.perf_counter() - t0
     c_in, c_out, c_reasons = split_counters(ctx.counters)
+    if ctx.ran_beam:  # a counter that never fired counted nothing
+        c_in, c_out = c_in or 0, c_out or 0
     stats = {
         "stage": stage.name,
         "records_in": result.records_in if result.records_in is not None else c_in,
