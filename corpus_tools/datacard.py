@@ -314,6 +314,17 @@ def _figure(figures: dict[str, str], name: str, alt: str) -> str:
     return f"![{alt}]({figures[name]})\n\n" if name in figures else ""
 
 
+def _sampling_answer(data: dict, reddit: bool, min_karma, ran: set[str]) -> str:
+    start = f"karma ≥ {min_karma}" if reddit else "every record of the inputs"
+    if "filter" in ran and _param(data, "filter", "quality_model"):
+        alpha = _param(data, "filter", "quality_alpha")
+        seed = _param(data, "run", "seed")
+        return (f"{start}, then every filter in order; documents were sampled by the GPT-3 quality classifier's "
+                f"Pareto rule (keep when pareto(α={alpha}) > 1 − score), seeded per document id (run seed {seed}), "
+                f"so the sample is reproducible.")
+    return f"Deterministic: {start}, then every filter in order; no random sampling."
+
+
 def _param(data: dict[str, Any], section: str, key: str) -> Any:
     return data["recipe"].get(section, {}).get(key)
 
@@ -594,9 +605,7 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
              else "Read from web archive files (WARC/WET) given to the run."),
             ("What mechanisms or procedures were used to collect the data?",
              f"The webtext pipeline ({data['generator']}); see Data Collection and Processing and Reproducibility."),
-            ("What was the sampling strategy?",
-             f"Deterministic: karma ≥ {min_karma}, then every filter in order; no random sampling." if reddit
-             else "Deterministic: every record of the inputs, then every filter in order; no random sampling."),
+            ("What was the sampling strategy?", _sampling_answer(data, reddit, min_karma, ran)),
             ("Over what timeframe was the data collected?", "; ".join(time_frame) + "." if time_frame else TODO),
             ("Were any ethical review processes conducted?", TODO),
             ("Were the individuals in question notified or did they consent?",

@@ -398,3 +398,17 @@ def test_build_only_context_writes_nothing(run_dir):
     ctx = StageContext(RunDir(run_dir), Recipe(), build_only=True)
     result = load_stage("datacard").run(ctx)
     assert result.records_out == 0 and not (run_dir / "card").exists()
+
+
+def test_sampling_answer_names_the_pareto_rule_when_the_classifier_ran(run_dir):
+    write_datacard(str(run_dir))
+    readme = (run_dir / "card" / "README.md").read_text()
+    assert "no random sampling" in readme and "pareto" not in readme.lower()
+    run = RunDir(run_dir)
+    recipe = Recipe().replace({"run": {"name": "tiny-webtext", "seed": 99},
+                               "filter": {"quality_model": "/models/quality.bin"}})
+    run.write_text(run.recipe_path, recipe.to_toml())
+    write_datacard(str(run_dir))
+    readme = (run_dir / "card" / "README.md").read_text()
+    assert "no random sampling" not in readme
+    assert "pareto(α=9.0) > 1 − score" in readme and "run seed 99" in readme
