@@ -269,3 +269,48 @@ def write_pushshift_dump(path: str, posts: list[dict]) -> None:
     data = ("\n".join(lines) + "\n").encode("utf-8")
     with open(path, "wb") as fh:
         fh.write(zstandard.ZstdCompressor(level=10).compress(data))
+
+
+# --------------------------------------------------------------------------- classifier and benchmark data
+def quality_training_texts(pages: list[Page], seed: int = 0) -> tuple[list[str], list[str]]:
+    """(positives, negatives) for the demo's GPT-3-style quality classifier.
+
+    Positives: article paragraphs (curated prose). Negatives: what raw crawl text looks like
+    when it is not prose — page chrome, keyword spam, and the same paragraphs with their
+    words shuffled (word salad keeps the vocabulary but loses the language).
+    """
+    rng = random.Random(seed)
+    positives = [p for _, _, paras in articles() for p in paras]
+    chrome = ["We use cookies to improve your experience. Learn more Accept",
+              f"© 2026 {SITE_NAME}. All rights reserved. Privacy · Terms · Contact",
+              "Advertisement: Try our premium plan today! Popular Posted by the editors · 5 min read"]
+    negatives = []
+    for para in positives:
+        words = para.split()
+        rng.shuffle(words)
+        negatives.append(" ".join(words))
+    for i in range(len(positives) // 4):
+        negatives.append(" ".join(rng.choice(SPAM_WORDS).upper() for _ in range(12)) + " CLICK HERE NOW!!!")
+        negatives.append(rng.choice(chrome) + " " + " ".join(rng.choice(chrome).split()[:6]))
+    return positives, negatives
+
+
+ZEN_OF_PYTHON = [  # `import this`, decoded: text that ships with Python but is not on the demo site
+    "Beautiful is better than ugly. Explicit is better than implicit. Simple is better than complex.",
+    "Complex is better than complicated. Flat is better than nested. Sparse is better than dense.",
+    "Readability counts. Special cases aren't special enough to break the rules. Although practicality beats purity.",
+    "Errors should never pass silently. Unless explicitly silenced. In the face of ambiguity, refuse the temptation to guess.",
+    "There should be one and preferably only one obvious way to do it. Although that way may not be obvious at first.",
+    "Now is better than never. Although never is often better than right now. If the implementation is hard to explain, it's a bad idea.",
+]
+
+
+def benchmark_examples(pages: list[Page], n_dirty: int = 6) -> list[dict]:
+    """A small test set for the contamination report: article passages (contaminated) and
+    passages the site never shows (clean). Each example says which it is, for checking."""
+    examples = []
+    for slug, _, paras in articles()[:n_dirty]:
+        examples.append({"id": f"dirty-{slug}", "text": max(paras, key=len), "planted": True})
+    for i, text in enumerate(ZEN_OF_PYTHON):
+        examples.append({"id": f"clean-{i}", "text": text, "planted": False})
+    return examples
