@@ -200,7 +200,8 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
                          rank=d.rank, world_size=d.world_size, device=dev, vocab_size=mcfg.vocab_size)
     val_loader = ShardLoader(val_path, cfg.batch_size, seq_len, shuffle=False, rank=d.rank,
                              world_size=d.world_size, device=dev, vocab_size=mcfg.vocab_size)
-    eval_batches = min(cfg.eval_batches, val_loader.batches_per_epoch)
+    # eval_batches counts batches over all ranks, so every world size validates on the same windows
+    eval_batches = max(1, min(cfg.eval_batches // d.world_size, val_loader.batches_per_epoch))
 
     step = 0
     os.makedirs(out_dir, exist_ok=True)
