@@ -120,7 +120,7 @@ def init_distributed(device: str | None) -> tuple[Dist, torch.device]:
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for but torch sees no CUDA device")
+        raise ValueError("device cuda was asked for but torch sees no CUDA device")
     return Dist(), torch.device(device)
 
 
