@@ -104,6 +104,9 @@ def test_resume_gives_the_same_curve_as_an_uninterrupted_run(tokens_dir, tmp_pat
     assert [r["loss"] for r in a] == [r["loss"] for r in b]
     assert [r.get("val_loss") for r in a] == [r.get("val_loss") for r in b]
     assert [r["lr"] for r in a] == [r["lr"] for r in b]
+    with pytest.raises(ValueError, match="batch_size=8"):  # a different data order is not a resume
+        train(tokens_dir, part, cfg(steps=20, dropout=0.1, grad_accum=2, eval_interval=4, warmup_steps=3,
+                                    batch_size=4), device="cpu", progress=False, export=False, log=None)
     ma, _ = load_model(full)
     mb, _ = load_model(part)
     for (na, pa), (nb, pb) in zip(ma.state_dict().items(), mb.state_dict().items()):

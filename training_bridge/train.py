@@ -35,6 +35,8 @@ from training_bridge.data import ShardLoader, split_shards
 from training_bridge.model import GPT, GPTConfig, config_for
 
 METRICS_NAME = "metrics.jsonl"
+# [train] parameters a resumed run must share with its checkpoint (they decide the model or the data order)
+RESUME_FIXED = ("model", "seq_len", "vocab_size", "dropout", "batch_size", "grad_accum", "shuffle", "seed")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "merges.txt")
 
 # Peak dense bf16 tensor throughput (FLOP/s) by device name, from the vendors' data sheets.
@@ -183,6 +185,12 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
 
     # ---- model
     if state is not None:
+        saved = state["train_config"]
+        changed = [k for k in RESUME_FIXED if saved.get(k) != getattr(cfg, k)]
+        if changed:
+            raise ValueError(
+                f"{ckpt_file} was trained with " + ", ".join(f"{k}={saved.get(k)!r}" for k in changed)
+                + "; resume with the same values or start afresh (--no-resume)")
         mcfg = GPTConfig.from_dict(state["model_config"])
     else:
         mcfg = config_for(cfg.model, vocab_size=resolve_vocab_size(cfg, tokenizer_dir),
@@ -293,7 +301,7 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
                 now = time.perf_counter()
                 tps = tokens_since / (now - t_log)
                 t_log, tokens_since = now, 0
-                mfu = (flops_per_token * tps / peak) if peak else None
+                mfu = (flops_per_token * tps / (peak * d.world_size)) if peak else None
                 row = {"step": step, "loss": loss_val, "lr": lr, "tokens_per_s": tps, "mfu": mfu}
                 last.update(loss=loss_val, tokens_per_s=tps, mfu=mfu)
             evaluated = cfg.eval_interval and (step % cfg.eval_interval == 0 or step == cfg.steps)
