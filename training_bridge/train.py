@@ -314,8 +314,11 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
             if row and d.master:
                 metrics_fh.write(json.dumps(row) + "\n")
                 metrics_fh.flush()
+                shown = {k: f"{v:.4g}" for k, v in row.items() if k != "step" and v is not None}
                 if bar is not None:
-                    bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k != "step" and v is not None})
+                    bar.set_postfix(shown)
+                else:
+                    log(f"step {step}/{end} " + " ".join(f"{k} {v}" for k, v in shown.items()))
             if bar is not None:
                 bar.update(1)
             if evaluated or step == end or (cfg.ckpt_interval and step % cfg.ckpt_interval == 0):
