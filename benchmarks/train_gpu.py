@@ -203,8 +203,8 @@ def throughput(args, device: torch.device, work: Path) -> dict:
 
 # ----------------------------------------------------------------- 2. validation loss after a budget
 @torch.no_grad()
-def val_loss(forward, val_path: str, batch_size: int, seq_len: int, batches: int, device, bf16) -> float:
-    loader = ShardLoader(val_path, batch_size, seq_len, shuffle=False, device=device)
+def val_loss(forward, val_paths: list[str], batch_size: int, seq_len: int, batches: int, device, bf16) -> float:
+    loader = ShardLoader(val_paths, batch_size, seq_len, shuffle=False, device=device)
     batches = min(batches, loader.batches_per_epoch)
     total = 0.0
     for _ in range(batches):
@@ -229,7 +229,7 @@ def nanogpt_lr(it: int, lr: float, min_lr: float, warmup: int, decay_iters: int)
 def quality(args, device: torch.device, work: Path) -> dict:
     data = work / "corpora"
     sizes = make_corpus_shards(data, args.limit_chars)
-    val_path, train_paths = split_shards(str(data))
+    val_paths, train_paths = split_shards(str(data))
     bf16 = args.bf16
     warmup = max(1, args.budget_steps // 10)
     cfg = TrainConfig(model=args.model, steps=args.budget_steps, batch_size=args.batch_size, seq_len=args.seq_len,
@@ -256,7 +256,7 @@ def quality(args, device: torch.device, work: Path) -> dict:
         y = torch.stack([torch.from_numpy(tokens[i + 1:i + 1 + args.seq_len].astype(np.int64)) for i in ix]).to(device)
         hf_step(run, opt, x, y, device, bf16)
     run.eval()
-    ref = val_loss(lambda x: run(input_ids=x).logits, val_path, args.batch_size, args.seq_len, args.eval_batches,
+    ref = val_loss(lambda x: run(input_ids=x).logits, val_paths, args.batch_size, args.seq_len, args.eval_batches,
                    device, bf16)
     ref_s = time.perf_counter() - t0
     return {**sizes, "budget_steps": args.budget_steps,

@@ -47,8 +47,24 @@ def test_split_shards_takes_the_first_name_for_validation(tmp_path):
         write_shard(str(tmp_path / name), np.arange(10), 50257)
     (tmp_path / "notes.txt").write_text("not a shard")
     val, train = split_shards(str(tmp_path))
-    assert val.endswith("tokens_000000.bin")
+    assert [p.rsplit("/", 1)[1] for p in val] == ["tokens_000000.bin"]
     assert [p.rsplit("/", 1)[1] for p in train] == ["tokens_000001.bin", "tokens_000002.bin"]
+
+
+def test_split_shards_follows_llm_c_val_and_train_names(tmp_path):
+    # "webtext_train_..." sorts before "webtext_val_...": the names, not the order, decide
+    for name in ("webtext_train_000001.bin", "webtext_train_000002.bin", "webtext_val_000000.bin"):
+        write_shard(str(tmp_path / name), np.arange(10), 50257)
+    val, train = split_shards(str(tmp_path))
+    assert [p.rsplit("/", 1)[1] for p in val] == ["webtext_val_000000.bin"]
+    assert [p.rsplit("/", 1)[1] for p in train] == ["webtext_train_000001.bin", "webtext_train_000002.bin"]
+
+
+def test_split_shards_refuses_train_shards_without_a_validation_shard(tmp_path):
+    for name in ("webtext_train_000001.bin", "webtext_train_000002.bin"):
+        write_shard(str(tmp_path / name), np.arange(10), 50257)
+    with pytest.raises(ValueError, match="no validation shard"):
+        split_shards(str(tmp_path))
 
 
 def test_split_shards_needs_a_validation_and_a_training_shard(tmp_path):

@@ -1,8 +1,9 @@
 """Batches of token windows from the ``.bin`` shards that ``webtext tokenize`` writes.
 
 Shards are read with :func:`bpe.shards.read_shard` (a validated memory map; a bad header is a
-:class:`bpe.shards.ShardFormatError`). In a tokens folder the lexicographically first ``.bin``
-file is the validation shard and the others are training shards.
+:class:`bpe.shards.ShardFormatError`). In a tokens folder, shards named ``*_val_*.bin`` are for
+validation and the others for training (llm.c's naming, which ``webtext tokenize`` uses);
+without such names the lexicographically first ``.bin`` file is the validation shard.
 
 Each shard of ``n`` tokens is cut into ``(n - 1) // seq_len`` windows of ``seq_len + 1`` tokens
 that start every ``seq_len`` tokens (input ``w[:-1]``, target ``w[1:]``), so no input token is
@@ -17,6 +18,7 @@ which makes resuming exact.
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import torch
@@ -24,18 +26,35 @@ import torch
 from bpe.shards import read_shard
 
 
-def split_shards(data_dir: str) -> tuple[str, list[str]]:
-    """(validation shard, training shards) of a tokens folder: first ``.bin`` by name, then the rest."""
+_VAL = re.compile(r"(^|[_.-])val([_.-]|$)")
+_TRAIN = re.compile(r"(^|[_.-])train([_.-]|$)")
+
+
+def split_shards(data_dir: str) -> tuple[list[str], list[str]]:
+    """(validation shards, training shards) of a tokens folder.
+
+    Names in llm.c's convention (``*_val_*.bin`` / ``*_train_*.bin``, as ``webtext tokenize``
+    writes them) say which is which; otherwise the first ``.bin`` by name is the validation shard
+    and the others are training shards.
+    """
     if not os.path.isdir(data_dir):
         raise FileNotFoundError(f"token shard folder not found: {data_dir}")
     names = sorted(n for n in os.listdir(data_dir) if n.endswith(".bin"))
-    if len(names) < 2:
+    stems = {n: n[: -len(".bin")] for n in names}
+    val = [n for n in names if _VAL.search(stems[n])]
+    if val:
+        train = [n for n in names if n not in val]
+    elif any(_TRAIN.search(stems[n]) for n in names):
+        raise ValueError(f"{data_dir}: training shards (*_train_*.bin) but no validation shard (*_val_*.bin); "
+                         "tokenize with a validation fraction above 0")
+    else:
+        val, train = names[:1], names[1:]
+    if not val or not train:
         raise ValueError(
             f"{data_dir}: found {len(names)} .bin shard(s); need at least 2 "
-            "(the first by name is the validation shard, the others are for training)"
+            "(a validation shard, the first by name, and training shards)"
         )
-    paths = [os.path.join(data_dir, n) for n in names]
-    return paths[0], paths[1:]
+    return [os.path.join(data_dir, n) for n in val], [os.path.join(data_dir, n) for n in train]
 
 
 class ShardLoader:

@@ -179,7 +179,7 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
     log = log if (log and d.master) else (lambda _msg: None)
     if tokenizer_dir is None:
         tokenizer_dir = find_tokenizer(data_dir)
-    val_path, train_paths = split_shards(data_dir)
+    val_paths, train_paths = split_shards(data_dir)
     ckpt_file = os.path.join(out_dir, CKPT_NAME)
     state = load_checkpoint(ckpt_file) if (resume and os.path.exists(ckpt_file)) else None
 
@@ -206,7 +206,7 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
     # ---- data
     loader = ShardLoader(train_paths, cfg.batch_size, seq_len, shuffle=cfg.shuffle, seed=cfg.seed,
                          rank=d.rank, world_size=d.world_size, device=dev, vocab_size=mcfg.vocab_size)
-    val_loader = ShardLoader(val_path, cfg.batch_size, seq_len, shuffle=False, rank=d.rank,
+    val_loader = ShardLoader(val_paths, cfg.batch_size, seq_len, shuffle=False, rank=d.rank,
                              world_size=d.world_size, device=dev, vocab_size=mcfg.vocab_size)
     # eval_batches counts batches over all ranks, so every world size validates on the same windows
     eval_batches = max(1, min(cfg.eval_batches // d.world_size, val_loader.batches_per_epoch))
