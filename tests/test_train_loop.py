@@ -18,7 +18,7 @@ from corpus_tools.recipe import TrainConfig
 from training_bridge.checkpoint import load_model
 from training_bridge.model import GPT, GPTConfig
 from training_bridge.sample import filter_logits, generate
-from training_bridge.train import make_optimizer, train
+from training_bridge.train import find_tokenizer, make_optimizer, train
 
 REPO = Path(__file__).resolve().parents[1]
 VOCAB = 64
@@ -181,3 +181,18 @@ def test_gpu_training_uses_bf16_compile_and_reports_mfu(tokens_dir, tmp_path):
     if any(k in torch.cuda.get_device_name() for k in ("H100", "H200", "A100")):
         assert all(r["mfu"] is not None and r["mfu"] > 0 for r in rows)
     assert summary["hf_dir"] and os.path.isfile(os.path.join(summary["hf_dir"], "model.safetensors"))
+
+
+def test_the_tokenizer_is_found_next_to_the_tokens_or_through_the_tokenize_stats(tmp_path):
+    run = tmp_path / "run"
+    (run / "tokens").mkdir(parents=True)
+    assert find_tokenizer(str(run / "tokens")) is None
+    elsewhere = tmp_path / "my-tokenizer"
+    elsewhere.mkdir()
+    (elsewhere / "tokenizer.json").write_text("{}")
+    (run / "stats").mkdir()
+    (run / "stats" / "tokenize.json").write_text(json.dumps({"outputs": {"tokenizer": str(elsewhere)}}))
+    assert find_tokenizer(str(run / "tokens") + "/") == str(elsewhere)
+    (run / "tokenizer").mkdir()
+    (run / "tokenizer" / "tokenizer.json").write_text("{}")
+    assert find_tokenizer(str(run / "tokens")) == str(run / "tokenizer")

@@ -87,9 +87,19 @@ def resolve_vocab_size(cfg: Any, tokenizer_dir: str | None) -> int:
 
 
 def find_tokenizer(data_dir: str) -> str | None:
-    """A run's tokenizer next to its tokens folder (``RUN/tokens`` → ``RUN/tokenizer``), if present."""
-    cand = os.path.join(os.path.dirname(os.path.abspath(data_dir.rstrip("/"))), "tokenizer")
-    return cand if os.path.isfile(os.path.join(cand, "tokenizer.json")) else None
+    """The tokenizer of a run's tokens folder: ``RUN/tokenizer``, else the one ``RUN/stats/tokenize.json`` names."""
+    run = os.path.dirname(os.path.abspath(data_dir.rstrip("/")))
+    candidates = [os.path.join(run, "tokenizer")]
+    stats = os.path.join(run, "stats", "tokenize.json")
+    if os.path.isfile(stats):
+        with open(stats) as fh:
+            named = (json.load(fh).get("outputs") or {}).get("tokenizer")
+        if isinstance(named, str):
+            candidates.append(named)
+    for cand in candidates:
+        if os.path.isfile(os.path.join(cand, "tokenizer.json")):
+            return cand
+    return None
 
 
 @dataclasses.dataclass
