@@ -139,6 +139,21 @@ def test_top_k_and_top_p_keep_the_expected_tokens():
     assert kept(filter_logits(shuffled, top_p=0.6)) == [1, 4]
 
 
+def test_cached_generation_equals_recomputing_the_whole_context():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=50, block_size=16, n_layer=2, n_head=2, n_embd=32)).eval()
+    x = torch.randint(0, 50, (1, 12))
+    cache = model.new_cache()
+    model(x[:, :5], cache=cache)
+    for t in range(5, 12):  # one token at a time against the full forward pass
+        step, _ = model(x[:, t:t + 1], cache=cache)
+        full, _ = model(x[:, : t + 1])
+        assert (step[0, -1] - full[0, -1]).abs().max().item() < 1e-5
+    for kw in (dict(temperature=0), dict(temperature=1.0, top_p=0.9, seed=3)):
+        # 30 new tokens from a 4-token prompt: the text outgrows the 16-token context
+        assert generate(model, [1, 2, 3, 4], 30, **kw) == generate(model, [1, 2, 3, 4], 30, use_cache=False, **kw)
+
+
 def test_sampling_is_seeded(tmp_path):
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=50, block_size=16, n_layer=1, n_head=2, n_embd=16))

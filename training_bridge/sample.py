@@ -33,27 +33,37 @@ def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> t
 
 @torch.no_grad()
 def generate(model: GPT, ids: list[int], max_new_tokens: int, *, temperature: float = 1.0, top_k: int = 0,
-             top_p: float = 1.0, seed: int = 0, stop_id: int | None = None) -> list[int]:
-    """``ids`` followed by up to ``max_new_tokens`` sampled ids (stops after ``stop_id``)."""
+             top_p: float = 1.0, seed: int = 0, stop_id: int | None = None, use_cache: bool = True) -> list[int]:
+    """``ids`` followed by up to ``max_new_tokens`` sampled ids (stops after ``stop_id``).
+
+    With ``use_cache`` the keys and values of earlier positions are kept, so each new token costs
+    one position's forward pass; once the text outgrows the context, the last ``block_size``
+    tokens are recomputed each step.
+    """
     if not ids:
         raise ValueError("the prompt must hold at least one token")
     device = next(model.parameters()).device
     gen = torch.Generator(device=device).manual_seed(seed)
+    block = model.config.block_size
     out = list(ids)
-    x = torch.tensor([out], dtype=torch.long, device=device)
     model.eval()
-    for _ in range(max_new_tokens):
-        logits, _ = model(x[:, -model.config.block_size:])
-        logits = logits[0, -1].float()
+    cache = model.new_cache() if use_cache and len(out) < block else None
+    logits, _ = model(torch.tensor([out[-block:]], dtype=torch.long, device=device), cache=cache)
+    for i in range(max_new_tokens):
+        last = logits[0, -1].float()
         if temperature <= 0:
-            nxt = int(torch.argmax(logits))
+            nxt = int(torch.argmax(last))
         else:
-            probs = torch.softmax(filter_logits(logits / temperature, top_k, top_p), dim=-1)
+            probs = torch.softmax(filter_logits(last / temperature, top_k, top_p), dim=-1)
             nxt = int(torch.multinomial(probs, 1, generator=gen))
         out.append(nxt)
-        x = torch.cat([x, torch.tensor([[nxt]], device=device)], dim=1)
-        if stop_id is not None and nxt == stop_id:
+        if (stop_id is not None and nxt == stop_id) or i == max_new_tokens - 1:
             break
+        if cache is not None and len(out) <= block:
+            logits, _ = model(torch.tensor([[nxt]], dtype=torch.long, device=device), cache=cache)
+        else:
+            cache = None
+            logits, _ = model(torch.tensor([out[-block:]], dtype=torch.long, device=device))
     return out
 
 
