@@ -182,8 +182,31 @@ class TokenizeConfig:
 # --------------------------------------------------------------------------- train
 @dataclass
 class TrainConfig:
-    model: str = opt("tiny", "Model size preset.")
-    steps: int = opt(50, "Optimizer steps.", min=0)
+    model: str = opt("tiny", "Model size preset (GPT-2 paper sizes, or `tiny`/`small-test` for tests).",
+                     choices=("tiny", "small-test", "124M", "350M", "774M", "1.5B"))
+    steps: int = opt(50, "Optimizer steps in all (the cosine schedule ends here).", min=0)
+    batch_size: int = opt(8, "Sequences per micro-batch on each device.", min=1)
+    seq_len: int = opt(0, "Tokens per sequence; 0 uses the preset's context (1024 for GPT-2 sizes).", min=0)
+    grad_accum: int = opt(1, "Micro-batches accumulated per optimizer step (per device).", min=1)
+    vocab_size: int = opt(0, "Model vocabulary; 0 takes it from the tokenizer (else 50257).", min=0)
+    dropout: float = opt(0.0, "Dropout on embeddings, attention and residuals (GPT-2 used 0.1; 0 for pretraining).",
+                         min=0.0, max=1.0)
+    lr: float = opt(6e-4, "Peak learning rate (GPT-3 paper, 125M: 6e-4).", min=0.0)
+    min_lr: float = opt(6e-5, "Learning rate at the end of the cosine decay.", min=0.0)
+    warmup_steps: int = opt(10, "Steps of linear warm-up from 0 to `lr`.", min=0)
+    weight_decay: float = opt(0.1, "AdamW weight decay, applied to matrices (dim >= 2) only.", min=0.0)
+    beta1: float = opt(0.9, "AdamW beta1.", min=0.0, max=1.0)
+    beta2: float = opt(0.95, "AdamW beta2 (GPT-3: 0.95).", min=0.0, max=1.0)
+    grad_clip: float = opt(1.0, "Clip the global gradient norm to this; 0 disables.", min=0.0)
+    shuffle: bool = opt(True, "Read windows in a seeded random order per epoch (false: in shard order).")
+    seed: int = opt(1337, "Seed for initialisation, window order and dropout.", min=0)
+    eval_interval: int = opt(50, "Evaluate validation loss every this many steps (and at the end); 0 never.", min=0)
+    eval_batches: int = opt(20, "Validation batches per evaluation over all ranks (the first ones of shard 0, always the same).", min=1)
+    ckpt_interval: int = opt(0, "Write a checkpoint every this many steps; 0: at evaluations and the end.", min=0)
+    log_interval: int = opt(1, "Log loss, tokens/s and MFU every this many steps.", min=1)
+    compile: str = opt("auto", "torch.compile the model: auto = on CUDA only.", choices=("auto", "on", "off"))
+    dtype: str = opt("auto", "Autocast dtype: auto = bfloat16 on CUDA, float32 on CPU.",
+                     choices=("auto", "bfloat16", "float32"))
 
 
 # --------------------------------------------------------------------------- datacard
