@@ -157,3 +157,17 @@ def test_same_bytes_with_two_worker_processes(corpus, tmp_path, capsys):
                     "--self-check", "0", "--direct_num_workers=2", "--direct_running_mode=multi_processing"]) == 0
     for name in ["bloom.json"] + [f"part-{i:05d}-of-00003.bloom" for i in range(3)]:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+def test_bloom_stage_with_given_capacity_skips_the_count_pass(corpus):
+    from corpus_tools.bloom import bloom_size
+
+    run = RunDir(corpus["root"])
+    recipe = Recipe().replace({"bloom": {"capacity": 100_000, "self_check_queries": 0}})
+    stats = execute_stage(load_stage("bloom"), StageContext(run, recipe), force=True)
+    assert "ngram_positions" not in stats["counters"]
+    assert stats["details"]["capacity"] == 100_000
+    assert stats["details"]["bits"] == bloom_size(100_000, 1e-8)[0]
+    assert "self_check" not in stats["details"]
+    h1, h2, _ = NgramHasher().hash_texts(corpus["texts"], 8)
+    assert open_bloom(str(corpus["root"] / "bloom")).contains_hashes(h1, h2).all()
