@@ -525,7 +525,7 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"GPT-3-style dirty examples (App. C: an example is dirty when any of its N-grams, N = 5th-percentile "
         f"example length clamped to [8, 13], occurs in the corpus).", "",
         f"- text normalisation: {report['normalisation']}",
-        f"- n-grams counted once each (distinct) per test set; `% found` = 100 × found / total",
+        "- n-grams counted once each (distinct) per test set; `% found` = 100 × found / total",
         f"- false-positive bound of the filter: {fpr:g}",
         f"- mode: {mode}",
         f"- distinct {report['n']}-grams in the corpus (HyperLogLog estimate): {report.get('corpus_distinct_ngrams')}",

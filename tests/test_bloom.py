@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import xxhash
 
-from corpus_tools.bloom import (BloomFileError, BloomFilter, PartitionedBloom, STRING_HASH_ID, bloom_size,
+from corpus_tools.bloom import (BloomFileError, BloomFilter, STRING_HASH_ID, bloom_size,
                                 open_bloom, partition_of, string_hashes)
 from corpus_tools.contamination import build_bloom, self_check
 from corpus_tools.hyperloglog import HyperLogLog

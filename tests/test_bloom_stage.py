@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from corpus_tools.bloom import BloomFilter, open_bloom
+from corpus_tools.bloom import open_bloom
 from corpus_tools.contamination import build_bloom
 from corpus_tools.ngrams import HASH_ID, NgramHasher
 from corpus_tools.recipe import Recipe
