@@ -653,7 +653,7 @@ def decontaminate(docs: Callable[[], Iterable[dict[str, Any]]], benchmarks: list
         "ngrams_ignored_frequent": int((df > cfg.max_doc_freq).sum()), "ngrams_used": len(active),
         "documents_in": 0, "documents_clean": 0, "documents_split": 0, "documents_dropped_too_many_splits": 0,
         "documents_dropped_all_pieces_short": 0, "pieces_out": 0, "pieces_dropped_short": 0,
-        "documents_out": 0, "documents_without_text": 0, "chars_in": 0, "chars_removed": 0,
+        "documents_out": 0, "documents_dropped_no_text": 0, "chars_in": 0, "chars_removed": 0,
     }
 
     def run() -> Iterator[dict[str, Any]]:
@@ -661,10 +661,8 @@ def decontaminate(docs: Callable[[], Iterable[dict[str, Any]]], benchmarks: list
         for d in docs():
             text = d.get("text")
             stats["documents_in"] += 1
-            if not isinstance(text, str):  # nothing to cut: passed on unchanged, and counted
-                stats["documents_without_text"] += 1
-                stats["documents_out"] += 1
-                yield d
+            if not isinstance(text, str):  # not a document the schema allows: dropped, and counted
+                stats["documents_dropped_no_text"] += 1
                 continue
             stats["chars_in"] += len(text)
             pieces, c = cut_spans(text, active, cfg, hasher)

@@ -171,3 +171,28 @@ def test_bloom_stage_with_given_capacity_skips_the_count_pass(corpus):
     assert "self_check" not in stats["details"]
     h1, h2, _ = NgramHasher().hash_texts(corpus["texts"], 8)
     assert open_bloom(str(corpus["root"] / "bloom")).contains_hashes(h1, h2).all()
+
+
+def test_cli_decontaminate_spills_to_the_same_bytes(corpus, tmp_path, monkeypatch, capsys):
+    import pipelines.commands.decontaminate as command
+
+    bench = tmp_path / "bench.txt"
+    bench.write_text("\n".join(corpus["paragraphs"]) + "\n", encoding="utf-8")
+    args = ["decontaminate", "--input", str(corpus["root"] / "dedup" / "part-0000[01]*.parquet"),
+            "--bench", f"planted={bench}", "--num-shards", "2", "--out"]
+    assert webtext(args + [str(tmp_path / "a")]) == 0
+    monkeypatch.setattr(command, "SPILL_ROWS", 7)
+    assert webtext(args + [str(tmp_path / "b")]) == 0
+    for name in ("part-00000-of-00002.parquet", "part-00001-of-00002.parquet", "decontamination.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert not (tmp_path / "b" / "_spill").exists()
+
+
+def test_cli_decontaminate_drops_rows_without_text(corpus, tmp_path, capsys):
+    bench = tmp_path / "bench.txt"
+    bench.write_text("\n".join(corpus["paragraphs"]) + "\n", encoding="utf-8")
+    assert webtext(["decontaminate", "--input", str(corpus["root"] / "dedup"), "--bench", f"planted={bench}",
+                    "--out", str(tmp_path / "o")]) == 0
+    stats = json.loads((tmp_path / "o" / "decontamination.json").read_text())
+    assert stats["documents_in"] == len(corpus["texts"]) + 1 and stats["documents_dropped_no_text"] == 1
+    assert read_table(str(tmp_path / "o")).num_rows == stats["documents_out"]

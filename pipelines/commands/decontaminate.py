@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 from corpus_tools.recipe import ContaminationConfig
+
+
+SPILL_ROWS = 20_000  # rows of one shard held in memory before they are spilled to a temporary file
 
 
 def _default(name):
@@ -40,7 +44,7 @@ def add_parser(sub):
 def main(args) -> int:
     from corpus_tools.contamination import BenchmarkError, DecontaminationConfig, decontaminate, read_benchmark
     from corpus_tools.schema import DOC_FIELDS
-    from corpus_tools.shards import expand_paths, iter_records, write_records
+    from corpus_tools.shards import expand_paths, iter_records, read_table, write_records
     from pipelines.parquet_io import shard_of
     from pipelines.stage import StageError as UserError  # caught by webtext.main also under `python -m`
 
@@ -58,13 +62,28 @@ def main(args) -> int:
     cfg = DecontaminationConfig(n=args.n, window=args.window, min_piece=args.min_piece,
                                 max_splits=args.max_splits, max_doc_freq=args.max_doc_freq)
     docs, stats = decontaminate(lambda: iter_records(files, columns=list(DOC_FIELDS)), benches, cfg)
-    shards: list[list[dict]] = [[] for _ in range(args.num_shards)]
-    for d in docs:
-        shards[shard_of(d["id"], args.num_shards)].append(d)
+    # documents go to shard int(id[:8], 16) % num_shards; a shard's rows are spilled to temporary
+    # Parquet files as they accumulate, so at most one shard is in memory when it is sorted and written
     os.makedirs(args.out, exist_ok=True)
-    for i, rows in enumerate(shards):
+    spill = os.path.join(args.out, "_spill")
+    buffers: list[list[dict]] = [[] for _ in range(args.num_shards)]
+    spilled: list[list[str]] = [[] for _ in range(args.num_shards)]
+    for d in docs:
+        i = shard_of(d["id"], args.num_shards)
+        buffers[i].append(d)
+        if len(buffers[i]) >= SPILL_ROWS:
+            path = os.path.join(spill, f"shard-{i:05d}-{len(spilled[i]):05d}.parquet")
+            write_records(buffers[i], path)
+            spilled[i].append(path)
+            buffers[i] = []
+    for i in range(args.num_shards):
+        rows = buffers[i]
+        for path in spilled[i]:
+            rows.extend(read_table(path).to_pylist())
         rows.sort(key=lambda r: r["id"])
         write_records(rows, os.path.join(args.out, f"part-{i:05d}-of-{args.num_shards:05d}.parquet"))
+        buffers[i] = []
+    shutil.rmtree(spill, ignore_errors=True)
     with open(os.path.join(args.out, "decontamination.json"), "w", encoding="utf-8") as fh:
         json.dump(stats, fh, indent=2, sort_keys=True)
         fh.write("\n")
