@@ -534,21 +534,32 @@ def report_markdown(report: dict[str, Any]) -> str:
     ]) + "\n"
 
 
+def _open_write(path: str):
+    if "://" in path and not path.startswith("file://"):
+        import fsspec
+
+        return fsspec.open(path, "w", encoding="utf-8", newline="")
+    return open(path, "w", encoding="utf-8", newline="")
+
+
 def write_report(report: dict[str, Any], out_dir: str) -> dict[str, str]:
-    """Write report.json, report.md and ``examples-<name>.csv`` per benchmark; returns the paths."""
-    os.makedirs(out_dir, exist_ok=True)
+    """Write report.json, report.md and ``examples-<name>.csv`` per benchmark (local or
+    fsspec paths such as ``gs://``); returns the paths."""
+    remote = "://" in out_dir and not out_dir.startswith("file://")
+    join = (lambda name: out_dir.rstrip("/") + "/" + name) if remote else (lambda name: os.path.join(out_dir, name))
+    if not remote:
+        os.makedirs(out_dir, exist_ok=True)
     paths = {}
     public = {k: v for k, v in report.items() if not k.startswith("_")}
-    paths["json"] = os.path.join(out_dir, "report.json")
-    with open(paths["json"], "w", encoding="utf-8") as fh:
-        json.dump(public, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-    paths["md"] = os.path.join(out_dir, "report.md")
-    with open(paths["md"], "w", encoding="utf-8") as fh:
+    paths["json"] = join("report.json")
+    with _open_write(paths["json"]) as fh:
+        fh.write(json.dumps(public, indent=2, sort_keys=True) + "\n")
+    paths["md"] = join("report.md")
+    with _open_write(paths["md"]) as fh:
         fh.write(report_markdown(report))
     for name, rows in report.get("_examples", {}).items():
-        p = os.path.join(out_dir, f"examples-{name}.csv")
-        with open(p, "w", encoding="utf-8", newline="") as fh:
+        p = join(f"examples-{name}.csv")
+        with _open_write(p) as fh:
             w = csv.writer(fh)
             w.writerow(["example_id", "ngrams", "hits", "overlap", "dirty"])
             for r in rows:

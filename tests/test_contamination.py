@@ -239,3 +239,15 @@ def test_exact_mode_with_nothing_found(planted, blooms, tmp_path):
     b = rep["benchmarks"][0]
     assert (b["examples"], b["ngrams"], b["ngrams_found"], b["dirty_examples"]) == (2, 5, 0, 0)
     assert b["examples_without_ngrams"] == 1
+
+
+def test_report_files_through_fsspec(planted, blooms):
+    import fsspec
+
+    bench = read_benchmark(f"ptb={planted['ptb']}")
+    rep = compute_report(str(blooms / "tight"), [bench])
+    paths = write_report(rep, "memory://reports/run1")
+    with fsspec.open(paths["json"], "r") as fh:
+        assert json.load(fh)["benchmarks"][0]["name"] == "ptb"
+    with fsspec.open(paths["csv:ptb"], "r") as fh:
+        assert fh.readline().strip() == "example_id,ngrams,hits,overlap,dirty"
