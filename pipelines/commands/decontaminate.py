@@ -46,7 +46,7 @@ def main(args) -> int:
     from corpus_tools.schema import DOC_FIELDS
     from corpus_tools.shards import expand_paths, iter_records, read_table, write_records
     from pipelines.parquet_io import shard_of
-    from pipelines.stage import StageError as UserError  # caught by webtext.main also under `python -m`
+    from pipelines.errors import UserError
 
     if args.n < 1 or args.window < 0 or args.min_piece < 0 or args.max_splits < 0 or args.max_doc_freq < 1:
         raise UserError("--n and --max-doc-freq must be >= 1; --window, --min-piece, --max-splits >= 0")
