@@ -20,13 +20,12 @@ from typing import Iterator
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _REF = re.compile(r"<ref[^>/]*/>|<ref[^>]*>.*?</ref>", re.S | re.I)
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>")
-_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
-_TABLE = re.compile(r"\{\|[^{}]*?\|\}", re.S)
-_FILE_LINK = re.compile(r"\[\[(?:File|Image|Category|[a-z]{2,3}(?:-[a-z]+)?):[^\[\]]*(?:\[\[[^\[\]]*\]\][^\[\]]*)*\]\]", re.I)
+_MATH = re.compile(r"<(math|chem|score|timeline|gallery)[^>]*>.*?</\1>", re.S | re.I)
+_FILE_START = re.compile(r"\[\[(?:File|Image|Category|Media):", re.I)
 _LINK = re.compile(r"\[\[(?:[^\[\]|]*\|)?([^\[\]]*)\]\]")
 _EXT_LINK = re.compile(r"\[(?:https?|ftp)://[^\s\]]+(?: ([^\]]*))?\]")
 _QUOTES = re.compile(r"'{2,}")
-_HEADING = re.compile(r"^(=+)\s*(.*?)\s*\1\s*$", re.M)
+_HEADING = re.compile(r"^(=+)[ \t]*(.*?)[ \t]*\1[ \t]*$", re.M)
 _BLANKS = re.compile(r"\n{3,}")
 
 
@@ -34,12 +33,10 @@ def strip_markup(wikitext: str) -> str:
     """Readable text from wikitext (see the module docstring for what is removed)."""
     text = _COMMENT.sub("", wikitext)
     text = _REF.sub("", text)
-    for _ in range(5):  # nested templates / tables, innermost first
-        new = _TABLE.sub("", _TEMPLATE.sub("", text))
-        if new == text:
-            break
-        text = new
-    text = _FILE_LINK.sub("", text)
+    text = _MATH.sub("", text)
+    text = _drop_nested(text, "{{", "}}")  # templates, nested ones included
+    text = _drop_nested(text, "{|", "|}")  # tables
+    text = _drop_file_links(text)
     text = _LINK.sub(r"\1", text)
     text = _EXT_LINK.sub(lambda m: m.group(1) or "", text)
     text = _TAG.sub("", text)
@@ -48,6 +45,45 @@ def strip_markup(wikitext: str) -> str:
     text = html.unescape(text)
     lines = [ln.rstrip() for ln in text.split("\n") if not ln.lstrip().startswith(("{|", "|}", "|-", "!", "|"))]
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _drop_nested(text: str, open_: str, close: str) -> str:
+    """Remove every ``open_ ... close`` span, counting nesting; an unclosed span runs to the end."""
+    delim = re.compile(re.escape(open_) + "|" + re.escape(close))
+    out, depth, keep_from = [], 0, 0
+    for m in delim.finditer(text):
+        if m.group() == open_:
+            if depth == 0:
+                out.append(text[keep_from : m.start()])
+            depth += 1
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                keep_from = m.end()
+    if depth == 0:
+        out.append(text[keep_from:])
+    return "".join(out)
+
+
+def _drop_file_links(text: str) -> str:
+    """Remove ``[[File:...]]``/``[[Category:...]]`` including links nested in their captions."""
+    while True:
+        m = _FILE_START.search(text)
+        if not m:
+            return text
+        depth, i = 0, m.start()
+        while i < len(text):
+            if text.startswith("[[", i):
+                depth += 1
+                i += 2
+            elif text.startswith("]]", i):
+                depth -= 1
+                i += 2
+                if depth == 0:
+                    break
+            else:
+                i += 1
+        text = text[: m.start()] + text[i:]
 
 
 def _open(path: str):
