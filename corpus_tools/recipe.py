@@ -41,6 +41,7 @@ class RunConfig:
     name: str = opt("webtext", "Name of the dataset (used in the data card).")
     seed: int = opt(1234, "Seed for every random choice in the run (sampling, splits, init).", min=0)
     num_shards: int = opt(4, "Number of Parquet shards each document stage writes.", min=1, max=100000)
+    inputs: list[str] = opt([], "Input paths/globs when --input is not given: Reddit dumps or WARC/WET files.")
 
 
 # --------------------------------------------------------------------------- links
@@ -282,3 +283,14 @@ def recipe_docs_markdown() -> str:
                 allowed += f" in [{m.get('min', '')}, {m.get('max', '')}]".replace("None", "")
             lines.append(f"| `[{sec.name}] {f.name}` | `{default!r}` | {allowed} | {m.get('doc', '')} |")
     return "\n".join(lines) + "\n"
+
+
+def _print_reference() -> None:
+    print("# Recipe reference (`webtext.toml`)\n")
+    print("Every parameter, its default and what it allows. Generated from `corpus_tools/recipe.py` by")
+    print("`python -m corpus_tools.recipe > docs/recipe.md`; a test fails when this page is stale.\n")
+    print(recipe_docs_markdown(), end="")
+
+
+if __name__ == "__main__":
+    _print_reference()
