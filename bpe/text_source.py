@@ -110,6 +110,21 @@ def iter_texts(spec: str | Iterable[str], text_docs: str = "line") -> Iterator[s
         yield text
 
 
+def iter_ids(spec: str | Iterable[str], text_docs: str = "line") -> Iterator[str]:
+    """Document ids only (for Parquet with an ``id`` column, without reading the text)."""
+    for path in expand_inputs(spec):
+        if file_kind(path) == "parquet":
+            import pyarrow.parquet as pq
+
+            pf = pq.ParquetFile(path)
+            if "id" in pf.schema_arrow.names:
+                for batch in pf.iter_batches(batch_size=65536, columns=["id"]):
+                    yield from batch.column("id").to_pylist()
+                continue
+        for doc_id, _ in iter_documents([path], text_docs):
+            yield doc_id
+
+
 def count_documents(spec: str | Iterable[str], text_docs: str = "line") -> int | None:
     """Number of documents when it is cheap to know (Parquet footers), else None."""
     paths = expand_inputs(spec)

@@ -38,6 +38,23 @@ def is_validation(doc_id: str, seed: int, val_fraction: float) -> bool:
     return val_fraction > 0 and split_fraction(doc_id, seed) < val_fraction
 
 
+def fallback_validation_id(doc_ids: Iterable[str], seed: int, val_fraction: float) -> str | None:
+    """The id to put in validation when no id falls below ``val_fraction`` (a small corpus):
+    the one with the lowest hash, so that shard 0 is never empty. None when some id qualifies,
+    when there are fewer than two documents, or when ``val_fraction`` is 0."""
+    if val_fraction <= 0:
+        return None
+    best, best_f, n = None, 2.0, 0
+    for doc_id in doc_ids:
+        n += 1
+        f = split_fraction(doc_id, seed)
+        if f < val_fraction:
+            return None
+        if f < best_f or (f == best_f and doc_id < best):
+            best, best_f = doc_id, f
+    return best if n >= 2 else None
+
+
 @dataclass
 class TokenizeResult:
     documents: int = 0
@@ -54,6 +71,18 @@ class TokenizeResult:
         # <|endoftext|> separators carry no text bytes: count only text tokens.
         text_tokens = self.tokens - self.documents
         return self.bytes / text_tokens if text_tokens else 0.0
+
+
+def tokenize_paths(inputs, encoder: Encoder, out_dir: str, text_docs: str = "line", **kwargs) -> TokenizeResult:
+    """:func:`tokenize_documents` over files (see :mod:`bpe.text_source`), with the empty-split
+    fallback: a first pass over the ids (Parquet: the ``id`` column only) finds
+    :func:`fallback_validation_id`."""
+    from bpe.text_source import count_documents, iter_documents, iter_ids
+
+    seed, frac = kwargs.get("seed", 1234), kwargs.get("val_fraction", 0.005)
+    kwargs.setdefault("force_val_id", fallback_validation_id(iter_ids(inputs, text_docs), seed, frac))
+    kwargs.setdefault("total_docs", count_documents(inputs, text_docs))
+    return tokenize_documents(iter_documents(inputs, text_docs), encoder, out_dir, **kwargs)
 
 
 def _batches(docs: Iterable[tuple[str, str]], batch_chars: int) -> Iterator[list[tuple[str, str]]]:
@@ -79,8 +108,11 @@ def tokenize_documents(
     batch_chars: int = 4_000_000,
     progress: bool = False,
     total_docs: int | None = None,
+    force_val_id: str | None = None,
 ) -> TokenizeResult:
-    """Encode ``(id, text)`` documents into shards under ``out_dir`` (see the module docstring)."""
+    """Encode ``(id, text)`` documents into shards under ``out_dir`` (see the module docstring).
+
+    ``force_val_id`` (from :func:`fallback_validation_id`) also goes to validation."""
     if encoder.eot_id is None:
         raise ValueError("the tokenizer has no <|endoftext|> token")
     os.makedirs(out_dir, exist_ok=True)
@@ -91,7 +123,8 @@ def tokenize_documents(
     def encode(batch: list[tuple[str, str]]):
         val_texts, train_texts = [], []
         for doc_id, text in batch:
-            (val_texts if val is not None and is_validation(doc_id, seed, val_fraction) else train_texts).append(text)
+            to_val = val is not None and (doc_id == force_val_id or is_validation(doc_id, seed, val_fraction))
+            (val_texts if to_val else train_texts).append(text)
         n_bytes = sum(len(t.encode("utf-8", "surrogatepass")) for _, t in batch)
         return len(batch), n_bytes, len(val_texts), encoder.encode_documents(val_texts), encoder.encode_documents(train_texts)
 
