@@ -88,26 +88,46 @@ def file_kind(path: str) -> str:
 
 def iter_documents(spec: str | Iterable[str], text_docs: str = "line") -> Iterator[tuple[str, str]]:
     """``(id, text)`` for every document of the inputs, in a deterministic order."""
+    for batch in _iter_batches(spec, text_docs, with_ids=True):
+        yield from batch
+
+
+def iter_texts(spec: str | Iterable[str], text_docs: str = "line") -> Iterator[str]:
+    """The texts only (no ids computed, Parquet ``text`` column only), same order."""
+    for batch in _iter_batches(spec, text_docs, with_ids=False):
+        yield from batch
+
+
+def iter_text_batches(spec: str | Iterable[str], text_docs: str = "line") -> Iterator[list[str]]:
+    """The texts in lists of up to a few thousand (what ``train_from_iterator`` takes cheapest)."""
+    return _iter_batches(spec, text_docs, with_ids=False)
+
+
+def _iter_batches(spec, text_docs: str, with_ids: bool) -> Iterator[list]:
     if text_docs not in TEXT_DOCS:
         raise ValueError(f"text_docs must be one of {TEXT_DOCS}, got {text_docs!r}")
     for path in expand_inputs(spec):
         kind = file_kind(path)
         if kind == "parquet":
-            yield from _parquet_docs(path)
-        elif kind == "jsonl":
-            yield from _jsonl_docs(path)
+            yield from _parquet_batches(path, with_ids)
+            continue
+        if kind == "jsonl":
+            docs = _jsonl_docs(path)
         elif kind == "mediawiki":
             from corpus_tools.mediawiki import iter_pages
 
-            for page in iter_pages(path):
-                yield make_doc_id(page["title"], page["text"]), page["text"]
+            docs = ((page["title"], page["text"]) for page in iter_pages(path))
+            docs = ((make_doc_id(t, x) if with_ids else None, x) for t, x in docs)
         else:
-            yield from _text_docs(path, text_docs)
-
-
-def iter_texts(spec: str | Iterable[str], text_docs: str = "line") -> Iterator[str]:
-    for _, text in iter_documents(spec, text_docs):
-        yield text
+            docs = ((None, t) for t in _text_docs(path, text_docs))
+        batch: list = []
+        for doc_id, text in docs:
+            batch.append((doc_id or make_doc_id(None, text), text) if with_ids else text)
+            if len(batch) == 4096:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
 
 def iter_ids(spec: str | Iterable[str], text_docs: str = "line") -> Iterator[str]:
@@ -135,21 +155,21 @@ def count_documents(spec: str | Iterable[str], text_docs: str = "line") -> int |
     return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
 
 
-def _parquet_docs(path: str) -> Iterator[tuple[str, str]]:
+def _parquet_batches(path: str, with_ids: bool) -> Iterator[list]:
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(path)
     names = pf.schema_arrow.names
     if "text" not in names:
         raise ValueError(f"{path}: no `text` column (columns: {names})")
-    columns = ["id", "text"] if "id" in names else ["text"]
+    columns = ["id", "text"] if with_ids and "id" in names else ["text"]
     for batch in pf.iter_batches(batch_size=4096, columns=columns):
         texts = batch.column("text").to_pylist()
+        if not with_ids:
+            yield [t for t in texts if t is not None]
+            continue
         ids = batch.column("id").to_pylist() if "id" in columns else [None] * len(texts)
-        for doc_id, text in zip(ids, texts):
-            if text is None:
-                continue
-            yield (doc_id or make_doc_id(None, text)), text
+        yield [((i or make_doc_id(None, t)), t) for i, t in zip(ids, texts) if t is not None]
 
 
 def _jsonl_docs(path: str) -> Iterator[tuple[str, str]]:
@@ -162,7 +182,7 @@ def _jsonl_docs(path: str) -> Iterator[tuple[str, str]]:
             except json.JSONDecodeError as e:
                 raise ValueError(f"{path}:{lineno}: not JSON: {e}") from None
             if isinstance(obj, str):
-                yield make_doc_id(None, obj), obj
+                yield None, obj
             elif isinstance(obj, dict) and isinstance(obj.get("text"), str):
                 text = obj["text"]
                 yield str(obj.get("id") or make_doc_id(obj.get("url"), text)), text
@@ -170,18 +190,18 @@ def _jsonl_docs(path: str) -> Iterator[tuple[str, str]]:
                 raise ValueError(f"{path}:{lineno}: expected a JSON string or an object with a `text` string")
 
 
-def _text_docs(path: str, text_docs: str) -> Iterator[tuple[str, str]]:
+def _text_docs(path: str, text_docs: str) -> Iterator[str]:
     with io.TextIOWrapper(open_binary(path), encoding="utf-8", newline="") as fh:
         if text_docs == "file":
             text = fh.read()
             if text:
-                yield make_doc_id(None, text), text
+                yield text
             return
         if text_docs == "line":
             for line in fh:
                 line = line.rstrip("\r\n")
                 if line.strip():
-                    yield make_doc_id(None, line), line
+                    yield line
             return
         para: list[str] = []
         for line in fh:
@@ -190,7 +210,6 @@ def _text_docs(path: str, text_docs: str) -> Iterator[tuple[str, str]]:
             elif para:
                 text = "".join(para).rstrip("\r\n")
                 para = []
-                yield make_doc_id(None, text), text
+                yield text
         if para:
-            text = "".join(para).rstrip("\r\n")
-            yield make_doc_id(None, text), text
+            yield "".join(para).rstrip("\r\n")

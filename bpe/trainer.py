@@ -17,7 +17,7 @@ from bpe.tokenizer_files import BPEFiles, configure_byte_level, files_from_hf_to
 
 
 def train_bpe(
-    texts: Iterable[str],
+    texts: Iterable[str] | Iterable[list[str]],
     vocab_size: int = 50257,
     special_tokens: Sequence[str] = (ENDOFTEXT,),
     min_frequency: int = 2,
@@ -25,6 +25,8 @@ def train_bpe(
     show_progress: bool = False,
 ):
     """Train and return a ``tokenizers.Tokenizer`` (byte-level BPE, GPT-2 layout of ids).
+
+    ``texts`` yields documents, or lists of documents (cheaper: one hand-over per list).
 
     ``vocab_size`` counts the special tokens. The result may be smaller when the corpus has
     fewer than ``vocab_size - 256 - len(special_tokens)`` pairs seen ``min_frequency`` times;

@@ -51,10 +51,10 @@ def main(args) -> int:
 
 
 def _train(args) -> int:
-    from bpe.text_source import count_documents, iter_texts
+    from bpe.text_source import count_documents, iter_text_batches
     from bpe.trainer import train_to_dir
 
-    files = train_to_dir(iter_texts(args.input, args.text_docs), args.out, vocab_size=args.vocab_size,
+    files = train_to_dir(iter_text_batches(args.input, args.text_docs), args.out, vocab_size=args.vocab_size,
                          special_tokens=[ENDOFTEXT, *args.special_token], min_frequency=args.min_frequency,
                          length=count_documents(args.input), show_progress=sys.stderr.isatty())
     print(f"webtext bpe train: {len(files.vocab)} entries ({len(files.merges)} merges), "

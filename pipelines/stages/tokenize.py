@@ -13,7 +13,7 @@ import time
 
 from bpe.byte_level import ENDOFTEXT
 from bpe.encoder import Encoder
-from bpe.text_source import count_documents, iter_texts
+from bpe.text_source import count_documents, iter_text_batches
 from bpe.tokenize_docs import tokenize_paths
 from bpe.tokenizer_files import TokenizerFilesError
 from bpe.trainer import train_to_dir
@@ -36,7 +36,7 @@ class TokenizeStage(Stage):
             tok_dir = ctx.run.path(TOKENIZER_DIR)
             ctx.log(f"[{self.name}] training byte-level BPE ({cfg.vocab_size} entries) on {', '.join(inputs)}")
             t0 = time.perf_counter()
-            files = train_to_dir(iter_texts(inputs), tok_dir, vocab_size=cfg.vocab_size,
+            files = train_to_dir(iter_text_batches(inputs), tok_dir, vocab_size=cfg.vocab_size,
                                  special_tokens=[ENDOFTEXT, *cfg.extra_special_tokens],
                                  min_frequency=cfg.min_frequency, length=count_documents(inputs),
                                  show_progress=progress)
