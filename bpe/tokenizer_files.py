@@ -164,14 +164,15 @@ def write_tokenizer_dir(tok, folder: str) -> BPEFiles:
     return files
 
 
-def ensure_tokenizer_json(folder: str, out_folder: str | None = None) -> str:
-    """Path of ``tokenizer.json`` for a folder, building it from vocab/merges if it is missing."""
-    path = os.path.join(folder, TOKENIZER_JSON)
-    if os.path.exists(path):
-        return path
-    tok = hf_tokenizer_from_files(load_bpe_files(folder))
-    out_folder = out_folder or folder
-    os.makedirs(out_folder, exist_ok=True)
-    out = os.path.join(out_folder, TOKENIZER_JSON)
-    tok.save(out)
-    return out
+def export_tokenizer_dir(src: str, dst: str) -> BPEFiles:
+    """Copy a tokenizer folder (e.g. GPT-2's ``encoder.json``/``vocab.bpe``) to ``dst`` under the
+    standard names, adding ``tokenizer.json`` (built from the two files when ``src`` has none)."""
+    files = load_bpe_files(src)
+    write_bpe_files(files, dst)
+    src_json = os.path.join(src, TOKENIZER_JSON)
+    if os.path.exists(src_json):
+        with open(src_json, encoding="utf-8") as fh:
+            _write_atomic(os.path.join(dst, TOKENIZER_JSON), fh.read())
+    else:
+        hf_tokenizer_from_files(files).save(os.path.join(dst, TOKENIZER_JSON))
+    return files

@@ -56,6 +56,13 @@ def test_tokenize_with_gpt2_files(docs, shared_data, tmp_path, capsys):
     assert 3.5 < d["bytes_per_token"] < 5.5  # GPT-2 on English news: about 4 bytes per token
     assert (tokens / "_SUCCESS").exists()
     assert str(shared_data / "gpt2-bpe") in (run / "recipe.toml").read_text()
+    # the run keeps its own copy of the tokenizer, with a tokenizer.json that transformers loads
+    from transformers import PreTrainedTokenizerFast
+
+    fast = PreTrainedTokenizerFast(tokenizer_file=str(run / "tokenizer" / "tokenizer.json"))
+    assert fast.encode("hello world") == [31373, 995] and fast.convert_tokens_to_ids("<|endoftext|>") == 50256
+    assert (run / "tokenizer" / "vocab.json").read_bytes() != b""
+    assert Encoder.from_dir(str(run / "tokenizer")).encode(recs[0]["text"]) == gpt2.encode(recs[0]["text"])
     # a rerun skips the finished stage and leaves the shards untouched
     before = (tokens / "webtext_train_000001.bin").read_bytes()
     assert cli("tokenize", "--out", run, "--input", folder, "--tokenizer", shared_data / "gpt2-bpe") == 0

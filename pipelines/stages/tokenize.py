@@ -1,5 +1,9 @@
 """Tokenize stage: the corpus → a byte-level BPE tokenizer (RUN/tokenizer) → llm.c token shards (RUN/tokens).
 
+With ``[tokenize] tokenizer = "train"`` the tokenizer is trained on the stage's input; with a
+folder (GPT-2's files, say) that folder is copied into RUN/tokenizer with a tokenizer.json, so a
+run directory always holds the tokenizer its shards were made with.
+
 Not a Beam pipeline: BPE training is one global computation (HF ``tokenizers``, all cores) and
 shards are cut at exact token counts in document order, so both run in this process;
 encoding is parallel across cores inside :func:`bpe.tokenize_docs.tokenize_documents`.
@@ -15,7 +19,7 @@ from bpe.byte_level import ENDOFTEXT
 from bpe.encoder import Encoder
 from bpe.text_source import count_documents, iter_text_batches
 from bpe.tokenize_docs import tokenize_paths
-from bpe.tokenizer_files import TokenizerFilesError
+from bpe.tokenizer_files import TokenizerFilesError, export_tokenizer_dir
 from bpe.trainer import train_to_dir
 from pipelines.stage import Stage, StageContext, StageError, StageResult
 
@@ -46,9 +50,14 @@ class TokenizeStage(Stage):
                 ctx.log(f"[{self.name}] the corpus supports only {files.vocab_size} entries "
                         f"(min_frequency={cfg.min_frequency}); <|endoftext|> = {files.eot_id}")
         else:
-            tok_dir = cfg.tokenizer
-            if not os.path.isdir(tok_dir):
-                raise StageError(f"[tokenize] tokenizer = {tok_dir!r}: no such folder (use \"train\" or a tokenizer folder)")
+            if not os.path.isdir(cfg.tokenizer):
+                raise StageError(f"[tokenize] tokenizer = {cfg.tokenizer!r}: no such folder (use \"train\" or a tokenizer folder)")
+            tok_dir = ctx.run.path(TOKENIZER_DIR)  # the run keeps its own copy, tokenizer.json included
+            try:
+                export_tokenizer_dir(cfg.tokenizer, tok_dir)
+            except (TokenizerFilesError, ValueError) as e:
+                raise StageError(f"tokenizer {cfg.tokenizer}: {e}") from None
+            details["tokenizer_source"] = os.path.abspath(cfg.tokenizer)
         try:
             encoder = Encoder.from_dir(tok_dir, backend=cfg.encoder, num_threads=cfg.num_threads or None)
         except (TokenizerFilesError, ValueError) as e:
