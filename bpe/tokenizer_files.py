@@ -157,11 +157,23 @@ def files_from_hf_tokenizer(tok) -> BPEFiles:
 
 
 def write_tokenizer_dir(tok, folder: str) -> BPEFiles:
-    """Write ``vocab.json``, ``merges.txt`` and ``tokenizer.json`` for a HF BPE tokenizer."""
-    files = files_from_hf_tokenizer(tok)
-    write_bpe_files(files, folder)
+    """Write ``vocab.json``, ``merges.txt`` and ``tokenizer.json`` for a HF BPE tokenizer.
+
+    The BPE model writes the two GPT-2 files itself (Rust, in id order, ``#version: 0.2``);
+    the special tokens, which live outside the model, are appended to vocab.json."""
+    os.makedirs(folder, exist_ok=True)
+    tok.model.save(folder)
+    specials = {t.content: i for i, t in sorted(tok.get_added_tokens_decoder().items()) if t.special}
+    vocab_path = os.path.join(folder, "vocab.json")
+    with open(vocab_path, encoding="utf-8") as fh:
+        body = fh.read().rstrip()
+    if not body.endswith("}"):
+        raise TokenizerFilesError(f"{vocab_path}: unexpected content written by tokenizers")
+    extra = "".join(f",{json.dumps(t, ensure_ascii=False)}:{i}" for t, i in specials.items())
+    _write_atomic(vocab_path, body[:-1] + extra + "}")
     tok.save(os.path.join(folder, TOKENIZER_JSON))
-    return files
+    return BPEFiles(vocab=tok.get_vocab(with_added_tokens=True), merges=read_merges(os.path.join(folder, "merges.txt")),
+                    special_tokens=specials)
 
 
 def export_tokenizer_dir(src: str, dst: str) -> BPEFiles:
