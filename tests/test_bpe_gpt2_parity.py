@@ -222,6 +222,17 @@ def test_invalid_utf8_bytes_round_trip(ours, ours_hf):
             assert all(0 <= i < 50256 for i in ids)
 
 
+def test_invalid_bytes_leave_the_valid_text_around_them_encoded_as_gpt2_does(ours, ours_hf, tiktoken_gpt2):
+    # (a whitespace run just before the invalid byte would split as before any symbol, so none here)
+    for text in ["hello world", "This is some text", "日本語 and Привет", "don't   stop"]:
+        want = tiktoken_gpt2.encode_ordinary(text)
+        for enc in (ours, ours_hf):
+            ids = enc.encode_bytes(text.encode() + b"\xff")
+            assert ids[: len(want)] == want and enc.decode_bytes(ids[len(want):]) == b"\xff"
+            ids = enc.encode_bytes(b"\x80" + text.encode())
+            assert enc.decode_bytes(ids[:1]) == b"\x80" and ids[1:] == want
+
+
 def test_folder_with_standard_names_loads_the_same(gpt2_dir, tmp_path, ours):
     shutil.copy(gpt2_dir / "encoder.json", tmp_path / "vocab.json")
     shutil.copy(gpt2_dir / "vocab.bpe", tmp_path / "merges.txt")
