@@ -30,13 +30,36 @@ from corpus_tools.schema import make_doc_id
 TEXT_DOCS = ("line", "paragraph", "file")
 
 
+def is_remote(path: str) -> bool:
+    return "://" in path and not path.startswith("file://")
+
+
+def _expand_remote(s: str) -> list[str]:
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(s)
+    if any(c in s for c in "*?["):
+        found = fs.glob(root)
+    elif fs.isdir(root):
+        found = fs.glob(root.rstrip("/") + "/*.parquet") or [
+            p for p in fs.find(root) if not p.rstrip("/").rsplit("/", 1)[-1].startswith((".", "_"))]
+    elif fs.exists(root):
+        found = [root]
+    else:
+        raise FileNotFoundError(f"no such file or folder: {s}")
+    return [fs.unstrip_protocol(p) for p in found]
+
+
 def expand_inputs(spec: str | Iterable[str]) -> list[str]:
-    """Files named by paths, folders (their files, recursively, hidden/underscore files and
-    ``rejected``/``removed``/``clusters`` sub-folders skipped) and globs, sorted."""
+    """Files named by paths, folders (their ``*.parquet`` shards if they hold any — so a stage
+    folder's ``rejected/`` is not read — else all their files, recursively, hidden and
+    underscore files skipped) and globs, sorted. Remote paths (``gs://``...) go through fsspec."""
     specs = [spec] if isinstance(spec, (str, os.PathLike)) else list(spec)
     out: list[str] = []
     for s in map(os.fspath, specs):
-        if os.path.isdir(s):
+        if is_remote(s):
+            out.extend(_expand_remote(s))
+        elif os.path.isdir(s):
             parquet = sorted(glob.glob(os.path.join(s, "*.parquet")))
             if parquet:  # a document-stage folder: its shards only, not rejected/ or removed/
                 out.extend(parquet)
@@ -61,7 +84,11 @@ def _strip_compression(path: str) -> str:
 
 
 def open_binary(path: str):
-    """Open a possibly compressed file for reading bytes."""
+    """Open a possibly compressed file (local or remote) for reading bytes."""
+    if is_remote(path):
+        import fsspec
+
+        return fsspec.open(path, "rb", compression="infer").open()
     if path.endswith(".gz"):
         return gzip.open(path, "rb")
     if path.endswith(".bz2"):
@@ -116,7 +143,7 @@ def _iter_batches(spec, text_docs: str, with_ids: bool) -> Iterator[list]:
         elif kind == "mediawiki":
             from corpus_tools.mediawiki import iter_pages
 
-            docs = ((page["title"], page["text"]) for page in iter_pages(path))
+            docs = ((page["title"], page["text"]) for page in iter_pages(open_binary(path) if is_remote(path) else path))
             docs = ((make_doc_id(t, x) if with_ids else None, x) for t, x in docs)
         else:
             docs = ((None, t) for t in _text_docs(path, text_docs))
@@ -136,7 +163,7 @@ def iter_ids(spec: str | Iterable[str], text_docs: str = "line") -> Iterator[str
         if file_kind(path) == "parquet":
             import pyarrow.parquet as pq
 
-            pf = pq.ParquetFile(path)
+            pf = pq.ParquetFile(open_binary(path) if is_remote(path) else path)
             if "id" in pf.schema_arrow.names:
                 for batch in pf.iter_batches(batch_size=65536, columns=["id"]):
                     yield from batch.column("id").to_pylist()
@@ -152,13 +179,13 @@ def count_documents(spec: str | Iterable[str], text_docs: str = "line") -> int |
         return None
     import pyarrow.parquet as pq
 
-    return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+    return sum(pq.ParquetFile(open_binary(p) if is_remote(p) else p).metadata.num_rows for p in paths)
 
 
 def _parquet_batches(path: str, with_ids: bool) -> Iterator[list]:
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    pf = pq.ParquetFile(open_binary(path) if is_remote(path) else path)
     names = pf.schema_arrow.names
     if "text" not in names:
         raise ValueError(f"{path}: no `text` column (columns: {names})")

@@ -86,7 +86,9 @@ def _drop_file_links(text: str) -> str:
         text = text[: m.start()] + text[i:]
 
 
-def _open(path: str):
+def _open(path):
+    if not isinstance(path, str):  # an open binary file (e.g. from fsspec), already decompressed
+        return path
     if path.endswith(".bz2"):
         return bz2.open(path, "rb")
     if path.endswith(".gz"):
@@ -98,8 +100,9 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def iter_pages(path: str, strip: bool = True) -> Iterator[dict[str, str]]:
-    """Yield ``{"title", "text"}`` for each main-namespace, non-redirect article of a dump."""
+def iter_pages(path, strip: bool = True) -> Iterator[dict[str, str]]:
+    """Yield ``{"title", "text"}`` for each main-namespace, non-redirect article of a dump
+    (a path, ``.bz2``/``.gz`` or plain, or an open binary file of the XML)."""
     with _open(path) as fh:
         for _, elem in ET.iterparse(fh, events=("end",)):
             if _local(elem.tag) != "page":

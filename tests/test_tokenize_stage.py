@@ -134,3 +134,35 @@ def test_bpe_train_command(shared_data, tmp_path, capsys):
     assert enc.decode(enc.encode(line)) == line and len(enc.encode(line)) < len(line.encode()) / 2
     assert cli("bpe", "train", "--input", shared_data / "corpora" / "tinyshakespeare.txt", "--out", out,
                "--vocab-size", "100") == 2
+
+
+def test_remote_paths_through_fsspec(shared_data):
+    """A run directory and inputs on a non-local filesystem (fsspec's in-memory one stands in for gs://)."""
+    import fsspec
+
+    from bpe.shards import HEADER_BYTES
+    from corpus_tools.recipe import Recipe
+    from corpus_tools.rundir import RunDir
+    from pipelines.stage import StageContext, execute_stage
+    from pipelines.stages import load_stage
+
+    fs = fsspec.filesystem("memory")
+    texts = [f"remote document number {i}: {'word ' * (i % 7)}" for i in range(40)]
+    with fs.open("/webtext-test-in/docs/part-00000-of-00001.parquet", "wb") as fh:
+        write_records([new_document(id=make_doc_id(None, t), text=t) for t in texts], fh)
+    recipe = Recipe().replace({"tokenize": {"tokenizer": str(shared_data / "gpt2-bpe")}})
+    ctx = StageContext(RunDir("memory://webtext-test-run"), recipe, inputs=["memory://webtext-test-in/docs"],
+                       log=lambda m: None)
+    stats = execute_stage(load_stage("tokenize"), ctx)
+    assert stats["records_in"] == 40
+    names = sorted(p.rsplit("/", 1)[-1] for p in fs.ls("/webtext-test-run/tokens", detail=False))
+    assert names == ["_SUCCESS", "manifest.json", "webtext_train_000001.bin", "webtext_val_000000.bin"]
+    assert fs.exists("/webtext-test-run/tokenizer/tokenizer.json")
+    gpt2 = Encoder.from_dir(str(shared_data / "gpt2-bpe"))
+    got = []
+    for name in ("webtext_val_000000.bin", "webtext_train_000001.bin"):
+        data = fs.cat_file(f"/webtext-test-run/tokens/{name}")
+        got += [gpt2.decode(d) for d in _docs_in(np.frombuffer(data[HEADER_BYTES:], dtype="<u2"), 50256)]
+    assert sorted(got) == sorted(texts)
+    fs.rm("/webtext-test-run", recursive=True)
+    fs.rm("/webtext-test-in", recursive=True)

@@ -11,19 +11,39 @@ encoding is parallel across cores inside :func:`bpe.tokenize_docs.tokenize_docum
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import tempfile
 import time
 
 from bpe.byte_level import ENDOFTEXT
 from bpe.encoder import Encoder
-from bpe.text_source import count_documents, iter_text_batches
+from bpe.text_source import count_documents, is_remote, iter_text_batches
 from bpe.tokenize_docs import tokenize_paths
 from bpe.tokenizer_files import TokenizerFilesError, export_tokenizer_dir
 from bpe.trainer import train_to_dir
 from pipelines.stage import Stage, StageContext, StageError, StageResult
 
 TOKENIZER_DIR = "tokenizer"
+
+
+@contextlib.contextmanager
+def local_folder(target: str):
+    """A local folder to write into: ``target`` itself, or for a remote ``target`` (gs://...)
+    a temporary folder whose files are uploaded there (through fsspec) on success."""
+    if not is_remote(target):
+        os.makedirs(target, exist_ok=True)
+        yield target
+        return
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(target)
+    with tempfile.TemporaryDirectory(prefix="webtext-") as tmp:
+        yield tmp
+        fs.makedirs(root, exist_ok=True)
+        for name in sorted(os.listdir(tmp)):
+            fs.put_file(os.path.join(tmp, name), root.rstrip("/") + "/" + name)
 
 
 class TokenizeStage(Stage):
@@ -36,40 +56,17 @@ class TokenizeStage(Stage):
         out = ctx.run.stage_dir(self.name)
         progress = sys.stderr.isatty()
         details: dict = {}
-        if cfg.tokenizer == "train":
-            tok_dir = ctx.run.path(TOKENIZER_DIR)
-            ctx.log(f"[{self.name}] training byte-level BPE ({cfg.vocab_size} entries) on {', '.join(inputs)}")
+        run_tok_dir = ctx.run.path(TOKENIZER_DIR)
+        with local_folder(run_tok_dir) as tok_dir:
+            details.update(self._tokenizer(ctx, inputs, tok_dir, progress))
+            encoder = self._encoder(tok_dir, cfg)
+        with local_folder(out) as local_out:
             t0 = time.perf_counter()
-            files = train_to_dir(iter_text_batches(inputs), tok_dir, vocab_size=cfg.vocab_size,
-                                 special_tokens=[ENDOFTEXT, *cfg.extra_special_tokens],
-                                 min_frequency=cfg.min_frequency, length=count_documents(inputs),
-                                 show_progress=progress)
-            details["train_s"] = round(time.perf_counter() - t0, 3)
-            details["merges"] = len(files.merges)
-            if files.vocab_size < cfg.vocab_size:
-                ctx.log(f"[{self.name}] the corpus supports only {files.vocab_size} entries "
-                        f"(min_frequency={cfg.min_frequency}); <|endoftext|> = {files.eot_id}")
-        else:
-            if not os.path.isdir(cfg.tokenizer):
-                raise StageError(f"[tokenize] tokenizer = {cfg.tokenizer!r}: no such folder (use \"train\" or a tokenizer folder)")
-            tok_dir = ctx.run.path(TOKENIZER_DIR)  # the run keeps its own copy, tokenizer.json included
-            try:
-                export_tokenizer_dir(cfg.tokenizer, tok_dir)
-            except (TokenizerFilesError, ValueError) as e:
-                raise StageError(f"tokenizer {cfg.tokenizer}: {e}") from None
-            details["tokenizer_source"] = os.path.abspath(cfg.tokenizer)
-        try:
-            encoder = Encoder.from_dir(tok_dir, backend=cfg.encoder, num_threads=cfg.num_threads or None)
-        except (TokenizerFilesError, ValueError) as e:
-            raise StageError(f"tokenizer {tok_dir}: {e}") from None
-        if encoder.eot_id is None:
-            raise StageError(f"tokenizer {tok_dir} has no {ENDOFTEXT} token to separate documents")
-        t0 = time.perf_counter()
-        res = tokenize_paths(inputs, encoder, out, shard_tokens=cfg.shard_tokens, val_fraction=cfg.val_fraction,
-                             seed=ctx.recipe.run.seed, progress=progress)
-        elapsed = time.perf_counter() - t0
+            res = tokenize_paths(inputs, encoder, local_out, shard_tokens=cfg.shard_tokens,
+                                 val_fraction=cfg.val_fraction, seed=ctx.recipe.run.seed, progress=progress)
+            elapsed = time.perf_counter() - t0
         details.update(
-            tokenizer=tok_dir,
+            tokenizer=run_tok_dir,
             encoder=encoder.backend,
             vocab_size=encoder.vocab_size,
             eot_id=encoder.eot_id,
@@ -87,7 +84,42 @@ class TokenizeStage(Stage):
         ctx.log(f"[{self.name}] {res.documents} documents → {res.tokens} tokens in {len(res.shards)} shards "
                 f"({res.val_tokens} validation tokens, {res.bytes_per_token:.2f} bytes/token)")
         return StageResult(records_in=res.documents, records_out=res.documents, reasons={}, details=details,
-                           outputs={"tokens": out, "tokenizer": tok_dir})
+                           outputs={"tokens": out, "tokenizer": run_tok_dir})
+
+    def _tokenizer(self, ctx: StageContext, inputs: list[str], tok_dir: str, progress: bool) -> dict:
+        """Train into, or copy a given tokenizer folder into, ``tok_dir``; returns stats details."""
+        cfg = ctx.recipe.tokenize
+        details: dict = {}
+        if cfg.tokenizer == "train":
+            ctx.log(f"[{self.name}] training byte-level BPE ({cfg.vocab_size} entries) on {', '.join(inputs)}")
+            t0 = time.perf_counter()
+            files = train_to_dir(iter_text_batches(inputs), tok_dir, vocab_size=cfg.vocab_size,
+                                 special_tokens=[ENDOFTEXT, *cfg.extra_special_tokens],
+                                 min_frequency=cfg.min_frequency, length=count_documents(inputs),
+                                 show_progress=progress)
+            details["train_s"] = round(time.perf_counter() - t0, 3)
+            details["merges"] = len(files.merges)
+            if files.vocab_size < cfg.vocab_size:
+                ctx.log(f"[{self.name}] the corpus supports only {files.vocab_size} entries "
+                        f"(min_frequency={cfg.min_frequency}); <|endoftext|> = {files.eot_id}")
+        else:
+            if not os.path.isdir(cfg.tokenizer):
+                raise StageError(f"[tokenize] tokenizer = {cfg.tokenizer!r}: no such folder (use \"train\" or a tokenizer folder)")
+            try:
+                export_tokenizer_dir(cfg.tokenizer, tok_dir)  # the run keeps its own copy
+            except (TokenizerFilesError, ValueError) as e:
+                raise StageError(f"tokenizer {cfg.tokenizer}: {e}") from None
+            details["tokenizer_source"] = os.path.abspath(cfg.tokenizer)
+        return details
+
+    def _encoder(self, tok_dir: str, cfg) -> Encoder:
+        try:
+            encoder = Encoder.from_dir(tok_dir, backend=cfg.encoder, num_threads=cfg.num_threads or None)
+        except (TokenizerFilesError, ValueError) as e:
+            raise StageError(f"tokenizer {tok_dir}: {e}") from None
+        if encoder.eot_id is None:
+            raise StageError(f"tokenizer {tok_dir} has no {ENDOFTEXT} token to separate documents")
+        return encoder
 
 
 STAGE = TokenizeStage()
