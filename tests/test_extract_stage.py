@@ -131,3 +131,15 @@ def test_bad_recipe_is_a_clear_error(tmp_path, capsys):
 def test_unknown_stage_in_stages(tmp_path, capsys):
     assert run_cli("run", "--out", tmp_path / "run", "--stages", "extract,bogus") == 2
     assert "unknown stage 'bogus'" in capsys.readouterr().err
+
+
+def test_rerunning_a_stage_redoes_the_later_ones(shared_data, tmp_path):
+    src = shared_data / "warc" / "cc-main-2020-34-excerpt.warc.gz"
+    out = tmp_path / "run"
+    assert run_cli("run", "--input", src, "--out", out, "--stages", "extract,datacard") == 0
+    card = out / "stats" / "datacard.json"
+    first = card.stat().st_mtime_ns
+    assert run_cli("run", "--input", src, "--out", out, "--stages", "extract,datacard") == 0
+    assert card.stat().st_mtime_ns == first  # nothing ran: nothing redone
+    assert run_cli("run", "--input", src, "--out", out, "--stages", "extract,datacard", "--force", "extract") == 0
+    assert card.stat().st_mtime_ns != first  # extract re-ran, so the card was redone
