@@ -24,7 +24,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from bpe.byte_level import ENDOFTEXT, GPT2_PATTERN, alphabet_order, bytes_to_unicode, pretokenize_bytes, token_to_bytes
+from bpe.byte_level import (ENDOFTEXT, GPT2_PATTERN, alphabet_order, bytes_to_token, bytes_to_unicode,
+                             pretokenize_bytes, token_to_bytes)
 from bpe.tokenizer_files import BPEFiles, hf_tokenizer_from_files, load_bpe_files
 
 BACKENDS = ("auto", "tiktoken", "hf")
@@ -120,6 +121,12 @@ class Encoder:
         return out
 
     def _bpe_piece(self, piece: bytes) -> list[int]:
+        """BPE of one pre-token given as raw bytes, by the backend's own (Rust) merge loop."""
+        if self.backend == "hf":
+            return [t.id for t in self._hf.model.tokenize(bytes_to_token(piece))]
+        single = getattr(self._tt, "_encode_single_piece", None)  # tiktoken's, without the regex split
+        if single is not None:
+            return single(piece)
         return _bpe_bytes(piece, self._ranks)
 
     # ------------------------------------------------------------------ documents
@@ -196,7 +203,8 @@ def _group_for_threads(texts: Sequence[str], n: int) -> list[Sequence[str]]:
 
 
 def _bpe_bytes(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
-    """Rank-based BPE of one pre-token: merge the adjacent pair whose concatenation ranks lowest."""
+    """Rank-based BPE of one pre-token: merge the adjacent pair whose concatenation ranks lowest
+    (tiktoken's rule, in Python: the fallback when tiktoken has no single-piece entry point)."""
     parts = [piece[i : i + 1] for i in range(len(piece))]
     while len(parts) > 1:
         best, best_rank = -1, None

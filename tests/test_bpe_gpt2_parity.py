@@ -213,6 +213,11 @@ def test_literal_special_token_in_text_is_ordinary_text(ours, ours_hf):
 def test_invalid_utf8_bytes_round_trip(ours, ours_hf):
     import random
 
+    from bpe.encoder import _bpe_bytes
+
+    long_run = b"\xff" * 50_000 + b" ok " + b"\x80\x81" * 10_000  # one long pre-token of invalid bytes
+    for enc in (ours, ours_hf):
+        assert enc.decode_bytes(enc.encode_bytes(long_run)) == long_run
     rng = random.Random(7)
     for _ in range(200):
         data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 64)))
@@ -220,6 +225,11 @@ def test_invalid_utf8_bytes_round_trip(ours, ours_hf):
             ids = enc.encode_bytes(data)
             assert enc.decode_bytes(ids) == data
             assert all(0 <= i < 50256 for i in ids)
+        # tiktoken's and HF's merge loops agree with the plain rank rule on every piece
+        from bpe.byte_level import pretokenize_bytes
+
+        want = [i for p in pretokenize_bytes(data) for i in _bpe_bytes(p, ours._ranks)]
+        assert ours.encode_bytes(data) == want == ours_hf.encode_bytes(data)
 
 
 def test_invalid_bytes_leave_the_valid_text_around_them_encoded_as_gpt2_does(ours, ours_hf, tiktoken_gpt2):
