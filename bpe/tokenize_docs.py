@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Iterator
 
-import numpy as np
 
 from bpe.encoder import Encoder
 from bpe.shards import FORMATS, ShardWriter, magic_for_vocab

@@ -226,8 +226,6 @@ def test_invalid_utf8_bytes_round_trip(ours, ours_hf):
             assert enc.decode_bytes(ids) == data
             assert all(0 <= i < 50256 for i in ids)
         # tiktoken's and HF's merge loops agree with the plain rank rule on every piece
-        from bpe.byte_level import pretokenize_bytes
-
         want = [i for p in pretokenize_bytes(data) for i in _bpe_bytes(p, ours._ranks)]
         assert ours.encode_bytes(data) == want == ours_hf.encode_bytes(data)
 

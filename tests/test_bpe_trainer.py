@@ -92,7 +92,7 @@ def test_arbitrary_bytes_round_trip_with_trained_vocabulary(trained):
 def test_small_vocab_extra_special_tokens_and_determinism(corpus, tmp_path):
     texts = corpus[-400:]  # plain-text lines (the Wikipedia pages come first)
     a = train_to_dir(iter(texts), str(tmp_path / "a"), vocab_size=600, special_tokens=["<|endoftext|>", "<|pad|>"])
-    b = train_to_dir(iter(texts), str(tmp_path / "b"), vocab_size=600, special_tokens=["<|endoftext|>", "<|pad|>"])
+    train_to_dir(iter(texts), str(tmp_path / "b"), vocab_size=600, special_tokens=["<|endoftext|>", "<|pad|>"])
     assert a.special_tokens == {"<|endoftext|>": 598, "<|pad|>": 599}
     assert len(a.merges) == 600 - 256 - 2
     for name in ("vocab.json", "merges.txt", "tokenizer.json"):
