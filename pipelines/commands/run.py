@@ -1,0 +1,57 @@
+"""``webtext run``: every stage of the recipe, in order, each skipped when already finished."""
+
+from __future__ import annotations
+
+from pipelines.stage import StageError, add_stage_arguments, execute_stage, make_context
+from pipelines.stages import STAGES, available_stages, load_stage
+
+DUMP_SUFFIXES = (".zst", ".xz", ".bz2", ".gz", ".ndjson", ".jsonl", ".json")
+WARC_MARKERS = (".warc", ".wet", ".arc")
+
+
+def input_kind(paths: list[str]) -> str:
+    """'warc' for WARC/WET inputs (start at extract), 'dumps' for Reddit dumps (start at links)."""
+    kinds = {"warc" if any(m in p.lower() for m in WARC_MARKERS) else "dumps" for p in paths}
+    if len(kinds) > 1:
+        raise StageError("--input mixes WARC/WET files and Reddit dumps; run them as separate runs")
+    return kinds.pop()
+
+
+def add_parser(sub):
+    p = sub.add_parser("run", help="run the whole pipeline (or --stages) into a run directory",
+                       description="Run links → fetch → extract → filter → dedup → bloom → contamination → "
+                                   "tokenize → datacard. Reddit dumps as --input start at links; WARC/WET files "
+                                   "start at extract. Finished stages are skipped; --force STAGE redoes one.")
+    add_stage_arguments(p, input_help="Reddit dumps (RS_*.zst ...) or WARC/WET files/globs (default: [run] inputs)")
+    p.add_argument("--stages", help="comma-separated subset of stages to run, in pipeline order")
+    return p
+
+
+def select_stages(args, inputs: list[str] | None) -> list[str]:
+    if args.stages:
+        wanted = [s.strip() for s in args.stages.split(",") if s.strip()]
+        unknown = [s for s in wanted if s not in STAGES]
+        if unknown:
+            raise StageError(f"unknown stage {unknown[0]!r} in --stages; stages are: {', '.join(STAGES)}")
+        return [s for s in STAGES if s in wanted]
+    names = available_stages()
+    if inputs and input_kind(inputs) == "warc":
+        names = [s for s in names if s not in ("links", "fetch")]
+    return names
+
+
+def main(args) -> int:
+    ctx = make_context(args)
+    if not ctx.inputs and ctx.recipe.run.inputs:
+        from pipelines.stage import check_inputs
+
+        ctx.inputs = check_inputs(list(ctx.recipe.run.inputs))
+    names = select_stages(args, ctx.inputs)
+    inputs = ctx.inputs
+    for i, name in enumerate(names):
+        stage = load_stage(name)
+        # --input feeds the first stage only; later stages read the previous stage's folder.
+        ctx.inputs = inputs if i == 0 else None
+        execute_stage(stage, ctx, force=name in args.force or "all" in args.force)
+    ctx.log(f"[run] finished: {', '.join(names)} in {ctx.run.root}")
+    return 0

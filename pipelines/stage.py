@@ -1,0 +1,189 @@
+"""The stage framework: what a stage is, what it is given, and how it is run, skipped and recorded.
+
+A stage is a :class:`Stage` subclass whose ``run(ctx)`` builds and runs its pipeline(s) and
+returns a :class:`StageResult`. :func:`execute_stage` does the rest: skip when finished, clear
+and redo when forced, time it, turn Beam counters into ``stats/<stage>.json``, write the
+success marker, and print the counters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from corpus_tools.recipe import Recipe, RecipeError, load_recipe
+from corpus_tools.rundir import RunDir, join
+from corpus_tools.versions import library_versions
+from pipelines.metrics import collect_counters, split_counters
+from pipelines.options import describe_runner, new_pipeline
+
+
+class StageError(RuntimeError):
+    """A stage cannot run (missing input, previous stage not run...): one line for the user."""
+
+
+@dataclass
+class StageResult:
+    records_in: int | None = None  # default: the "in" counter
+    records_out: int | None = None  # default: the "out" counter
+    reasons: dict[str, int] | None = None  # default: the "reason.*" counters
+    details: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+class StageContext:
+    """Everything a stage may use: the run directory, the recipe, its inputs, the Beam arguments."""
+
+    def __init__(self, run: RunDir, recipe: Recipe, beam_args: list[str] | None = None,
+                 inputs: list[str] | None = None, log: Callable[[str], None] | None = None):
+        self.run = run
+        self.recipe = recipe
+        self.beam_args = list(beam_args or [])
+        self.inputs = list(inputs) if inputs else None
+        self.counters: dict[str, int] = {}
+        self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        self._stage: str | None = None
+
+    def input_or(self, previous: str) -> list[str]:
+        """The ``--input`` paths, or the output folder of the stage ``previous`` (which must have run)."""
+        if self.inputs:
+            return self.inputs
+        if not self.run.is_done(previous):
+            raise StageError(
+                f"stage '{self._stage}' reads the output of '{previous}', which has not run in {self.run.root}; "
+                f"run it first or pass --input"
+            )
+        return [self.run.stage_dir(previous)]
+
+    def run_beam(self, build: Callable[[Any], Any]) -> dict[str, int]:
+        """Build a pipeline with ``build(p)``, run it to completion, return this stage's counters."""
+        p = new_pipeline(self.beam_args)
+        build(p)
+        result = p.run()
+        result.wait_until_finish()
+        counters = collect_counters(result, self._stage or "")
+        for k, v in counters.items():
+            self.counters[k] = self.counters.get(k, 0) + v
+        return counters
+
+
+class Stage:
+    name: str = ""
+    sections: tuple[str, ...] = ()
+
+    def run(self, ctx: StageContext) -> StageResult:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[str, Any] | None:
+    """Run one stage unless it is finished; returns its stats (None when skipped)."""
+    run = ctx.run
+    if run.is_done(stage.name) and not force:
+        ctx.log(f"[{stage.name}] already done in {run.stage_dir(stage.name)} (use --force {stage.name} to redo)")
+        return None
+    run.clear_stage(stage.name)
+    ctx.counters = {}
+    ctx._stage = stage.name
+    ctx.log(f"[{stage.name}] running on {describe_runner(ctx.beam_args)}")
+    started, t0 = _now(), time.perf_counter()
+    result = stage.run(ctx)
+    elapsed = time.perf_counter() - t0
+    c_in, c_out, c_reasons = split_counters(ctx.counters)
+    stats = {
+        "stage": stage.name,
+        "records_in": result.records_in if result.records_in is not None else c_in,
+        "records_out": result.records_out if result.records_out is not None else c_out,
+        "reasons": result.reasons if result.reasons is not None else c_reasons,
+        "counters": ctx.counters,
+        "details": result.details,
+        "parameters": {s: ctx.recipe.to_dict()[s] for s in stage.sections},
+        "inputs": ctx.inputs or [],
+        "outputs": result.outputs or {"dir": run.stage_dir(stage.name)},
+        "started_at": started,
+        "finished_at": _now(),
+        "elapsed_s": round(elapsed, 3),
+        "versions": library_versions(),
+    }
+    run.write_stats(stage.name, stats)
+    run.mark_done(stage.name)
+    _print_summary(ctx, stats)
+    return stats
+
+
+def _print_summary(ctx: StageContext, stats: dict[str, Any]) -> None:
+    name = stats["stage"]
+    ctx.log(f"[{name}] done in {stats['elapsed_s']:.1f}s: {stats['records_in']} in, {stats['records_out']} out")
+    for reason, n in (stats["reasons"] or {}).items():
+        ctx.log(f"[{name}]   {reason:<28} {n}")
+    others = {k: v for k, v in stats["counters"].items() if k not in ("in", "out") and not k.startswith("reason.")}
+    for k, v in others.items():
+        ctx.log(f"[{name}]   counter {k:<20} {v}")
+
+
+# --------------------------------------------------------------------------- CLI plumbing
+def add_stage_arguments(parser: argparse.ArgumentParser, input_help: str = "input paths or globs") -> None:
+    """The arguments every run-directory command shares (unknown --flags go to Beam)."""
+    parser.add_argument("--out", required=True, metavar="RUN", help="run directory (local path or gs://, s3://)")
+    parser.add_argument("--input", nargs="+", metavar="PATH", help=input_help)
+    parser.add_argument("--recipe", metavar="TOML", help="recipe file (default: RUN/recipe.toml if present, else defaults)")
+    parser.add_argument("--force", action="append", default=[], metavar="STAGE",
+                        help="redo this stage even if finished (repeatable; 'all' redoes every stage)")
+    parser.add_argument("--allow-network", action="append", default=[], metavar="CIDR",
+                        help="let the fetcher reach this private/loopback range (e.g. 127.0.0.0/8)")
+
+
+def resolve_recipe(args: argparse.Namespace, run: RunDir) -> Recipe:
+    """--recipe, else RUN/recipe.toml, else defaults; then CLI overrides; written back to RUN/recipe.toml."""
+    if getattr(args, "recipe", None):
+        recipe = load_recipe(args.recipe)
+    elif run.exists(run.recipe_path):
+        recipe = load_recipe(run.recipe_path)
+    else:
+        recipe = Recipe()
+    allow = list(getattr(args, "allow_network", None) or [])
+    if allow:
+        merged = sorted(set(recipe.fetch.allow_networks) | set(allow))
+        recipe = recipe.replace({"fetch": {"allow_networks": merged}})
+    run.write_text(run.recipe_path, recipe.to_toml())
+    return recipe
+
+
+def check_inputs(paths: list[str]) -> list[str]:
+    """Fail before any pipeline starts when an input path matches nothing."""
+    from pipelines.parquet_io import match_files
+
+    for p in paths:
+        if not match_files([p]):
+            raise StageError(f"input not found: {p} matches no file")
+    return paths
+
+
+def make_context(args: argparse.Namespace) -> StageContext:
+    run = RunDir(args.out)
+    recipe = resolve_recipe(args, run)
+    inputs = check_inputs(args.input) if getattr(args, "input", None) else None
+    return StageContext(run, recipe, beam_args=getattr(args, "beam_args", []), inputs=inputs)
+
+
+def run_single_stage(args: argparse.Namespace, stage_name: str) -> int:
+    """Body of a single-stage command (``webtext extract --out RUN ...``)."""
+    from pipelines.stages import load_stage
+
+    ctx = make_context(args)
+    stage = load_stage(stage_name)
+    execute_stage(stage, ctx, force=stage_name in args.force or "all" in args.force)
+    return 0
+
+
+__all__ = [
+    "Stage", "StageContext", "StageResult", "StageError", "RecipeError", "execute_stage",
+    "add_stage_arguments", "run_single_stage", "make_context", "join",
+]

@@ -1,0 +1,207 @@
+"""Extract stage: WARC response records (HTML) and WET conversion records → documents.
+
+Reads ``--input`` WARC/WET files (e.g. Common Crawl) or the fetch stage's ``RUN/warc``;
+writes ``RUN/docs`` (DOC_SCHEMA) and ``RUN/docs/rejected`` (dead letters with reasons).
+When the WARC files are the fetch stage's, each document is joined back through the fetch
+log to its Reddit link, so ``score_sum`` and ``subreddits`` are filled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+from urllib.parse import urlsplit
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from corpus_tools.charset import UndecodableError, decode_html
+from corpus_tools.extract import extract_document
+from corpus_tools.recipe import ExtractConfig
+from corpus_tools.schema import FETCH_LOG_SCHEMA, LINK_SCHEMA, make_doc_id, new_document, new_reject
+from corpus_tools.warc import WarcPayload, WarcStats, iter_warc
+from corpus_tools.rundir import join
+from pipelines.deadletter import DEAD_LETTER
+from pipelines.metrics import counter
+from pipelines.parquet_io import ReadDocs, WriteDocs, WriteRejects, match_files
+from pipelines.stage import Stage, StageContext, StageError, StageResult
+
+NAME = "extract"
+WARC_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".arc.gz")
+
+
+def domain_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host[4:] if host.startswith("www.") else host
+
+
+class ReadWarcFn(beam.DoFn):
+    """One WARC/WET path → candidate records (as dicts) and dead letters."""
+
+    def __init__(self, name_of: dict[str, str]):
+        self.name_of = name_of  # path -> the name recorded in `warc_file`
+
+    def process(self, path: str):
+        stats = WarcStats()
+        name = self.name_of.get(path, path)
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+            for item in iter_warc(fh, name, stats):
+                counter(NAME, "in").inc()
+                if isinstance(item, WarcPayload):
+                    yield dataclasses.asdict(item)
+                else:
+                    counter(NAME, f"reason.{item['reason']}").inc()
+                    yield beam.pvalue.TaggedOutput(DEAD_LETTER, item)
+        for rtype, n in stats.skipped.items():
+            counter(NAME, f"skipped_{rtype}").inc(n)
+
+
+def payload_to_document(item: dict, cfg: ExtractConfig) -> tuple[dict | None, dict | None]:
+    """(document, None) or (None, dead letter) for one candidate record."""
+
+    def reject(reason: str, detail: str):
+        return None, new_reject(NAME, reason, source=item["warc_file"], offset=item["offset"],
+                                url=item["url"], detail=detail)
+
+    body: bytes = item["body"]
+    if not body.strip():
+        return reject("empty", "empty body")
+    if len(body) > cfg.max_html_bytes:
+        return reject("too_large", f"{len(body)} bytes > max_html_bytes={cfg.max_html_bytes}")
+    try:
+        text, charset = decode_html(body, item["header_charset"])
+    except UndecodableError as e:
+        return reject("undecodable", str(e))
+    if item["kind"] == "conversion":
+        found = {"text": text.strip(), "title": None, "date": None, "extractor": "wet"}
+        source = "wet"
+    else:
+        found = extract_document(text, item["url"], cfg)
+        source = "warc"
+        if found is None:
+            return reject("no_text", "the extractor found no main text")
+    if len(found["text"]) < cfg.min_chars:
+        return reject("too_short", f"{len(found['text'])} chars < min_chars={cfg.min_chars}")
+    doc = new_document(
+        id=make_doc_id(item["url"], found["text"]),
+        url=item["url"],
+        domain=domain_of(item["url"]),
+        text=found["text"],
+        title=found.get("title"),
+        date=found.get("date"),
+        source=source,
+        fetch_time=item["warc_date"],
+        warc_file=item["warc_file"],
+        warc_offset=item["offset"],
+        warc_record_id=item["record_id"],
+        http_status=item["status"],
+        content_type=item["content_type"],
+        charset=charset,
+        extractor=found["extractor"],
+    )
+    return doc, None
+
+
+class ExtractFn(beam.DoFn):
+    def __init__(self, cfg: ExtractConfig):
+        self.cfg = cfg
+
+    def process(self, item: dict):
+        try:
+            doc, rej = payload_to_document(item, self.cfg)
+        except Exception as e:  # an extractor bug on one page must not kill the run
+            doc, rej = None, new_reject(NAME, "extract_error", source=item["warc_file"], offset=item["offset"],
+                                        url=item["url"], detail=f"{type(e).__name__}: {str(e)[:300]}")
+        if rej is not None:
+            counter(NAME, f"reason.{rej['reason']}").inc()
+            yield beam.pvalue.TaggedOutput(DEAD_LETTER, rej)
+        else:
+            counter(NAME, "out").inc()
+            yield doc
+
+
+# ---------------------------------------------------------------- join back to Reddit links
+def _attach_link(element):
+    """CoGroupByKey result → documents with the link URL they came from (None when unknown)."""
+    _, groups = element
+    urls = groups["log"]
+    for doc in groups["docs"]:
+        yield (urls[0] if urls else None), doc
+
+
+def _attach_karma(element):
+    link_url, groups = element
+    info = groups["links"][0] if groups["links"] else None
+    for doc in groups["docs"]:
+        if info is not None:
+            doc = dict(doc, score_sum=info["score_sum"], subreddits=info["subreddits"])
+        yield doc
+
+
+class JoinLinks(beam.PTransform):
+    """Fill score_sum/subreddits from RUN/links through RUN/warc/fetch_log."""
+
+    def __init__(self, fetch_log: str, links: str):
+        super().__init__()
+        self.fetch_log, self.links = fetch_log, links
+
+    def expand(self, docs):
+        p = docs.pipeline
+        log = (p | "ReadFetchLog" >> ReadDocs([self.fetch_log])
+               | "LogKey" >> beam.FlatMap(lambda r: [((r["warc_file"], r["warc_offset"]), r["url"])]
+                                         if r.get("warc_file") else []))
+        keyed = docs | "DocKey" >> beam.Map(lambda d: ((posixpath.basename(d["warc_file"]), d["warc_offset"]), d))
+        with_url = ({"docs": keyed, "log": log} | "JoinLog" >> beam.CoGroupByKey()
+                    | "AttachLink" >> beam.FlatMap(_attach_link))
+        links = (p | "ReadLinks" >> ReadDocs([self.links])
+                 | "LinkKey" >> beam.Map(lambda r: (r["url"], {"score_sum": r["score_sum"], "subreddits": r["subreddits"]})))
+        return ({"docs": with_url, "links": links} | "JoinLinks" >> beam.CoGroupByKey()
+                | "AttachKarma" >> beam.FlatMap(_attach_karma))
+
+
+class ExtractStage(Stage):
+    name = NAME
+    sections = ("extract",)
+
+    def run(self, ctx: StageContext) -> StageResult:
+        from_fetch = not ctx.inputs
+        sources = ctx.input_or(previous="fetch")
+        files = match_files(sources, suffixes=WARC_SUFFIXES)
+        if not files:
+            raise StageError(f"no WARC/WET files ({', '.join(WARC_SUFFIXES)}) in {', '.join(sources)}")
+        # Record WARC names relative to the run's warc/ folder when they are the fetch stage's.
+        name_of = {f: posixpath.basename(f) for f in files} if from_fetch else {f: f for f in files}
+        out = ctx.run.stage_dir(NAME)
+        cfg = ctx.recipe.extract
+        fetch_log = join(ctx.run.stage_dir("fetch"), "fetch_log")
+        links_dir = ctx.run.stage_dir("links")
+        join_links = from_fetch and ctx.run.is_done("links") and bool(match_files([fetch_log], (".parquet",)))
+
+        def build(p):
+            read = (p | "ListWarcs" >> beam.Create(files)
+                    | "SpreadFiles" >> beam.Reshuffle()
+                    | "ReadWarc" >> beam.ParDo(ReadWarcFn(name_of)).with_outputs(DEAD_LETTER, main="records"))
+            extracted = (read.records
+                         | "SpreadRecords" >> beam.Reshuffle()
+                         | "Extract" >> beam.ParDo(ExtractFn(cfg)).with_outputs(DEAD_LETTER, main="docs"))
+            docs = extracted.docs
+            if join_links:
+                docs = docs | "JoinLinks" >> JoinLinks(fetch_log, links_dir)
+            docs | "WriteDocs" >> WriteDocs(out, ctx.recipe.run.num_shards)
+            ((read[DEAD_LETTER], extracted[DEAD_LETTER]) | "AllRejects" >> beam.Flatten()
+             | "WriteRejects" >> WriteRejects(join(out, "rejected")))
+
+        ctx.run_beam(build)
+        return StageResult(details={"warc_files": len(files), "joined_links": join_links},
+                           outputs={"docs": out, "rejected": join(out, "rejected")})
+
+
+STAGE = ExtractStage()

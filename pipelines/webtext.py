@@ -1,0 +1,81 @@
+"""The ``webtext`` command line (also ``python -m pipelines.webtext``).
+
+Each subcommand is a module ``pipelines.commands.<name>`` with ``add_parser(subparsers)``
+and ``main(args) -> int``; ``args.beam_args`` holds the arguments for Beam. Arguments a Beam-backed command does not know are
+passed to Beam's PipelineOptions unchanged (``--runner DataflowRunner --project ...``).
+Every command exits non-zero with a one-line reason on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+COMMANDS: tuple[str, ...] = (
+    "run", "links", "fetch", "extract", "filter", "dedup", "quality", "bloom", "contamination",
+    "decontaminate", "bpe", "tokenize", "train", "sample", "datacard",
+)
+# Commands whose unknown --flags go to Beam; the others reject unknown arguments.
+BEAM_COMMANDS = {"run", "links", "fetch", "extract", "filter", "dedup", "bloom", "tokenize"}
+
+
+def _available() -> list[str]:
+    return [c for c in COMMANDS if importlib.util.find_spec(f"pipelines.commands.{c}") is not None]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="webtext",
+        description="Build WebText / Common-Crawl-style pretraining corpora as Beam pipelines, then tokenize and train.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in _available():
+        importlib.import_module(f"pipelines.commands.{name}").add_parser(sub)
+    return parser
+
+
+class UserError(Exception):
+    """Bad input: printed as one line, exit status 2."""
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from corpus_tools.recipe import RecipeError
+    from pipelines.stage import StageError
+
+    errors: list[type[BaseException]] = [UserError, RecipeError, StageError, FileNotFoundError]
+    for mod, name in (("bpe.shards", "ShardFormatError"),):
+        try:
+            errors.append(getattr(importlib.import_module(mod), name))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(errors)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command not in BEAM_COMMANDS:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    stray = [a for a in extra if not a.startswith("-") and not _follows_flag(extra, a)]
+    if stray:
+        parser.error(f"unexpected argument {stray[0]!r} (Beam options must be --flags)")
+    args.beam_args = extra
+    module = importlib.import_module(f"pipelines.commands.{args.command}")
+    try:
+        return int(module.main(args) or 0)
+    except _user_errors() as e:
+        print(f"webtext {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _follows_flag(extra: list[str], value: str) -> bool:
+    i = extra.index(value)
+    return i > 0 and extra[i - 1].startswith("--") and "=" not in extra[i - 1]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
