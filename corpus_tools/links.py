@@ -9,10 +9,11 @@ The pieces, each usable on its own and from a Beam ``DoFn`` alike:
 * :class:`PostFilter` decides, per submission record, whether it is a kept link post
   (:class:`LinkPost`) or why not (a reason string);
 * :class:`LinkCollector` reads one dump, counts every outcome by reason, and
-  pre-aggregates kept posts by canonical URL into :class:`LinkAggregate` partials (flushed
+  pre-aggregates kept posts by canonical URL into partial sums (plain tuples, flushed
   when it holds ``max_urls`` URLs, so memory stays bounded);
-* :func:`merge_aggregates` combines partials (associative, commutative, deterministic);
-* :func:`finalize` turns a URL's aggregate into a ``LINK_SCHEMA`` row;
+* :class:`LinkAggregate` merges partials (associative, commutative, deterministic);
+* :class:`LinkMerger` merges partials by URL and applies the karma rule, giving
+  ``LINK_SCHEMA`` columns sorted by URL;
 * :func:`collect_links` runs all of it in one process (the reference driver);
 * :func:`link_summary` gives the top domains/subreddits the data card shows.
 """
@@ -21,17 +22,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import IO, Any, Iterable, Iterator, Mapping
+from typing import IO, Any, Iterable, Iterator, Mapping, NamedTuple
 
-from corpus_tools.reddit import BadRecord, DumpProblem, parse_number, parse_submission, read_dump
-from corpus_tools.schema import new_reject
+from corpus_tools.reddit import BadRecord, DumpProblem, Submission, parse_number, parse_submission, read_dump
+from corpus_tools.schema import LINK_SCHEMA, new_reject
 from corpus_tools.urls import (
     BLOCKED_EXTENSIONS,
     Blocklist,
     UrlRejected,
-    blocked_extension,
-    canonicalize,
+    canonical_parts,
     host_of,
+    url_extension,
 )
 
 STAGE = "links"
@@ -47,13 +48,16 @@ _NO_TIME = 1 << 62  # sorts after every real timestamp when choosing the example
 
 
 def _truthy(value: Any) -> bool:
+    if value is False or value is None:
+        return False
+    if value is True:
+        return True
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes")
     return bool(value)
 
 
-@dataclass(frozen=True, slots=True)
-class LinkPost:
+class LinkPost(NamedTuple):
     """One kept link post."""
 
     url: str  # canonical URL
@@ -94,13 +98,14 @@ class PostFilter:
         if hit is not None:
             return hit
         try:
-            url = canonicalize(raw_url)
+            url, host = canonical_parts(raw_url)
         except UrlRejected as e:
             verdict: tuple[str, str, str | None] = ("", "", e.reason)
+        except (ValueError, UnicodeError):  # anything else a hostile URL may trigger in a library
+            verdict = ("", "", "bad_url")
         else:
-            host = host_of(url)
             reason = self.blocklist.reason(host)
-            if reason is None and blocked_extension(url, self.blocked_extensions):
+            if reason is None and url_extension(url) in self.blocked_extensions:
                 reason = "bad_extension"
             verdict = (url, host, reason)
         if len(self._canon_cache) > 100_000:
@@ -108,27 +113,27 @@ class PostFilter:
         self._canon_cache[raw_url] = verdict
         return verdict
 
-    def classify(self, record: Mapping[str, Any]) -> tuple[str | None, LinkPost | str]:
+    def classify(self, record: Submission) -> tuple[str | None, LinkPost | str]:
         """``(None, LinkPost)`` for a kept post, else ``(reason, detail)``."""
-        if _truthy(record.get("is_self")):
+        if _truthy(record.is_self):
             return "self_post", ""
-        raw_url = record.get("url")
+        raw_url = record.url
         if not isinstance(raw_url, str) or not raw_url.strip():
             return "no_url", "record has no url" if raw_url is None else f"url is {raw_url!r}"
-        if not self.keep_nsfw and _truthy(record.get("over_18")):
+        if not self.keep_nsfw and _truthy(record.over_18):
             return "nsfw", raw_url
         url, _, reason = self._url_verdict(raw_url)
         if reason is not None:
             return reason, raw_url
-        score = parse_number(record.get("score"))
+        score = parse_number(record.score)
         if score is None:
-            return "bad_score", f"score = {record.get('score')!r}"
-        post_id = record.get("id")
-        subreddit = record.get("subreddit")
+            return "bad_score", f"score = {record.score!r}"
+        post_id = record.id
+        subreddit = record.subreddit
         return None, LinkPost(
             url=url,
             score=score,
-            created_utc=parse_number(record.get("created_utc")),
+            created_utc=parse_number(record.created_utc),
             subreddit=subreddit if isinstance(subreddit, str) and subreddit else None,
             post_id=str(post_id) if post_id is not None else None,
             raw_url=raw_url,
@@ -136,69 +141,65 @@ class PostFilter:
 
 
 # --------------------------------------------------------------------------- aggregation
+# A partial aggregate travels as a plain tuple (Beam encodes it without pickling):
+#   (score_sum, n_posts, subreddits, first_seen, last_seen, example, post_ids)
+# with subreddits/post_ids tuples and example = (created or _NO_TIME, post id, raw URL), the
+# smallest of which names the URL "as posted".
+Partial = tuple
+
+
+def post_partial(post: LinkPost) -> Partial:
+    """The partial aggregate of a single post."""
+    t = post.created_utc
+    return (post.score, 1, (post.subreddit,) if post.subreddit is not None else (), t, t,
+            (t if t is not None else _NO_TIME, post.post_id or "", post.raw_url),
+            (post.post_id,) if post.post_id is not None else ())
+
+
 @dataclass(slots=True)
 class LinkAggregate:
-    """Partial sums for one canonical URL (mergeable in any order)."""
+    """Mutable sums for one canonical URL; merging is associative, commutative and deterministic."""
 
     score_sum: int = 0
     n_posts: int = 0
     subreddits: set[str] = field(default_factory=set)
     first_seen: int | None = None
     last_seen: int | None = None
-    example: tuple[int, str, str] | None = None  # (created or _NO_TIME, post id, raw URL): the min wins
+    example: tuple[int, str, str] | None = None  # the min wins
     post_ids: list[str] = field(default_factory=list)
 
-    def add(self, post: LinkPost) -> None:
-        self.score_sum += post.score
-        self.n_posts += 1
-        if post.subreddit is not None:
-            self.subreddits.add(post.subreddit)
-        t = post.created_utc
-        if t is not None:
-            if self.first_seen is None or t < self.first_seen:
-                self.first_seen = t
-            if self.last_seen is None or t > self.last_seen:
-                self.last_seen = t
-        ex = (t if t is not None else _NO_TIME, post.post_id or "", post.raw_url)
-        if self.example is None or ex < self.example:
-            self.example = ex
-        if post.post_id is not None:
-            self.post_ids.append(post.post_id)
+    @classmethod
+    def from_partial(cls, p: Partial) -> "LinkAggregate":
+        ex = p[5]
+        return cls(p[0], p[1], set(p[2]), p[3], p[4], tuple(ex) if ex is not None else None, list(p[6]))
 
-    def merge(self, other: "LinkAggregate") -> "LinkAggregate":
-        self.score_sum += other.score_sum
-        self.n_posts += other.n_posts
-        self.subreddits |= other.subreddits
-        if other.first_seen is not None and (self.first_seen is None or other.first_seen < self.first_seen):
-            self.first_seen = other.first_seen
-        if other.last_seen is not None and (self.last_seen is None or other.last_seen > self.last_seen):
-            self.last_seen = other.last_seen
-        if other.example is not None and (self.example is None or other.example < self.example):
-            self.example = other.example
-        self.post_ids.extend(other.post_ids)
+    def add(self, p: Partial) -> "LinkAggregate":
+        """Merge a partial (see :data:`Partial`) into these sums."""
+        self.score_sum += p[0]
+        self.n_posts += p[1]
+        self.subreddits.update(p[2])
+        if p[3] is not None and (self.first_seen is None or p[3] < self.first_seen):
+            self.first_seen = p[3]
+        if p[4] is not None and (self.last_seen is None or p[4] > self.last_seen):
+            self.last_seen = p[4]
+        ex = p[5]
+        if ex is not None:
+            ex = tuple(ex)  # a list after a msgpack round trip
+            if self.example is None or ex < self.example:
+                self.example = ex
+        self.post_ids.extend(p[6])
         return self
 
+    def to_partial(self) -> Partial:
+        return (self.score_sum, self.n_posts, tuple(sorted(self.subreddits)), self.first_seen, self.last_seen,
+                self.example, tuple(self.post_ids))
 
-def merge_aggregates(aggs: Iterable[LinkAggregate]) -> LinkAggregate:
+
+def merge_partials(partials: Iterable[Partial]) -> LinkAggregate:
     out = LinkAggregate()
-    for a in aggs:
-        out.merge(a)
+    for p in partials:
+        out.add(p)
     return out
-
-
-def finalize(url: str, agg: LinkAggregate) -> dict[str, Any]:
-    """A ``LINK_SCHEMA`` row."""
-    return {
-        "url": url,
-        "domain": host_of(url),
-        "score_sum": agg.score_sum,
-        "n_posts": agg.n_posts,
-        "subreddits": sorted(agg.subreddits),
-        "first_seen": agg.first_seen,
-        "last_seen": agg.last_seen,
-        "example_url": agg.example[2] if agg.example else None,
-        "post_ids": sorted(agg.post_ids),
-    }
 
 
 # --------------------------------------------------------------------------- reading a dump
@@ -206,7 +207,7 @@ class LinkCollector:
     """Read dumps, count every outcome, pre-aggregate kept posts by canonical URL.
 
     :meth:`read` yields ``("reject", REJECT_SCHEMA dict)`` for dead letters and
-    ``("link", (url, LinkAggregate))`` partials (whenever ``max_urls`` distinct URLs are
+    ``("link", (url, Partial))`` partial sums (whenever ``max_urls`` distinct URLs are
     held, and at the end of the file). Outcome counts accumulate in :attr:`counts`:
     ``in`` (non-blank lines), ``link_posts`` (records that are link posts with a URL),
     ``posts_kept`` (posts that passed every filter) and ``reason.<reason>``.
@@ -217,15 +218,20 @@ class LinkCollector:
         self.max_urls = max_urls
         self.counts: Counter[str] = Counter()
 
+    @staticmethod
+    def _flush(groups: dict[str, LinkPost | LinkAggregate]) -> Iterator[tuple[str, Any]]:
+        for url, g in groups.items():
+            yield "link", (url, post_partial(g) if type(g) is LinkPost else g.to_partial())
+
     def read(self, fh: IO[bytes], name: str = "", compression: str | None = None
              ) -> Iterator[tuple[str, Any]]:
         classify = self.filter.classify
-        counts = self.counts
-        groups: dict[str, LinkAggregate] = {}
+        # Most URLs are posted once: a group stays a bare LinkPost until a second post arrives.
+        groups: dict[str, LinkPost | LinkAggregate] = {}
         n_in = n_kept = 0
         file_counts: Counter[str] = Counter()
         for item in read_dump(fh, name, compression):
-            if isinstance(item, DumpProblem):
+            if type(item) is DumpProblem:
                 file_counts[item.reason] += 1
                 yield "reject", new_reject(STAGE, item.reason, source=name, offset=item.line, detail=item.detail)
                 continue
@@ -239,26 +245,101 @@ class LinkCollector:
             reason, result = classify(record)
             if reason is None:
                 n_kept += 1
-                post: LinkPost = result  # type: ignore[assignment]
-                agg = groups.get(post.url)
-                if agg is None:
+                url = result.url  # type: ignore[union-attr]
+                prev = groups.get(url)
+                if prev is None:
                     if len(groups) >= self.max_urls:
-                        yield from (("link", kv) for kv in groups.items())
+                        yield from self._flush(groups)
                         groups = {}
-                    agg = groups[post.url] = LinkAggregate()
-                agg.add(post)
+                    groups[url] = result  # type: ignore[assignment]
+                elif type(prev) is LinkPost:
+                    groups[url] = LinkAggregate.from_partial(post_partial(prev)).add(post_partial(result))
+                else:
+                    prev.add(post_partial(result))  # type: ignore[union-attr, arg-type]
                 continue
             file_counts[reason] += 1
             if reason in DEAD_LETTER_REASONS:
-                url = record.get("url")
+                url = record.url
                 yield "reject", new_reject(STAGE, reason, source=name, offset=item.line,
                                            url=url if isinstance(url, str) else None, detail=str(result))
+        counts = self.counts
         counts["in"] += n_in
         counts["link_posts"] += n_in - sum(file_counts[r] for r in _NOT_LINK_POSTS)
         counts["posts_kept"] += n_kept
         for reason, n in file_counts.items():
             counts["reason." + reason] += n
-        yield from (("link", kv) for kv in groups.items())
+        yield from self._flush(groups)
+
+
+# --------------------------------------------------------------------------- merging and the karma rule
+class LinkMerger:
+    """Merge partials by URL, then apply the karma rule and emit LINK_SCHEMA columns sorted by URL.
+
+    A URL seen in one partial only (the usual case) is never turned into a
+    :class:`LinkAggregate`; its row is read straight off the partial.
+    """
+
+    def __init__(self) -> None:
+        self.groups: dict[str, Any] = {}  # url -> Partial, or LinkAggregate once merged
+
+    def add(self, url: str, partial: Partial) -> None:
+        prev = self.groups.get(url)
+        if prev is None:
+            self.groups[url] = partial
+        elif type(prev) is LinkAggregate:
+            prev.add(partial)
+        else:
+            self.groups[url] = LinkAggregate.from_partial(prev).add(partial)
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def finish(self, min_karma: int, counts: Counter) -> dict[str, list]:
+        """Columns of the kept URLs (``score_sum >= min_karma``), sorted by URL.
+
+        Counts ``urls_grouped``, ``urls_below_karma``, ``reason.below_karma`` (in posts, like
+        every other reason), ``out`` (URLs kept) and ``posts_out``.
+        """
+        cols: dict[str, list] = {name: [] for name in LINK_SCHEMA.names}
+        below = below_posts = posts_out = 0
+        groups = self.groups
+        for url in sorted(groups):
+            g = groups[url]
+            if type(g) is LinkAggregate:
+                score_sum, n_posts = g.score_sum, g.n_posts
+                if score_sum < min_karma:
+                    below += 1
+                    below_posts += n_posts
+                    continue
+                subs, first, last, example, ids = sorted(g.subreddits), g.first_seen, g.last_seen, g.example, g.post_ids
+            else:
+                score_sum, n_posts = g[0], g[1]
+                if score_sum < min_karma:
+                    below += 1
+                    below_posts += n_posts
+                    continue
+                subs, first, last, example, ids = sorted(set(g[2])), g[3], g[4], g[5], g[6]
+            posts_out += n_posts
+            cols["url"].append(url)
+            cols["domain"].append(host_of(url))
+            cols["score_sum"].append(score_sum)
+            cols["n_posts"].append(n_posts)
+            cols["subreddits"].append(subs)
+            cols["first_seen"].append(first)
+            cols["last_seen"].append(last)
+            cols["example_url"].append(example[2] if example else None)
+            cols["post_ids"].append(sorted(ids))
+        counts["urls_grouped"] += len(groups)
+        counts["urls_below_karma"] += below
+        counts["reason.below_karma"] += below_posts
+        counts["out"] += len(cols["url"])
+        counts["posts_out"] += posts_out
+        return cols
+
+
+def columns_to_rows(cols: Mapping[str, list]) -> list[dict[str, Any]]:
+    names = list(cols)
+    return [dict(zip(names, values)) for values in zip(*(cols[n] for n in names))]
 
 
 # --------------------------------------------------------------------------- the whole stage in one process
@@ -266,26 +347,14 @@ class LinkCollector:
 class LinksResult:
     rows: list[dict[str, Any]]  # LINK_SCHEMA rows with score_sum >= min_karma, sorted by url
     rejects: list[dict[str, Any]]  # REJECT_SCHEMA dead letters, in reading order
-    counts: Counter  # the LinkCollector counts plus urls_grouped, urls_below_karma, reason.below_karma, out
-
-
-def apply_karma(url: str, agg: LinkAggregate, min_karma: int, counts: Counter) -> dict[str, Any] | None:
-    """The finished row when the URL has enough karma; counts the outcome either way."""
-    counts["urls_grouped"] += 1
-    if agg.score_sum < min_karma:
-        counts["urls_below_karma"] += 1
-        counts["reason.below_karma"] += agg.n_posts  # in posts, like every other reason
-        return None
-    counts["out"] += 1
-    counts["posts_out"] += agg.n_posts
-    return finalize(url, agg)
+    counts: Counter  # the LinkCollector counts plus those of LinkMerger.finish
 
 
 def collect_links(paths: Iterable[str], post_filter: PostFilter, min_karma: int = 3,
                   max_urls: int = 200_000) -> LinksResult:
     """Read local dump files and produce the link table in this process (no Beam)."""
     collector = LinkCollector(post_filter, max_urls=max_urls)
-    groups: dict[str, LinkAggregate] = {}
+    merger = LinkMerger()
     rejects: list[dict[str, Any]] = []
     for path in paths:
         with open(path, "rb") as fh:
@@ -293,17 +362,9 @@ def collect_links(paths: Iterable[str], post_filter: PostFilter, min_karma: int 
                 if kind == "reject":
                     rejects.append(value)
                 else:
-                    url, agg = value
-                    if url in groups:
-                        groups[url].merge(agg)
-                    else:
-                        groups[url] = agg
+                    merger.add(*value)
     counts = collector.counts
-    rows = []
-    for url in sorted(groups):
-        row = apply_karma(url, groups[url], min_karma, counts)
-        if row is not None:
-            rows.append(row)
+    rows = columns_to_rows(merger.finish(min_karma, counts))
     return LinksResult(rows=rows, rejects=rejects, counts=counts)
 
 

@@ -12,7 +12,7 @@ dead-letter it and carry on. A truncated or corrupt compressed stream ends the
 file (a compressed stream cannot be resynchronised), after every complete line
 before the damage has been yielded.
 
-:func:`parse_submission` turns a line into a dict; :func:`parse_number` reads
+:func:`parse_submission` turns a line into a :class:`Submission`; :func:`parse_number` reads
 ``score``/``created_utc``, which real dumps store as int, float or string.
 """
 
@@ -21,11 +21,11 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
-import json
 import lzma
 import math
-from typing import IO, Any, Iterator, NamedTuple
+from typing import IO, Any, Iterator, Mapping, NamedTuple
 
+import msgspec
 import zstandard
 
 ZSTD_MAX_WINDOW = 2**31  # Pushshift dumps are written with --long=31
@@ -52,7 +52,7 @@ class TruncatedStream(EOFError):
 
 class DumpLine(NamedTuple):
     line: int  # 1-based line number in the decompressed file
-    data: bytes  # the line without its newline
+    data: bytes  # the line as read (with its newline, if it had one)
 
 
 class DumpProblem(NamedTuple):
@@ -118,7 +118,7 @@ class _ZstdRaw(io.RawIOBase):
         self._dctx = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
         self._obj = self._dctx.decompressobj()
         self._in_frame = False  # bytes of the current frame have been fed
-        self._pending = b""
+        self._pending = memoryview(b"")
         self._pos = 0
         self._eof = False
 
@@ -145,12 +145,12 @@ class _ZstdRaw(io.RawIOBase):
                     self._in_frame = False
                 else:
                     chunk = b""
-        self._pending = b"".join(outs)
+        self._pending = memoryview(b"".join(outs))
         self._pos = 0
 
     def readinto(self, buf) -> int:
         if self._pos >= len(self._pending):
-            self._pending, self._pos = b"", 0
+            self._pending, self._pos = memoryview(b""), 0
             self._fill()
             if not self._pending:
                 return 0
@@ -193,9 +193,8 @@ def read_dump(fh: IO[bytes], name: str = "", compression: str | None = None) -> 
     try:
         for raw in stream:
             line_no += 1
-            data = raw.rstrip(b"\r\n")
-            if data.strip():
-                yield DumpLine(line_no, data)
+            if not raw.isspace():  # the JSON decoder ignores the trailing newline itself
+                yield DumpLine(line_no, raw)
     except (TruncatedStream, EOFError) as e:
         yield DumpProblem(line_no + 1, "truncated_stream", f"{name or 'stream'}: {e}")
     except (zstandard.ZstdError, lzma.LZMAError, OSError) as e:
@@ -209,6 +208,31 @@ def read_dump_path(path: str, compression: str | None = None) -> Iterator[DumpLi
 
 
 # --------------------------------------------------------------------------- records
+class Submission(msgspec.Struct):
+    """The fields of a Pushshift submission that the links stage uses (all others are skipped).
+
+    Values are kept as found in the dump (``score`` may be int, float or string; see
+    :func:`parse_number`), so that the caller decides what is usable.
+    """
+
+    id: Any = None
+    url: Any = None
+    is_self: Any = None
+    over_18: Any = None
+    score: Any = None
+    created_utc: Any = None
+    subreddit: Any = None
+
+    @classmethod
+    def from_mapping(cls, record: Mapping[str, Any]) -> "Submission":
+        return cls(**{f: record.get(f) for f in cls.__struct_fields__})
+
+
+# Decoding straight into the struct validates the whole line as JSON but builds Python objects
+# only for the seven fields above: several times faster than json.loads on a 2 kB submission.
+_decode = msgspec.json.Decoder(Submission).decode
+
+
 class BadRecord(ValueError):
     """A line that is not a submission; ``reason`` is the dead-letter reason."""
 
@@ -218,15 +242,14 @@ class BadRecord(ValueError):
         self.detail = detail
 
 
-def parse_submission(data: bytes | str) -> dict[str, Any]:
-    """One dump line as a dict; raises :class:`BadRecord` (``bad_json`` / ``not_object``)."""
+def parse_submission(data: bytes | str) -> Submission:
+    """One dump line as a :class:`Submission`; raises :class:`BadRecord` (``bad_json`` / ``not_object``)."""
     try:
-        record = json.loads(data)
-    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
+        return _decode(data)
+    except msgspec.ValidationError as e:  # valid JSON, but not an object
+        raise BadRecord("not_object", str(e)[:200]) from None
+    except msgspec.DecodeError as e:  # malformed JSON, invalid UTF-8, truncated line
         raise BadRecord("bad_json", str(e)[:200]) from None
-    if not isinstance(record, dict):
-        raise BadRecord("not_object", f"JSON {type(record).__name__}, expected an object")
-    return record
 
 
 def parse_number(value: Any) -> int | None:
@@ -235,10 +258,12 @@ def parse_number(value: Any) -> int | None:
     Floats are truncated toward zero after parsing (``"3.9"`` → 3), as Reddit scores are integers
     stored loosely; booleans, NaN and infinities are not numbers here.
     """
+    if type(value) is int:  # the common case first
+        return value
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        return value
+        return int(value)
     if isinstance(value, float):
         return int(value) if math.isfinite(value) else None
     if isinstance(value, str):

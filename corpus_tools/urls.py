@@ -57,16 +57,17 @@ TRACKING_PARAMS = frozenset(
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _PATH_SAFE = _UNRESERVED | frozenset("!$&'()*+,;=:@/")
 _QUERY_SAFE = _PATH_SAFE | frozenset("?")
+# Any character outside the safe set (a '%' included): the component needs normalising.
+_PATH_WORK = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/]")
+_QUERY_WORK = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/?]")
 _PCT_OR_CHAR = re.compile(r"%([0-9A-Fa-f]{2})|(.)", re.S)
 _HOST_OK = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")  # after IDNA: LDH labels (underscore is seen in the wild)
 _REDDIT_ESCAPES = (("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">"))
 
 
-def _normalize_pct(s: str, safe: frozenset[str]) -> str:
+def _normalize_pct(s: str, safe: frozenset[str], work: re.Pattern) -> str:
     """RFC 3986 percent-encoding normalisation of one component."""
-    if not s:
-        return s
-    if all(c in safe for c in s):  # fast path: nothing to do
+    if not work.search(s):  # fast path: nothing to do
         return s
     out: list[str] = []
     for m in _PCT_OR_CHAR.finditer(s):
@@ -83,7 +84,7 @@ def _normalize_pct(s: str, safe: frozenset[str]) -> str:
 
 def _remove_dot_segments(path: str) -> str:
     """RFC 3986 5.2.4 for an absolute path."""
-    if "." not in path:
+    if "/." not in path:
         return path
     segments = path.split("/")
     out: list[str] = []
@@ -109,6 +110,8 @@ def canonical_host(host: str) -> str:
         except UnicodeDecodeError:
             raise UrlRejected("bad_url", f"host {host!r} has a percent-escape that is not UTF-8") from None
     if host.startswith("["):  # IPv6 literal
+        if not host.endswith("]"):
+            raise UrlRejected("bad_url", f"bad IPv6 host {host!r}")
         try:
             return "[" + ipaddress.IPv6Address(host[1:-1]).compressed + "]"
         except ValueError:
@@ -129,72 +132,97 @@ def canonical_host(host: str) -> str:
     return host
 
 
-def canonicalize(url: str) -> str:
-    """The canonical form of an http(s) URL (see the module docstring); raises :class:`UrlRejected`."""
+def canonical_parts(url: str) -> tuple[str, str]:
+    """``(canonical URL, its host)`` (see the module docstring); raises :class:`UrlRejected`.
+
+    Splitting follows RFC 3986 (as ``urllib.parse.urlsplit`` does) without its overhead:
+    the fragment ends at nothing, the query starts at the first ``?``, the path at the
+    first ``/`` after the authority.
+    """
     if not isinstance(url, str):
         raise UrlRejected("bad_url", f"URL is a {type(url).__name__}, not a string")
     s = url.strip()
-    for escaped, raw in _REDDIT_ESCAPES:
-        if escaped in s:
-            s = s.replace(escaped, raw)
+    if "&" in s:
+        for escaped, raw in _REDDIT_ESCAPES:
+            if escaped in s:
+                s = s.replace(escaped, raw)
     if "\t" in s or "\n" in s or "\r" in s:
         s = s.replace("\t", "").replace("\n", "").replace("\r", "")
-    scheme, sep, _ = s.partition(":")
-    scheme = scheme.lower()
-    if not sep or scheme not in ("http", "https"):
-        raise UrlRejected("not_http", f"scheme {scheme!r} is not http(s)" if sep else "no scheme")
-    try:
-        parts = urlsplit(s)
-    except ValueError as e:  # e.g. an unbalanced '[' in the host
-        raise UrlRejected("bad_url", str(e)) from None
-    netloc = parts.netloc.rpartition("@")[2]  # user info is dropped
+    colon = s.find(":")
+    scheme = s[:colon].lower() if colon > 0 else ""
+    if scheme != "http" and scheme != "https":
+        raise UrlRejected("not_http", f"scheme {scheme!r} is not http(s)" if colon > 0 else "no scheme")
+    if s[colon + 1:colon + 3] != "//":
+        raise UrlRejected("bad_url", "no //host after the scheme")
+    rest = s[colon + 3:]
+    i = rest.find("#")
+    if i != -1:
+        rest = rest[:i]
+    i = rest.find("?")
+    if i != -1:
+        rest, query = rest[:i], rest[i + 1:]
+    else:
+        query = ""
+    i = rest.find("/")
+    if i != -1:
+        netloc, path = rest[:i], rest[i:]
+    else:
+        netloc, path = rest, "/"
+    if "@" in netloc:
+        netloc = netloc.rpartition("@")[2]  # user info is dropped
     if netloc.startswith("["):
         end = netloc.find("]")
-        host, port_s = netloc[: end + 1], netloc[end + 1:].lstrip(":")
+        host_s, port_s = (netloc, "") if end == -1 else (netloc[: end + 1], netloc[end + 1:].lstrip(":"))
     else:
-        host, _, port_s = netloc.partition(":")
-    host = canonical_host(host)
-    port = ""
+        host_s, _, port_s = netloc.partition(":")
+    host = canonical_host(host_s)
     if port_s:
         if not port_s.isdigit() or not 0 < int(port_s) < 65536:
             raise UrlRejected("bad_url", f"bad port {port_s!r}")
-        if int(port_s) != (80 if scheme == "http" else 443):
-            port = f":{int(port_s)}"
-    path = _remove_dot_segments(_normalize_pct(parts.path, _PATH_SAFE) or "/")
-    if len(path) > 1 and path.endswith("/"):
+        port = int(port_s)
+        authority = host if port == (80 if scheme == "http" else 443) else f"{host}:{port}"
+    else:
+        authority = host
+    path = _remove_dot_segments(_normalize_pct(path, _PATH_SAFE, _PATH_WORK))
+    if path[-1] == "/" and len(path) > 1:
         path = path.rstrip("/") or "/"
-    query = _canonical_query(parts.query)
-    return f"{scheme}://{host}{port}{path}" + (f"?{query}" if query else "")
+    if query:
+        query = _canonical_query(query)
+        if query:
+            return f"{scheme}://{authority}{path}?{query}", host
+    return f"{scheme}://{authority}{path}", host
+
+
+def canonicalize(url: str) -> str:
+    """The canonical form of an http(s) URL (see the module docstring); raises :class:`UrlRejected`."""
+    return canonical_parts(url)[0]
 
 
 def _canonical_query(query: str) -> str:
-    if not query:
-        return ""
-    kept: list[tuple[str, str]] = []
+    kept: list[str] = []
     for piece in query.split("&"):
         if not piece:
             continue
-        piece = _normalize_pct(piece, _QUERY_SAFE)
-        key = piece.split("=", 1)[0].lower()
+        piece = _normalize_pct(piece, _QUERY_SAFE, _QUERY_WORK)
+        key = piece.partition("=")[0].lower()
         if key.startswith(TRACKING_PREFIXES) or key in TRACKING_PARAMS:
             continue
-        kept.append((piece.split("=", 1)[0], piece))
-    kept.sort()
-    return "&".join(p for _, p in kept)
+        kept.append(piece)
+    if len(kept) > 1:
+        kept.sort()
+    return "&".join(kept)
 
 
 def host_of(canonical_url: str) -> str:
     """The host (without port) of a URL returned by :func:`canonicalize`."""
-    rest = canonical_url.split("://", 1)[1]
-    end = len(rest)
-    for sep in "/?":
-        i = rest.find(sep)
-        if i != -1:
-            end = min(end, i)
-    host = rest[:end]
-    if host.startswith("["):
-        return host[: host.index("]") + 1]
-    return host.rsplit(":", 1)[0] if ":" in host else host
+    start = canonical_url.find("://") + 3
+    end = canonical_url.find("/", start)  # a canonical URL always has a path
+    if end == -1:
+        end = len(canonical_url)
+    if canonical_url[start] == "[":
+        return canonical_url[start:canonical_url.index("]", start) + 1]
+    colon = canonical_url.find(":", start, end)
+    return canonical_url[start:colon if colon != -1 else end]
 
 
 # --------------------------------------------------------------------------- blocklists
@@ -305,17 +333,15 @@ BLOCKED_EXTENSIONS = frozenset(
 
 
 def url_extension(canonical_url: str) -> str:
-    """The lower-case extension of the last path segment (``""`` when it has none)."""
-    rest = canonical_url.split("://", 1)[-1]
-    q = rest.find("?")
-    if q != -1:
-        rest = rest[:q]
-    slash = rest.find("/")
-    if slash == -1:
+    """The lower-case extension of the last path segment of a canonical URL (``""`` when it has none)."""
+    end = canonical_url.find("?")
+    if end == -1:
+        end = len(canonical_url)
+    slash = canonical_url.rfind("/", 0, end)
+    dot = canonical_url.rfind(".", slash, end)
+    if dot <= slash + 1:  # no dot, or a leading dot (".htaccess")
         return ""
-    last = rest[rest.rfind("/") + 1:]
-    dot = last.rfind(".")
-    return last[dot + 1:].lower() if dot > 0 else ""
+    return canonical_url[dot + 1:end].lower()
 
 
 def blocked_extension(canonical_url: str, extensions: frozenset[str] | set[str] = BLOCKED_EXTENSIONS) -> str | None:

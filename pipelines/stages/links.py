@@ -8,105 +8,120 @@ shard), ``RUN/links/urls.txt`` (every kept canonical URL, sorted) and dead lette
 
 from __future__ import annotations
 
+import heapq
 import posixpath
+import zlib
 from collections import Counter
 from typing import Any
 
 import apache_beam as beam
+import msgspec
+import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from corpus_tools.links import (
-    LinkAggregate,
-    LinkCollector,
-    PostFilter,
-    apply_karma,
-    link_summary,
-)
+from corpus_tools.links import LinkCollector, LinkMerger, PostFilter, link_summary
 from corpus_tools.recipe import LinksConfig
 from corpus_tools.rundir import join
 from corpus_tools.schema import LINK_SCHEMA, new_reject
+from corpus_tools.shards import PARQUET_WRITE_OPTIONS
 from corpus_tools.urls import read_domain_list
 from pipelines.deadletter import DEAD_LETTER
 from pipelines.metrics import counter
-from pipelines.parquet_io import WriteRejects, WriteShards, match_files
+from pipelines.parquet_io import WriteRejects, match_files, shard_name
 from pipelines.stage import Stage, StageContext, StageError, StageResult
 
 NAME = "links"
 URL_LIST = "urls.txt"
 
 
-class ReadDumpFn(beam.DoFn):
-    """One dump path → ``(canonical url, partial aggregate)`` pairs and dead letters."""
+def url_shard(url: str, num_shards: int) -> int:
+    """The output shard of a canonical URL (CRC-32 of its UTF-8 bytes: stable everywhere, and cheap)."""
+    return zlib.crc32(url.encode("utf-8", "surrogatepass")) % num_shards
 
-    def __init__(self, cfg: LinksConfig, domain_lists: dict[str, list[str]]):
-        self.cfg = cfg
-        self.domain_lists = domain_lists
+
+class ReadDumpFn(beam.DoFn):
+    """One dump path → ``(shard, msgpack batch of (url, partial) pairs)`` and dead letters.
+
+    Partial sums are pre-aggregated per file (LinkCollector) and sent on in batches keyed by
+    the output shard of their URL, so the shuffle moves a few large byte strings instead of
+    one element per post, and one worker per shard sees every partial of its URLs.
+    """
+
+    def __init__(self, cfg: LinksConfig, domain_lists: dict[str, list[str]], num_shards: int,
+                 batch_size: int = 5000):
+        self.cfg, self.domain_lists, self.num_shards, self.batch_size = cfg, domain_lists, num_shards, batch_size
 
     def setup(self):
         self.filter = PostFilter.from_config(self.cfg, self.domain_lists)
 
     def process(self, path: str):
         collector = LinkCollector(self.filter, max_urls=self.cfg.max_urls_in_memory)
+        buckets: list[list] = [[] for _ in range(self.num_shards)]
         try:
             with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
                 for kind, value in collector.read(fh, path):
-                    if kind == "link":
-                        yield value
-                    else:
+                    if kind == "reject":
                         yield beam.pvalue.TaggedOutput(DEAD_LETTER, value)
-        except (OSError, ValueError) as e:  # unreadable file: the lines read so far are kept, the rest reported
+                        continue
+                    shard = url_shard(value[0], self.num_shards)
+                    bucket = buckets[shard]
+                    bucket.append(value)
+                    if len(bucket) >= self.batch_size:
+                        yield shard, msgspec.msgpack.encode(bucket)
+                        buckets[shard] = []
+        except (OSError, ValueError) as e:  # unreadable file: what was read is kept, the rest reported
             collector.counts["reason.unreadable"] += 1
             yield beam.pvalue.TaggedOutput(
                 DEAD_LETTER, new_reject(NAME, "unreadable", source=path, detail=f"{type(e).__name__}: {e}"))
+        for shard, bucket in enumerate(buckets):
+            if bucket:
+                yield shard, msgspec.msgpack.encode(bucket)
         collector.counts["dump_files"] += 1
         for name, n in collector.counts.items():
             counter(NAME, name).inc(n)
 
 
-class MergeLinksFn(beam.CombineFn):
-    """Sum partial aggregates of one canonical URL (order-independent)."""
+class WriteLinkShardFn(beam.DoFn):
+    """Every partial of one shard's URLs → merged, karma-filtered rows, sorted by URL, in one Parquet file.
 
-    def create_accumulator(self) -> LinkAggregate:
-        return LinkAggregate()
+    Emits ``(shard, sorted kept URLs)`` for the URL list.
+    """
 
-    def add_input(self, acc: LinkAggregate, agg: LinkAggregate) -> LinkAggregate:
-        return acc.merge(agg)
-
-    def merge_accumulators(self, accs) -> LinkAggregate:
-        accs = iter(accs)
-        out = next(accs)
-        for a in accs:
-            out.merge(a)
-        return out
-
-    def extract_output(self, acc: LinkAggregate) -> LinkAggregate:
-        return acc
-
-
-class KarmaFn(beam.DoFn):
-    """Keep a URL when its summed score reaches ``min_karma``; emit its LINK_SCHEMA row."""
-
-    def __init__(self, min_karma: int):
-        self.min_karma = min_karma
+    def __init__(self, out_dir: str, num_shards: int, min_karma: int):
+        self.out_dir, self.num_shards, self.min_karma = out_dir, num_shards, min_karma
 
     def process(self, element):
-        url, agg = element
+        shard, batches = element
+        merger = LinkMerger()
+        for batch in batches:
+            for url, partial in msgspec.msgpack.decode(batch):
+                merger.add(url, partial)
         counts: Counter[str] = Counter()
-        row = apply_karma(url, agg, self.min_karma, counts)
+        cols = merger.finish(self.min_karma, counts)
+        if cols["url"]:
+            table = pa.Table.from_pydict(cols, schema=LINK_SCHEMA)
+            write_table_file(FileSystems.join(self.out_dir, shard_name(shard, self.num_shards)), table)
         for name, n in counts.items():
             counter(NAME, name).inc(n)
-        if row is not None:
-            yield row
+        yield shard, cols["url"]
 
 
-def _url_key(row: dict[str, Any]) -> str:
-    return row["url"]
+def write_table_file(path: str, table: pa.Table) -> None:
+    """One Parquet file through Beam FileSystems, written to a temporary name and renamed."""
+    tmp = path + ".tmp"
+    with FileSystems.create(tmp, mime_type="application/octet-stream",
+                            compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+        pq.write_table(table, fh, **PARQUET_WRITE_OPTIONS)
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([tmp], [path])
 
 
-def _write_url_list(urls: list[str], path: str) -> int:
-    urls = sorted(urls)
+def _write_url_list(shard_urls: list[tuple[int, list[str]]], path: str) -> int:
+    """One sorted ``urls.txt`` from the shards' sorted URL lists."""
+    urls = list(heapq.merge(*(u for _, u in sorted(shard_urls))))
     tmp = path + ".tmp"
     with FileSystems.create(tmp, mime_type="text/plain", compression_type=CompressionTypes.UNCOMPRESSED) as fh:
         fh.write("".join(u + "\n" for u in urls).encode("utf-8"))
@@ -158,13 +173,12 @@ class LinksStage(Stage):
         def build(p):
             read = (p | "ListDumps" >> beam.Create(files)
                     | "SpreadFiles" >> beam.Reshuffle()
-                    | "ReadDumps" >> beam.ParDo(ReadDumpFn(cfg, domain_lists)).with_outputs(DEAD_LETTER, main="links"))
-            rows = (read.links
-                    | "MergeByUrl" >> beam.CombinePerKey(MergeLinksFn())
-                    | "MinKarma" >> beam.ParDo(KarmaFn(cfg.min_karma)))
-            rows | "WriteLinks" >> WriteShards(out, LINK_SCHEMA, num_shards, key=_url_key)
-            (rows | "Urls" >> beam.Map(_url_key)
-             | "AllUrls" >> beam.combiners.ToList()
+                    | "ReadDumps" >> beam.ParDo(ReadDumpFn(cfg, domain_lists, num_shards))
+                    .with_outputs(DEAD_LETTER, main="partials"))
+            (read.partials
+             | "GroupByShard" >> beam.GroupByKey()
+             | "MergeAndWrite" >> beam.ParDo(WriteLinkShardFn(out, num_shards, cfg.min_karma))
+             | "ShardUrls" >> beam.combiners.ToList()
              | "WriteUrlList" >> beam.Map(_write_url_list, url_list))
             read[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out, "rejected"))
 
