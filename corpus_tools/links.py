@@ -8,21 +8,25 @@ The pieces, each usable on its own and from a Beam ``DoFn`` alike:
 
 * :class:`PostFilter` decides, per submission record, whether it is a kept link post
   (:class:`LinkPost`) or why not (a reason string);
-* :class:`LinkCollector` reads one dump, counts every outcome by reason, and
-  pre-aggregates kept posts by canonical URL into partial sums (plain tuples, flushed
-  when it holds ``max_urls`` URLs, so memory stays bounded);
-* :class:`LinkAggregate` merges partials (associative, commutative, deterministic);
-* :class:`LinkMerger` merges partials by URL and applies the karma rule, giving
-  ``LINK_SCHEMA`` columns sorted by URL;
+* :class:`LinkCollector` reads one dump, counts every outcome by reason, and yields the
+  kept posts in Arrow batches (``POST_SCHEMA``, bounded size);
+* :func:`split_by_shard` / :func:`url_shard` route posts to the output shard of their URL;
+* :func:`aggregate_posts` groups posts by canonical URL and applies the karma rule in
+  Arrow kernels, giving a ``LINK_SCHEMA`` table sorted by URL (same result for any
+  batching or order of its input);
 * :func:`collect_links` runs all of it in one process (the reference driver);
 * :func:`link_summary` gives the top domains/subreddits the data card shows.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any, Iterable, Iterator, Mapping, NamedTuple
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from corpus_tools.reddit import BadRecord, DumpProblem, Submission, parse_number, parse_submission, read_dump
 from corpus_tools.schema import LINK_SCHEMA, new_reject
@@ -31,7 +35,6 @@ from corpus_tools.urls import (
     Blocklist,
     UrlRejected,
     canonical_parts,
-    host_of,
     url_extension,
 )
 
@@ -44,8 +47,6 @@ STREAM_REASONS = frozenset({"truncated_stream", "corrupt_stream"})
 # Reasons that mean a record is not a link post at all (the rest were link posts, then filtered).
 _NOT_LINK_POSTS = ("bad_json", "not_object", "self_post", "no_url")
 
-_NO_TIME = 1 << 62  # sorts after every real timestamp when choosing the example URL
-
 
 def _truthy(value: Any) -> bool:
     if value is False or value is None:
@@ -55,6 +56,11 @@ def _truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes")
     return bool(value)
+
+
+def _timestamp(value: Any) -> int | None:
+    t = parse_number(value)
+    return t if t is not None and -_INT_LIMIT < t < _INT_LIMIT else None
 
 
 class LinkPost(NamedTuple):
@@ -126,108 +132,194 @@ class PostFilter:
         if reason is not None:
             return reason, raw_url
         score = parse_number(record.score)
-        if score is None:
+        if score is None or not -_INT_LIMIT < score < _INT_LIMIT:
             return "bad_score", f"score = {record.score!r}"
         post_id = record.id
         subreddit = record.subreddit
         return None, LinkPost(
             url=url,
             score=score,
-            created_utc=parse_number(record.created_utc),
+            created_utc=_timestamp(record.created_utc),
             subreddit=subreddit if isinstance(subreddit, str) and subreddit else None,
             post_id=str(post_id) if post_id is not None else None,
             raw_url=raw_url,
         )
 
 
-# --------------------------------------------------------------------------- aggregation
-# A partial aggregate travels as a plain tuple (Beam encodes it without pickling):
-#   (score_sum, n_posts, subreddits, first_seen, last_seen, example, post_ids)
-# with subreddits/post_ids tuples and example = (created or _NO_TIME, post id, raw URL), the
-# smallest of which names the URL "as posted".
-Partial = tuple
+# --------------------------------------------------------------------------- kept posts as Arrow batches
+# Kept posts travel in Arrow record batches (never written to disk): grouping, sorting and the
+# karma rule then run in Arrow's C++ kernels instead of a Python loop per URL.
+POST_SCHEMA = pa.schema(
+    [
+        pa.field("url", pa.string(), nullable=False),  # canonical URL
+        pa.field("score", pa.int64(), nullable=False),
+        pa.field("created_utc", pa.int64()),
+        pa.field("subreddit", pa.string()),
+        pa.field("post_id", pa.string()),
+        pa.field("raw_url", pa.string(), nullable=False),
+    ]
+)
+_INT_LIMIT = 2**53  # scores/timestamps beyond this are not real values (and would not fit int64 arithmetic)
 
 
-def post_partial(post: LinkPost) -> Partial:
-    """The partial aggregate of a single post."""
-    t = post.created_utc
-    return (post.score, 1, (post.subreddit,) if post.subreddit is not None else (), t, t,
-            (t if t is not None else _NO_TIME, post.post_id or "", post.raw_url),
-            (post.post_id,) if post.post_id is not None else ())
+class PostBuffer:
+    """Column lists of kept posts, turned into a ``POST_SCHEMA`` table by :meth:`take`.
+
+    With ``num_shards`` > 1 it also notes each post's :func:`url_shard` (while the URL is
+    still a Python string), which :meth:`take_by_shard` uses.
+    """
+
+    __slots__ = ("cols", "shards", "num_shards")
+
+    def __init__(self, num_shards: int = 1) -> None:
+        self.cols: tuple[list, ...] = ([], [], [], [], [], [])
+        self.num_shards = num_shards
+        self.shards: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.cols[0])
+
+    def append(self, post: LinkPost) -> None:
+        c = self.cols
+        c[0].append(post.url)
+        c[1].append(post.score)
+        c[2].append(post.created_utc)
+        c[3].append(post.subreddit)
+        c[4].append(post.post_id)
+        c[5].append(post.raw_url)
+        if self.num_shards > 1:
+            self.shards.append(zlib.crc32(post.url.encode("utf-8", "surrogatepass")) % self.num_shards)
+
+    def take(self) -> pa.Table:
+        arrays = [pa.array(col, type=f.type) for col, f in zip(self.cols, POST_SCHEMA)]
+        self.cols = ([], [], [], [], [], [])
+        self.shards = []
+        return pa.Table.from_arrays(arrays, schema=POST_SCHEMA)
+
+    def take_by_shard(self) -> list[tuple[int, pa.Table]]:
+        """``(shard, posts)`` for each shard that has posts, in shard order; empties the buffer."""
+        shards = self.shards
+        table = self.take()
+        if self.num_shards == 1:
+            return [(0, table)] if table.num_rows else []
+        return list(_split(table, pa.array(shards, pa.int32())))
 
 
-@dataclass(slots=True)
-class LinkAggregate:
-    """Mutable sums for one canonical URL; merging is associative, commutative and deterministic."""
-
-    score_sum: int = 0
-    n_posts: int = 0
-    subreddits: set[str] = field(default_factory=set)
-    first_seen: int | None = None
-    last_seen: int | None = None
-    example: tuple[int, str, str] | None = None  # the min wins
-    post_ids: list[str] = field(default_factory=list)
-
-    @classmethod
-    def from_partial(cls, p: Partial) -> "LinkAggregate":
-        ex = p[5]
-        return cls(p[0], p[1], set(p[2]), p[3], p[4], tuple(ex) if ex is not None else None, list(p[6]))
-
-    def add(self, p: Partial) -> "LinkAggregate":
-        """Merge a partial (see :data:`Partial`) into these sums."""
-        self.score_sum += p[0]
-        self.n_posts += p[1]
-        self.subreddits.update(p[2])
-        if p[3] is not None and (self.first_seen is None or p[3] < self.first_seen):
-            self.first_seen = p[3]
-        if p[4] is not None and (self.last_seen is None or p[4] > self.last_seen):
-            self.last_seen = p[4]
-        ex = p[5]
-        if ex is not None:
-            ex = tuple(ex)  # a list after a msgpack round trip
-            if self.example is None or ex < self.example:
-                self.example = ex
-        self.post_ids.extend(p[6])
-        return self
-
-    def to_partial(self) -> Partial:
-        return (self.score_sum, self.n_posts, tuple(sorted(self.subreddits)), self.first_seen, self.last_seen,
-                self.example, tuple(self.post_ids))
+def url_shard(url: str, num_shards: int) -> int:
+    """The output shard of a canonical URL: CRC-32 of its UTF-8 bytes (stable everywhere, and cheap)."""
+    return zlib.crc32(url.encode("utf-8", "surrogatepass")) % num_shards
 
 
-def merge_partials(partials: Iterable[Partial]) -> LinkAggregate:
-    out = LinkAggregate()
-    for p in partials:
-        out.add(p)
-    return out
+def split_by_shard(posts: pa.Table, num_shards: int) -> Iterator[tuple[int, pa.Table]]:
+    """``(shard, that shard's posts)`` for every shard that has posts, in shard order."""
+    if num_shards == 1:
+        if posts.num_rows:
+            yield 0, posts
+        return
+    yield from _split(posts, pa.array([url_shard(u, num_shards) for u in posts.column("url").to_pylist()], pa.int32()))
+
+
+def _split(posts: pa.Table, shards: pa.Array) -> Iterator[tuple[int, pa.Table]]:
+    order = pc.sort_indices(shards)
+    posts, shards = posts.take(order), shards.take(order)
+    start = 0
+    for vc in pc.value_counts(shards).to_pylist():  # in order of appearance = ascending shard
+        n = vc["counts"]
+        yield vc["values"], posts.slice(start, n)
+        start += n
+
+
+def table_to_bytes(table: pa.Table) -> bytes:
+    """An Arrow IPC stream (how post batches cross a Beam shuffle)."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def table_from_bytes(data: bytes) -> pa.Table:
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+_HOST = r"^[a-z]+://(?P<host>\[[^\]]*\]|[^/:?]+)"
+
+
+def aggregate_posts(posts: pa.Table, min_karma: int, counts: Counter) -> pa.Table:
+    """Group kept posts by canonical URL and keep URLs with ``score_sum >= min_karma``.
+
+    Returns a ``LINK_SCHEMA`` table sorted by URL: ``score_sum`` is summed over posts
+    (OpenWebText2's rule), ``subreddits`` and ``post_ids`` are sorted, ``first_seen`` /
+    ``last_seen`` are the min/max ``created_utc``, and ``example_url`` is the URL as posted by
+    the earliest post (ties: smallest post id, then smallest URL). Counts ``urls_grouped``,
+    ``urls_below_karma``, ``reason.below_karma`` (in posts, like every other reason), ``out``
+    (URLs kept) and ``posts_out``.
+    """
+    if posts.num_rows == 0:
+        counts["urls_grouped"] += 0
+        return LINK_SCHEMA.empty_table()
+    by_time = posts.sort_by([("url", "ascending"), ("created_utc", "ascending"), ("post_id", "ascending"),
+                             ("raw_url", "ascending")])
+    main = by_time.group_by("url", use_threads=False).aggregate(
+        [("score", "sum"), ("score", "count"), ("created_utc", "min"), ("created_utc", "max"), ("raw_url", "first")])
+    by_id = posts.sort_by([("url", "ascending"), ("post_id", "ascending")])
+    ids = by_id.group_by("url", use_threads=False).aggregate([("post_id", "list")])
+    by_sub = posts.sort_by([("url", "ascending"), ("subreddit", "ascending")])
+    subs = by_sub.group_by("url", use_threads=False).aggregate(
+        [("subreddit", "distinct", pc.CountOptions(mode="only_valid"))])
+    # All three are grouped in order of first appearance of each URL in URL-sorted input: aligned.
+    score_sum = main.column("score_sum")
+    n_posts = main.column("score_count")
+    keep = pc.greater_equal(score_sum, min_karma)
+    n_groups = main.num_rows
+    kept_posts = pc.sum(pc.filter(n_posts, keep)).as_py() or 0
+    all_posts = pc.sum(n_posts).as_py() or 0
+    table = pa.Table.from_arrays(
+        [
+            main.column("url"),
+            pc.struct_field(pc.extract_regex(main.column("url"), _HOST), "host"),
+            score_sum,
+            n_posts,
+            subs.column("subreddit_distinct"),
+            main.column("created_utc_min"),
+            main.column("created_utc_max"),
+            main.column("raw_url_first"),
+            ids.column("post_id_list"),
+        ],
+        schema=LINK_SCHEMA,
+    ).filter(keep)
+    counts["urls_grouped"] += n_groups
+    counts["urls_below_karma"] += n_groups - table.num_rows
+    counts["reason.below_karma"] += all_posts - kept_posts
+    counts["out"] += table.num_rows
+    counts["posts_out"] += kept_posts
+    return table
 
 
 # --------------------------------------------------------------------------- reading a dump
 class LinkCollector:
-    """Read dumps, count every outcome, pre-aggregate kept posts by canonical URL.
+    """Read dumps, count every outcome, and batch the kept posts.
 
     :meth:`read` yields ``("reject", REJECT_SCHEMA dict)`` for dead letters and
-    ``("link", (url, Partial))`` partial sums (whenever ``max_urls`` distinct URLs are
-    held, and at the end of the file). Outcome counts accumulate in :attr:`counts`:
-    ``in`` (non-blank lines), ``link_posts`` (records that are link posts with a URL),
-    ``posts_kept`` (posts that passed every filter) and ``reason.<reason>``.
+    ``("posts", (shard, POST_SCHEMA table))`` batches: every ``batch_posts`` kept posts (and
+    at the end) the buffer is split by the :func:`url_shard` of the URLs (one shard when
+    ``num_shards`` is 1).
+    Outcome counts accumulate in :attr:`counts`: ``in`` (non-blank lines), ``link_posts``
+    (records that are link posts with a URL), ``posts_kept`` (posts that passed every
+    filter) and ``reason.<reason>``.
     """
 
-    def __init__(self, post_filter: PostFilter, max_urls: int = 200_000):
+    def __init__(self, post_filter: PostFilter, batch_posts: int = 100_000, num_shards: int = 1):
         self.filter = post_filter
-        self.max_urls = max_urls
+        self.batch_posts = batch_posts
+        self.num_shards = num_shards
         self.counts: Counter[str] = Counter()
-
-    @staticmethod
-    def _flush(groups: dict[str, LinkPost | LinkAggregate]) -> Iterator[tuple[str, Any]]:
-        for url, g in groups.items():
-            yield "link", (url, post_partial(g) if type(g) is LinkPost else g.to_partial())
 
     def read(self, fh: IO[bytes], name: str = "", compression: str | None = None
              ) -> Iterator[tuple[str, Any]]:
         classify = self.filter.classify
-        # Most URLs are posted once: a group stays a bare LinkPost until a second post arrives.
-        groups: dict[str, LinkPost | LinkAggregate] = {}
+        buffer = PostBuffer(self.num_shards)
+        append = buffer.append
+        batch_posts = self.batch_posts
         n_in = n_kept = 0
         file_counts: Counter[str] = Counter()
         for item in read_dump(fh, name, compression):
@@ -245,17 +337,9 @@ class LinkCollector:
             reason, result = classify(record)
             if reason is None:
                 n_kept += 1
-                url = result.url  # type: ignore[union-attr]
-                prev = groups.get(url)
-                if prev is None:
-                    if len(groups) >= self.max_urls:
-                        yield from self._flush(groups)
-                        groups = {}
-                    groups[url] = result  # type: ignore[assignment]
-                elif type(prev) is LinkPost:
-                    groups[url] = LinkAggregate.from_partial(post_partial(prev)).add(post_partial(result))
-                else:
-                    prev.add(post_partial(result))  # type: ignore[union-attr, arg-type]
+                append(result)  # type: ignore[arg-type]
+                if len(buffer) >= batch_posts:
+                    yield from (("posts", item) for item in buffer.take_by_shard())
                 continue
             file_counts[reason] += 1
             if reason in DEAD_LETTER_REASONS:
@@ -268,93 +352,26 @@ class LinkCollector:
         counts["posts_kept"] += n_kept
         for reason, n in file_counts.items():
             counts["reason." + reason] += n
-        yield from self._flush(groups)
-
-
-# --------------------------------------------------------------------------- merging and the karma rule
-class LinkMerger:
-    """Merge partials by URL, then apply the karma rule and emit LINK_SCHEMA columns sorted by URL.
-
-    A URL seen in one partial only (the usual case) is never turned into a
-    :class:`LinkAggregate`; its row is read straight off the partial.
-    """
-
-    def __init__(self) -> None:
-        self.groups: dict[str, Any] = {}  # url -> Partial, or LinkAggregate once merged
-
-    def add(self, url: str, partial: Partial) -> None:
-        prev = self.groups.get(url)
-        if prev is None:
-            self.groups[url] = partial
-        elif type(prev) is LinkAggregate:
-            prev.add(partial)
-        else:
-            self.groups[url] = LinkAggregate.from_partial(prev).add(partial)
-
-    def __len__(self) -> int:
-        return len(self.groups)
-
-    def finish(self, min_karma: int, counts: Counter) -> dict[str, list]:
-        """Columns of the kept URLs (``score_sum >= min_karma``), sorted by URL.
-
-        Counts ``urls_grouped``, ``urls_below_karma``, ``reason.below_karma`` (in posts, like
-        every other reason), ``out`` (URLs kept) and ``posts_out``.
-        """
-        cols: dict[str, list] = {name: [] for name in LINK_SCHEMA.names}
-        below = below_posts = posts_out = 0
-        groups = self.groups
-        for url in sorted(groups):
-            g = groups[url]
-            if type(g) is LinkAggregate:
-                score_sum, n_posts = g.score_sum, g.n_posts
-                if score_sum < min_karma:
-                    below += 1
-                    below_posts += n_posts
-                    continue
-                subs, first, last, example, ids = sorted(g.subreddits), g.first_seen, g.last_seen, g.example, g.post_ids
-            else:
-                score_sum, n_posts = g[0], g[1]
-                if score_sum < min_karma:
-                    below += 1
-                    below_posts += n_posts
-                    continue
-                subs, first, last, example, ids = sorted(set(g[2])), g[3], g[4], g[5], g[6]
-            posts_out += n_posts
-            cols["url"].append(url)
-            cols["domain"].append(host_of(url))
-            cols["score_sum"].append(score_sum)
-            cols["n_posts"].append(n_posts)
-            cols["subreddits"].append(subs)
-            cols["first_seen"].append(first)
-            cols["last_seen"].append(last)
-            cols["example_url"].append(example[2] if example else None)
-            cols["post_ids"].append(sorted(ids))
-        counts["urls_grouped"] += len(groups)
-        counts["urls_below_karma"] += below
-        counts["reason.below_karma"] += below_posts
-        counts["out"] += len(cols["url"])
-        counts["posts_out"] += posts_out
-        return cols
-
-
-def columns_to_rows(cols: Mapping[str, list]) -> list[dict[str, Any]]:
-    names = list(cols)
-    return [dict(zip(names, values)) for values in zip(*(cols[n] for n in names))]
+        yield from (("posts", item) for item in buffer.take_by_shard())
 
 
 # --------------------------------------------------------------------------- the whole stage in one process
 @dataclass
 class LinksResult:
-    rows: list[dict[str, Any]]  # LINK_SCHEMA rows with score_sum >= min_karma, sorted by url
+    table: pa.Table  # LINK_SCHEMA, score_sum >= min_karma, sorted by url
     rejects: list[dict[str, Any]]  # REJECT_SCHEMA dead letters, in reading order
-    counts: Counter  # the LinkCollector counts plus those of LinkMerger.finish
+    counts: Counter  # the LinkCollector counts plus those of aggregate_posts
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return self.table.to_pylist()
 
 
 def collect_links(paths: Iterable[str], post_filter: PostFilter, min_karma: int = 3,
-                  max_urls: int = 200_000) -> LinksResult:
+                  batch_posts: int = 100_000) -> LinksResult:
     """Read local dump files and produce the link table in this process (no Beam)."""
-    collector = LinkCollector(post_filter, max_urls=max_urls)
-    merger = LinkMerger()
+    collector = LinkCollector(post_filter, batch_posts=batch_posts)
+    batches: list[pa.Table] = []
     rejects: list[dict[str, Any]] = []
     for path in paths:
         with open(path, "rb") as fh:
@@ -362,38 +379,39 @@ def collect_links(paths: Iterable[str], post_filter: PostFilter, min_karma: int 
                 if kind == "reject":
                     rejects.append(value)
                 else:
-                    merger.add(*value)
+                    batches.append(value[1])
+    posts = pa.concat_tables(batches) if batches else POST_SCHEMA.empty_table()
     counts = collector.counts
-    rows = columns_to_rows(merger.finish(min_karma, counts))
-    return LinksResult(rows=rows, rejects=rejects, counts=counts)
+    return LinksResult(table=aggregate_posts(posts, min_karma, counts), rejects=rejects, counts=counts)
 
 
-def link_summary(rows: Iterable[Mapping[str, Any]], top_n: int = 50) -> dict[str, Any]:
-    """Top domains (by kept URLs and by posts) and top subreddits (by kept URLs), ties broken by name."""
-    by_domain: Counter[str] = Counter()
-    posts_by_domain: Counter[str] = Counter()
-    by_subreddit: Counter[str] = Counter()
-    karma = []
-    for row in rows:
-        by_domain[row["domain"]] += 1
-        posts_by_domain[row["domain"]] += row["n_posts"]
-        for sub in row["subreddits"] or ():
-            by_subreddit[sub] += 1
-        karma.append(row["score_sum"])
+def link_summary(links: pa.Table, top_n: int = 50) -> dict[str, Any]:
+    """What the data card shows about a LINK_SCHEMA table (computed in Arrow).
 
-    def top(c: Counter) -> list[list[Any]]:
-        return [[k, v] for k, v in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:top_n]]
+    ``distinct_domains``; ``top_domains`` (by kept URLs) and ``top_domains_by_posts``;
+    ``top_subreddits`` (by kept URLs linked from it), each a list of ``[name, count]``,
+    ties broken by name; ``score_sum_quantiles`` (p50/p90/p99/max of the kept URLs' karma).
+    """
 
-    karma.sort()
-    quantiles = {}
-    if karma:
-        for q in (0.5, 0.9, 0.99):
-            quantiles[f"p{int(q * 100)}"] = karma[min(len(karma) - 1, int(q * len(karma)))]
-        quantiles["max"] = karma[-1]
+    def top(names: pa.Array, counts: pa.Array) -> list[list[Any]]:
+        pairs = sorted(zip(names.to_pylist(), counts.to_pylist()), key=lambda kv: (-kv[1], kv[0] or ""))
+        return [[k, v] for k, v in pairs[:top_n]]
+
+    if links.num_rows == 0:
+        return {"distinct_domains": 0, "top_domains": [], "top_domains_by_posts": [], "top_subreddits": [],
+                "score_sum_quantiles": {}}
+    by_domain = links.group_by("domain").aggregate([("url", "count"), ("n_posts", "sum")])
+    subs = pc.list_flatten(links.column("subreddits"))
+    sub_counts = pc.value_counts(subs) if len(subs) else pa.array([], pa.struct([("values", pa.string()),
+                                                                                 ("counts", pa.int64())]))
+    karma = pc.sort_indices(links.column("score_sum"))
+    ks = links.column("score_sum").take(karma).to_numpy()
+    quantiles = {f"p{int(q * 100)}": int(ks[min(len(ks) - 1, int(q * len(ks)))]) for q in (0.5, 0.9, 0.99)}
+    quantiles["max"] = int(ks[-1])
     return {
-        "distinct_domains": len(by_domain),
-        "top_domains": top(by_domain),
-        "top_domains_by_posts": top(posts_by_domain),
-        "top_subreddits": top(by_subreddit),
+        "distinct_domains": by_domain.num_rows,
+        "top_domains": top(by_domain.column("domain"), by_domain.column("url_count")),
+        "top_domains_by_posts": top(by_domain.column("domain"), by_domain.column("n_posts_sum")),
+        "top_subreddits": top(sub_counts.field("values"), sub_counts.field("counts")),
         "score_sum_quantiles": quantiles,
     }

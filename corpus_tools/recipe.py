@@ -56,8 +56,8 @@ class LinksConfig:
     blocked_domain_files: list[str] = opt([], "Text files of domains to drop, one per line (`#` comments; "
                                               "`COUNT DOMAIN` lines allowed); counted as blocked_domain:<file stem>.")
     allow_extensions: list[str] = opt([], "File extensions taken off the built-in non-page list (e.g. [\"pdf\"]).")
-    max_urls_in_memory: int = opt(200_000, "Distinct URLs a reader pre-aggregates before flushing partial sums "
-                                           "(memory bound; does not change the output).", min=1)
+    batch_posts: int = opt(100_000, "Kept posts a dump reader buffers before shipping them as one Arrow batch "
+                                    "(memory bound; does not change the output).", min=1)
     top_n: int = opt(50, "How many top domains/subreddits stats/links.json lists.", min=1)
 
 

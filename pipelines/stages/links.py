@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import heapq
 import posixpath
-import zlib
 from collections import Counter
 from typing import Any
 
 import apache_beam as beam
-import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from corpus_tools.links import LinkCollector, LinkMerger, PostFilter, link_summary
+from corpus_tools.links import (
+    LinkCollector,
+    PostFilter,
+    aggregate_posts,
+    link_summary,
+    table_from_bytes,
+    table_to_bytes,
+)
 from corpus_tools.recipe import LinksConfig
 from corpus_tools.rundir import join
 from corpus_tools.schema import LINK_SCHEMA, new_reject
@@ -36,55 +41,42 @@ NAME = "links"
 URL_LIST = "urls.txt"
 
 
-def url_shard(url: str, num_shards: int) -> int:
-    """The output shard of a canonical URL (CRC-32 of its UTF-8 bytes: stable everywhere, and cheap)."""
-    return zlib.crc32(url.encode("utf-8", "surrogatepass")) % num_shards
-
-
 class ReadDumpFn(beam.DoFn):
-    """One dump path → ``(shard, msgpack batch of (url, partial) pairs)`` and dead letters.
+    """One dump path → ``(shard, Arrow IPC bytes of that shard's kept posts)`` and dead letters.
 
-    Partial sums are pre-aggregated per file (LinkCollector) and sent on in batches keyed by
-    the output shard of their URL, so the shuffle moves a few large byte strings instead of
-    one element per post, and one worker per shard sees every partial of its URLs.
+    Kept posts are buffered ``[links] batch_posts`` at a time, split by the output shard of
+    their URL and shipped as Arrow record batches: the shuffle moves a few large byte
+    strings instead of one element per post, and one worker per shard sees every post of
+    its URLs.
     """
 
-    def __init__(self, cfg: LinksConfig, domain_lists: dict[str, list[str]], num_shards: int,
-                 batch_size: int = 5000):
-        self.cfg, self.domain_lists, self.num_shards, self.batch_size = cfg, domain_lists, num_shards, batch_size
+    def __init__(self, cfg: LinksConfig, domain_lists: dict[str, list[str]], num_shards: int):
+        self.cfg, self.domain_lists, self.num_shards = cfg, domain_lists, num_shards
 
     def setup(self):
         self.filter = PostFilter.from_config(self.cfg, self.domain_lists)
 
     def process(self, path: str):
-        collector = LinkCollector(self.filter, max_urls=self.cfg.max_urls_in_memory)
-        buckets: list[list] = [[] for _ in range(self.num_shards)]
+        collector = LinkCollector(self.filter, batch_posts=self.cfg.batch_posts, num_shards=self.num_shards)
         try:
             with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
                 for kind, value in collector.read(fh, path):
                     if kind == "reject":
                         yield beam.pvalue.TaggedOutput(DEAD_LETTER, value)
-                        continue
-                    shard = url_shard(value[0], self.num_shards)
-                    bucket = buckets[shard]
-                    bucket.append(value)
-                    if len(bucket) >= self.batch_size:
-                        yield shard, msgspec.msgpack.encode(bucket)
-                        buckets[shard] = []
+                    else:
+                        shard, posts = value
+                        yield shard, table_to_bytes(posts)
         except (OSError, ValueError) as e:  # unreadable file: what was read is kept, the rest reported
             collector.counts["reason.unreadable"] += 1
             yield beam.pvalue.TaggedOutput(
                 DEAD_LETTER, new_reject(NAME, "unreadable", source=path, detail=f"{type(e).__name__}: {e}"))
-        for shard, bucket in enumerate(buckets):
-            if bucket:
-                yield shard, msgspec.msgpack.encode(bucket)
         collector.counts["dump_files"] += 1
         for name, n in collector.counts.items():
             counter(NAME, name).inc(n)
 
 
 class WriteLinkShardFn(beam.DoFn):
-    """Every partial of one shard's URLs → merged, karma-filtered rows, sorted by URL, in one Parquet file.
+    """All posts of one shard's URLs → grouped, karma-filtered rows sorted by URL, in one Parquet file.
 
     Emits ``(shard, sorted kept URLs)`` for the URL list.
     """
@@ -94,18 +86,14 @@ class WriteLinkShardFn(beam.DoFn):
 
     def process(self, element):
         shard, batches = element
-        merger = LinkMerger()
-        for batch in batches:
-            for url, partial in msgspec.msgpack.decode(batch):
-                merger.add(url, partial)
+        posts = pa.concat_tables([table_from_bytes(b) for b in batches])
         counts: Counter[str] = Counter()
-        cols = merger.finish(self.min_karma, counts)
-        if cols["url"]:
-            table = pa.Table.from_pydict(cols, schema=LINK_SCHEMA)
-            write_table_file(FileSystems.join(self.out_dir, shard_name(shard, self.num_shards)), table)
+        links = aggregate_posts(posts, self.min_karma, counts)
+        if links.num_rows:
+            write_table_file(FileSystems.join(self.out_dir, shard_name(shard, self.num_shards)), links)
         for name, n in counts.items():
             counter(NAME, name).inc(n)
-        yield shard, cols["url"]
+        yield shard, links.column("url").to_pylist()
 
 
 def write_table_file(path: str, table: pa.Table) -> None:
@@ -145,12 +133,12 @@ def read_domain_files(paths: list[str]) -> dict[str, list[str]]:
     return lists
 
 
-def _read_link_rows(out: str, columns: list[str]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+def _read_links(out: str, columns: list[str]) -> pa.Table:
+    tables = []
     for path in match_files([out], suffixes=(".parquet",)):
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
-            rows.extend(pq.read_table(fh, columns=columns).to_pylist())
-    return rows
+            tables.append(pq.read_table(fh, columns=columns))
+    return pa.concat_tables(tables) if tables else LINK_SCHEMA.empty_table().select(columns)
 
 
 class LinksStage(Stage):
@@ -183,7 +171,7 @@ class LinksStage(Stage):
             read[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out, "rejected"))
 
         counters = ctx.run_beam(build)
-        summary = link_summary(_read_link_rows(out, ["domain", "n_posts", "subreddits", "score_sum"]), cfg.top_n)
+        summary = link_summary(_read_links(out, ["url", "domain", "n_posts", "subreddits", "score_sum"]), cfg.top_n)
         details = {
             "units": {"records_in": "posts (non-blank dump lines)", "records_out": "canonical URLs",
                       "reasons": "posts (truncated_stream/corrupt_stream/unreadable: files)"},
