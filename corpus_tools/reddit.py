@@ -248,7 +248,7 @@ def parse_submission(data: bytes | str) -> Submission:
         return _decode(data)
     except msgspec.ValidationError as e:  # valid JSON, but not an object
         raise BadRecord("not_object", str(e)[:200]) from None
-    except msgspec.DecodeError as e:  # malformed JSON, invalid UTF-8, truncated line
+    except (msgspec.DecodeError, UnicodeDecodeError) as e:  # malformed JSON, invalid UTF-8, truncated line
         raise BadRecord("bad_json", str(e)[:200]) from None
 
 
