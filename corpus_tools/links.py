@@ -257,16 +257,19 @@ def aggregate_posts(posts: pa.Table, min_karma: int, counts: Counter) -> pa.Tabl
     if posts.num_rows == 0:
         counts["urls_grouped"] += 0
         return LINK_SCHEMA.empty_table()
+    # "first" is an ordered aggregation: with use_threads=False it sees each group's rows in
+    # input order, so sorting first makes it the earliest post. Group output order is not
+    # guaranteed, hence the sort of each result by url, which aligns the three.
     by_time = posts.sort_by([("url", "ascending"), ("created_utc", "ascending"), ("post_id", "ascending"),
                              ("raw_url", "ascending")])
     main = by_time.group_by("url", use_threads=False).aggregate(
-        [("score", "sum"), ("score", "count"), ("created_utc", "min"), ("created_utc", "max"), ("raw_url", "first")])
+        [("score", "sum"), ("score", "count"), ("created_utc", "min"), ("created_utc", "max"), ("raw_url", "first")]
+    ).sort_by("url")
     by_id = posts.sort_by([("url", "ascending"), ("post_id", "ascending")])
-    ids = by_id.group_by("url", use_threads=False).aggregate([("post_id", "list")])
+    ids = by_id.group_by("url", use_threads=False).aggregate([("post_id", "list")]).sort_by("url")
     by_sub = posts.sort_by([("url", "ascending"), ("subreddit", "ascending")])
     subs = by_sub.group_by("url", use_threads=False).aggregate(
-        [("subreddit", "distinct", pc.CountOptions(mode="only_valid"))])
-    # All three are grouped in order of first appearance of each URL in URL-sorted input: aligned.
+        [("subreddit", "distinct", pc.CountOptions(mode="only_valid"))]).sort_by("url")
     score_sum = main.column("score_sum")
     n_posts = main.column("score_count")
     keep = pc.greater_equal(score_sum, min_karma)
