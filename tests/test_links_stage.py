@@ -92,9 +92,11 @@ def test_dead_letters_have_reason_and_line(run_dir, inputs):
     assert got == [(inputs[2], 2, "bad_json"), (inputs[2], 3, "no_url")]
 
 
-def test_same_input_same_bytes_in_any_order(run_dir, inputs, tmp_path):
+def test_same_input_same_bytes_in_any_order_and_batching(run_dir, inputs, tmp_path):
+    recipe = tmp_path / "small-batches.toml"
+    recipe.write_text("[links]\nbatch_posts = 7\n")
     again = tmp_path / "again"
-    assert run_links(again, list(reversed(inputs))) == 0
+    assert run_links(again, list(reversed(inputs)), "--recipe", str(recipe)) == 0
     for name in ["urls.txt"] + [f"part-{i:05d}-of-00004.parquet" for i in range(4)]:
         assert (again / "links" / name).read_bytes() == (run_dir / "links" / name).read_bytes(), name
 

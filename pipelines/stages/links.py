@@ -90,7 +90,9 @@ class WriteLinkShardFn(beam.DoFn):
         counts: Counter[str] = Counter()
         links = aggregate_posts(posts, self.min_karma, counts)
         if links.num_rows:
-            write_table_file(FileSystems.join(self.out_dir, shard_name(shard, self.num_shards)), links)
+            # one chunk per column: the file's bytes then do not depend on how posts were batched
+            write_table_file(FileSystems.join(self.out_dir, shard_name(shard, self.num_shards)),
+                             links.combine_chunks())
         for name, n in counts.items():
             counter(NAME, name).inc(n)
         yield shard, links.column("url").to_pylist()
