@@ -28,7 +28,7 @@ from typing import IO, Any, Iterable, Iterator, Mapping, NamedTuple
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpus_tools.reddit import BadRecord, DumpProblem, Submission, parse_number, parse_submission, read_dump
+from corpus_tools.reddit import BadRecord, DumpProblem, Submission, iter_lines, parse_number, parse_submission
 from corpus_tools.schema import LINK_SCHEMA, new_reject
 from corpus_tools.urls import (
     BLOCKED_EXTENSIONS,
@@ -64,7 +64,7 @@ def _timestamp(value: Any) -> int | None:
 
 
 class LinkPost(NamedTuple):
-    """One kept link post."""
+    """One kept link post (``classify`` returns it as a plain tuple in this field order: cheaper)."""
 
     url: str  # canonical URL
     score: int
@@ -119,14 +119,16 @@ class PostFilter:
         self._canon_cache[raw_url] = verdict
         return verdict
 
-    def classify(self, record: Submission) -> tuple[str | None, LinkPost | str]:
-        """``(None, LinkPost)`` for a kept post, else ``(reason, detail)``."""
-        if _truthy(record.is_self):
+    def classify(self, record: Submission) -> tuple[str | None, tuple | str]:
+        """``(None, post)`` for a kept post (a tuple in :class:`LinkPost` field order), else ``(reason, detail)``."""
+        is_self = record.is_self
+        if is_self is not False and _truthy(is_self):
             return "self_post", ""
         raw_url = record.url
         if not isinstance(raw_url, str) or not raw_url.strip():
             return "no_url", "record has no url" if raw_url is None else f"url is {raw_url!r}"
-        if not self.keep_nsfw and _truthy(record.over_18):
+        over_18 = record.over_18
+        if over_18 is not False and not self.keep_nsfw and _truthy(over_18):
             return "nsfw", raw_url
         url, _, reason = self._url_verdict(raw_url)
         if reason is not None:
@@ -136,13 +138,14 @@ class PostFilter:
             return "bad_score", f"score = {record.score!r}"
         post_id = record.id
         subreddit = record.subreddit
-        return None, LinkPost(
-            url=url,
-            score=score,
-            created_utc=_timestamp(record.created_utc),
-            subreddit=subreddit if isinstance(subreddit, str) and subreddit else None,
-            post_id=str(post_id) if post_id is not None else None,
-            raw_url=raw_url,
+        created = record.created_utc
+        return None, (
+            url,
+            score,
+            created if type(created) is int and -_INT_LIMIT < created < _INT_LIMIT else _timestamp(created),
+            subreddit if type(subreddit) is str and subreddit else None,
+            post_id if type(post_id) is str else (str(post_id) if post_id is not None else None),
+            raw_url,
         )
 
 
@@ -163,45 +166,43 @@ _INT_LIMIT = 2**53  # scores/timestamps beyond this are not real values (and wou
 
 
 class PostBuffer:
-    """Column lists of kept posts, turned into a ``POST_SCHEMA`` table by :meth:`take`.
+    """Kept posts (tuples in :class:`LinkPost` order), turned into a ``POST_SCHEMA`` table by :meth:`take`.
 
     With ``num_shards`` > 1 it also notes each post's :func:`url_shard` (while the URL is
     still a Python string), which :meth:`take_by_shard` uses.
     """
 
-    __slots__ = ("cols", "shards", "num_shards")
+    __slots__ = ("posts", "shards", "num_shards")
 
     def __init__(self, num_shards: int = 1) -> None:
-        self.cols: tuple[list, ...] = ([], [], [], [], [], [])
+        self.posts: list[tuple] = []
         self.num_shards = num_shards
         self.shards: list[int] = []
 
     def __len__(self) -> int:
-        return len(self.cols[0])
+        return len(self.posts)
 
-    def append(self, post: LinkPost) -> None:
-        c = self.cols
-        c[0].append(post.url)
-        c[1].append(post.score)
-        c[2].append(post.created_utc)
-        c[3].append(post.subreddit)
-        c[4].append(post.post_id)
-        c[5].append(post.raw_url)
+    def append(self, post: tuple) -> None:
+        self.posts.append(post)
         if self.num_shards > 1:
-            self.shards.append(zlib.crc32(post.url.encode("utf-8", "surrogatepass")) % self.num_shards)
+            self.shards.append(zlib.crc32(post[0].encode("utf-8", "surrogatepass")) % self.num_shards)
 
     def take(self) -> pa.Table:
-        arrays = [pa.array(col, type=f.type) for col, f in zip(self.cols, POST_SCHEMA)]
-        self.cols = ([], [], [], [], [], [])
-        self.shards = []
+        posts, self.posts, self.shards = self.posts, [], []
+        if not posts:
+            return POST_SCHEMA.empty_table()
+        columns = zip(*posts)  # transpose in C
+        arrays = [pa.array(col, type=f.type) for col, f in zip(columns, POST_SCHEMA)]
         return pa.Table.from_arrays(arrays, schema=POST_SCHEMA)
 
     def take_by_shard(self) -> list[tuple[int, pa.Table]]:
         """``(shard, posts)`` for each shard that has posts, in shard order; empties the buffer."""
         shards = self.shards
         table = self.take()
+        if not table.num_rows:
+            return []
         if self.num_shards == 1:
-            return [(0, table)] if table.num_rows else []
+            return [(0, table)]
         return list(_split(table, pa.array(shards, pa.int32())))
 
 
@@ -244,58 +245,81 @@ def table_from_bytes(data: bytes) -> pa.Table:
 _HOST = r"^[a-z]+://(?P<host>\[[^\]]*\]|[^/:?]+)"
 
 
+def _group_posts(posts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One URL's row fields from its posts (Python; used for URLs posted more than once)."""
+    ids = [p["post_id"] for p in posts]
+    ex = min(posts, key=lambda p: (p["created_utc"] is None, p["created_utc"] or 0, p["post_id"] is None,
+                                  p["post_id"] or "", p["raw_url"]))
+    times = [p["created_utc"] for p in posts if p["created_utc"] is not None]
+    return {
+        "url": posts[0]["url"],
+        "score_sum": sum(p["score"] for p in posts),
+        "n_posts": len(posts),
+        "subreddits": sorted({p["subreddit"] for p in posts if p["subreddit"] is not None}),
+        "first_seen": min(times) if times else None,
+        "last_seen": max(times) if times else None,
+        "example_url": ex["raw_url"],
+        "post_ids": sorted(i for i in ids if i is not None) + [None] * ids.count(None),
+    }
+
+
 def aggregate_posts(posts: pa.Table, min_karma: int, counts: Counter) -> pa.Table:
     """Group kept posts by canonical URL and keep URLs with ``score_sum >= min_karma``.
 
     Returns a ``LINK_SCHEMA`` table sorted by URL: ``score_sum`` is summed over posts
-    (OpenWebText2's rule), ``subreddits`` and ``post_ids`` are sorted, ``first_seen`` /
-    ``last_seen`` are the min/max ``created_utc``, and ``example_url`` is the URL as posted by
-    the earliest post (ties: smallest post id, then smallest URL). Counts ``urls_grouped``,
+    (OpenWebText2's rule), ``subreddits`` (distinct) and ``post_ids`` are sorted,
+    ``first_seen`` / ``last_seen`` are the min/max ``created_utc``, and ``example_url`` is the
+    URL as posted by the earliest post (ties: smallest post id, then smallest URL). The result
+    does not depend on the order or batching of ``posts``. Counts ``urls_grouped``,
     ``urls_below_karma``, ``reason.below_karma`` (in posts, like every other reason), ``out``
     (URLs kept) and ``posts_out``.
+
+    Most URLs are posted once: those rows are read straight off their post (Arrow kernels);
+    only URLs with several posts are grouped in Python.
     """
-    if posts.num_rows == 0:
-        counts["urls_grouped"] += 0
-        return LINK_SCHEMA.empty_table()
-    # "first" is an ordered aggregation: with use_threads=False it sees each group's rows in
-    # input order, so sorting first makes it the earliest post. Group output order is not
-    # guaranteed, hence the sort of each result by url, which aligns the three.
-    by_time = posts.sort_by([("url", "ascending"), ("created_utc", "ascending"), ("post_id", "ascending"),
-                             ("raw_url", "ascending")])
-    main = by_time.group_by("url", use_threads=False).aggregate(
-        [("score", "sum"), ("score", "count"), ("created_utc", "min"), ("created_utc", "max"), ("raw_url", "first")]
-    ).sort_by("url")
-    by_id = posts.sort_by([("url", "ascending"), ("post_id", "ascending")])
-    ids = by_id.group_by("url", use_threads=False).aggregate([("post_id", "list")]).sort_by("url")
-    by_sub = posts.sort_by([("url", "ascending"), ("subreddit", "ascending")])
-    subs = by_sub.group_by("url", use_threads=False).aggregate(
-        [("subreddit", "distinct", pc.CountOptions(mode="only_valid"))]).sort_by("url")
-    score_sum = main.column("score_sum")
-    n_posts = main.column("score_count")
-    keep = pc.greater_equal(score_sum, min_karma)
-    n_groups = main.num_rows
-    kept_posts = pc.sum(pc.filter(n_posts, keep)).as_py() or 0
-    all_posts = pc.sum(n_posts).as_py() or 0
-    table = pa.Table.from_arrays(
+    n_per_url = posts.group_by("url").aggregate([("url", "count")])
+    multi_urls = n_per_url.filter(pc.greater(n_per_url.column("url_count"), 1)).column("url")
+    in_multi = pc.is_in(posts.column("url"), value_set=multi_urls.combine_chunks())
+    singles = posts.filter(pc.invert(in_multi))
+    n_single = singles.num_rows
+    offsets = pa.array(range(n_single + 1), pa.int32())  # one post id per URL
+    subreddit = singles.column("subreddit").combine_chunks()
+    valid = pc.cast(pc.is_valid(subreddit), pa.int32())  # one subreddit per URL, none when null
+    sub_offsets = pa.concat_arrays([pa.array([0], pa.int32()), pc.cumulative_sum(valid)]) if n_single else offsets
+    single_links = pa.Table.from_arrays(
         [
-            main.column("url"),
-            pc.struct_field(pc.extract_regex(main.column("url"), _HOST), "host"),
-            score_sum,
-            n_posts,
-            subs.column("subreddit_distinct"),
-            main.column("created_utc_min"),
-            main.column("created_utc_max"),
-            main.column("raw_url_first"),
-            ids.column("post_id_list"),
+            singles.column("url"),
+            singles.column("url"),  # domain, filled below
+            singles.column("score"),
+            pa.array([1] * n_single, pa.int64()),
+            pa.ListArray.from_arrays(sub_offsets, subreddit.drop_null()),
+            singles.column("created_utc"),
+            singles.column("created_utc"),
+            singles.column("raw_url"),
+            pa.ListArray.from_arrays(offsets, singles.column("post_id").combine_chunks()),
         ],
         schema=LINK_SCHEMA,
-    ).filter(keep)
+    )
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for post in posts.filter(in_multi).to_pylist():
+        grouped.setdefault(post["url"], []).append(post)
+    multi_links = pa.Table.from_pylist([_group_posts(ps) for ps in grouped.values()], schema=LINK_SCHEMA)
+    links = pa.concat_tables([single_links, multi_links]).sort_by("url")
+    n_posts = links.column("n_posts")
+    keep = pc.greater_equal(links.column("score_sum"), min_karma)
+    all_posts = pc.sum(n_posts).as_py() or 0
+    links = links.filter(keep)
+    kept_posts = pc.sum(links.column("n_posts")).as_py() or 0
+    domain = pc.struct_field(pc.extract_regex(links.column("url"), _HOST), "host") if links.num_rows else \
+        pa.array([], pa.string())
+    links = links.set_column(1, LINK_SCHEMA.field("domain"), domain)
+    n_groups = n_per_url.num_rows
     counts["urls_grouped"] += n_groups
-    counts["urls_below_karma"] += n_groups - table.num_rows
+    counts["urls_below_karma"] += n_groups - links.num_rows
     counts["reason.below_karma"] += all_posts - kept_posts
-    counts["out"] += table.num_rows
+    counts["out"] += links.num_rows
     counts["posts_out"] += kept_posts
-    return table
+    return links
 
 
 # --------------------------------------------------------------------------- reading a dump
@@ -323,19 +347,22 @@ class LinkCollector:
         buffer = PostBuffer(self.num_shards)
         append = buffer.append
         batch_posts = self.batch_posts
-        n_in = n_kept = 0
+        n_in = n_kept = line_no = 0
         file_counts: Counter[str] = Counter()
-        for item in read_dump(fh, name, compression):
-            if type(item) is DumpProblem:
-                file_counts[item.reason] += 1
-                yield "reject", new_reject(STAGE, item.reason, source=name, offset=item.line, detail=item.detail)
+        for line in iter_lines(fh, name, compression):
+            line_no += 1
+            if type(line) is DumpProblem:
+                file_counts[line.reason] += 1
+                yield "reject", new_reject(STAGE, line.reason, source=name, offset=line.line, detail=line.detail)
+                continue
+            if line.isspace():
                 continue
             n_in += 1
             try:
-                record = parse_submission(item.data)
+                record = parse_submission(line)
             except BadRecord as e:
                 file_counts[e.reason] += 1
-                yield "reject", new_reject(STAGE, e.reason, source=name, offset=item.line, detail=e.detail)
+                yield "reject", new_reject(STAGE, e.reason, source=name, offset=line_no, detail=e.detail)
                 continue
             reason, result = classify(record)
             if reason is None:
@@ -347,7 +374,7 @@ class LinkCollector:
             file_counts[reason] += 1
             if reason in DEAD_LETTER_REASONS:
                 url = record.url
-                yield "reject", new_reject(STAGE, reason, source=name, offset=item.line,
+                yield "reject", new_reject(STAGE, reason, source=name, offset=line_no,
                                            url=url if isinstance(url, str) else None, detail=str(result))
         counts = self.counts
         counts["in"] += n_in

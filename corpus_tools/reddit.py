@@ -186,19 +186,30 @@ def open_decompressed(fh: IO[bytes], name: str = "", compression: str | None = N
 
 
 # --------------------------------------------------------------------------- lines
-def read_dump(fh: IO[bytes], name: str = "", compression: str | None = None) -> Iterator[DumpLine | DumpProblem]:
-    """Every line of a dump (blank lines are skipped but keep their number), then any stream problem."""
+def iter_lines(fh: IO[bytes], name: str = "", compression: str | None = None) -> Iterator[bytes | DumpProblem]:
+    """Every line of a dump as bytes (blank ones too: line *n* is the *n*-th item), then a
+    :class:`DumpProblem` if the stream is truncated or corrupt. The fast path under :func:`read_dump`."""
     stream = open_decompressed(fh, name, compression)
     line_no = 0
     try:
-        for raw in stream:
-            line_no += 1
-            if not raw.isspace():  # the JSON decoder ignores the trailing newline itself
-                yield DumpLine(line_no, raw)
+        for line_no, raw in enumerate(stream, 1):  # noqa: B007 - line_no is used after the loop
+            yield raw
     except (TruncatedStream, EOFError) as e:
         yield DumpProblem(line_no + 1, "truncated_stream", f"{name or 'stream'}: {e}")
     except (zstandard.ZstdError, lzma.LZMAError, OSError) as e:
         yield DumpProblem(line_no + 1, "corrupt_stream", f"{name or 'stream'}: {type(e).__name__}: {e}")
+
+
+def read_dump(fh: IO[bytes], name: str = "", compression: str | None = None) -> Iterator[DumpLine | DumpProblem]:
+    """Every non-blank line of a dump with its 1-based number, then any stream problem."""
+    line_no = 0
+    for item in iter_lines(fh, name, compression):
+        if type(item) is DumpProblem:
+            yield item
+            return
+        line_no += 1
+        if not item.isspace():  # the JSON decoder ignores the trailing newline itself
+            yield DumpLine(line_no, item)
 
 
 def read_dump_path(path: str, compression: str | None = None) -> Iterator[DumpLine | DumpProblem]:

@@ -101,8 +101,22 @@ def _remove_dot_segments(path: str) -> str:
     return "/" + "/".join(out)
 
 
+_HOST_CACHE: dict[str, str] = {}  # hosts repeat a lot (news sites): remember the good ones
+
+
 def canonical_host(host: str) -> str:
     """Lower-case, IDNA-encoded host without a trailing dot or ``www.``; raises :class:`UrlRejected`."""
+    hit = _HOST_CACHE.get(host)
+    if hit is not None:
+        return hit
+    canonical = _canonical_host(host)
+    if len(_HOST_CACHE) >= 100_000:
+        _HOST_CACHE.clear()
+    _HOST_CACHE[host] = canonical
+    return canonical
+
+
+def _canonical_host(host: str) -> str:
     host = host.strip().rstrip(".")
     if "%" in host:
         try:
@@ -199,6 +213,11 @@ def canonicalize(url: str) -> str:
 
 
 def _canonical_query(query: str) -> str:
+    if "&" not in query and not _QUERY_WORK.search(query):  # one clean parameter: only the tracking check
+        if not query:
+            return ""
+        key = query.partition("=")[0].lower()
+        return "" if key.startswith(TRACKING_PREFIXES) or key in TRACKING_PARAMS else query
     kept: list[str] = []
     for piece in query.split("&"):
         if not piece:
