@@ -67,6 +67,32 @@ class FetchConfig:
     user_agent: str = opt("webtext-crawler/0.1 (+https://github.com/webtext/webtext)",
                           "User-Agent sent with every request; include a contact URL.")
     allow_networks: list[str] = opt([], "CIDR ranges that may be fetched although private/loopback (e.g. 127.0.0.0/8).")
+    obey_robots: bool = opt(True, "Honour robots.txt (RFC 9309): 4xx = all allowed, 5xx/429/unreachable = all disallowed.")
+    delay_s: float = opt(1.0, "Minimum seconds from the start and from the end of one request to a host to the "
+                         "start of the next (robots.txt Crawl-delay raises it, up to max_crawl_delay_s).", min=0.0)
+    max_crawl_delay_s: float = opt(30.0, "Cap on a robots.txt Crawl-delay honoured per host.", min=0.0)
+    host_concurrency: int = opt(1, "Requests in flight at once to one host.", min=1, max=64)
+    threads: int = opt(32, "Hosts fetched in parallel inside one worker (thread pool).", min=1, max=1024)
+    host_groups: int = opt(16, "Beam keys the hosts are spread over; each group is one unit of work "
+                           "and writes its own WARC files.", min=1, max=100000)
+    connect_timeout_s: float = opt(10.0, "TCP connect timeout per attempt, seconds.", min=0.01)
+    timeout_s: float = opt(30.0, "Total time allowed for one request (connect, headers and whole body), seconds.",
+                           min=0.01)
+    max_bytes: int = opt(5_000_000, "Body size cap (decoded bytes). A declared Content-Length above it is "
+                         "`too_large`; a body growing past it is cut there and marked truncated.", min=1)
+    max_compression_ratio: float = opt(100.0, "A gzip/deflate/br body that reaches max_bytes at more than this "
+                                       "decoded/compressed ratio is refused as `bomb`.", min=1.0)
+    max_redirects: int = opt(5, "Redirect hops followed per URL.", min=0, max=50)
+    content_types: list[str] = opt(["text/html", "application/xhtml+xml"],
+                                   "Accepted media types of the final response; others are `bad_type`.")
+    max_retries: int = opt(3, "Retries after a connection error, 429 or 5xx (never after other 4xx).", min=0, max=20)
+    backoff_s: float = opt(1.0, "First retry waits about this long; each further retry doubles it (with jitter).",
+                           min=0.0)
+    backoff_max_s: float = opt(60.0, "Longest wait between two attempts.", min=0.0)
+    max_retry_after_s: float = opt(120.0, "A Retry-After longer than this ends the retries for that URL.", min=0.0)
+    robots_max_bytes: int = opt(512_000, "Bytes of robots.txt parsed (RFC 9309 asks for at least 500 KiB).", min=1)
+    warc_file_bytes: int = opt(1_000_000_000, "A WARC file is closed and a new one started past this size.", min=1)
+    ca_bundle: str = opt("", "PEM file of the CA certificates trusted for HTTPS; empty: certifi's bundle.")
 
 
 # --------------------------------------------------------------------------- extract
@@ -77,6 +103,9 @@ class ExtractConfig:
                      choices=("precision", "balanced", "recall"))
     timeout_s: float = opt(30.0, "Per-document extraction time limit, seconds.", min=0.1)
     max_html_bytes: int = opt(5_000_000, "HTML larger than this is dead-lettered as `too_large`.", min=1)
+    extractor: str = opt("combined", "Main-text extractor: trafilatura with a newspaper3k fallback (measured best), or one alone.",
+                         choices=("combined", "trafilatura", "newspaper3k"))
+    fallback_chars: int = opt(200, "combined: run newspaper3k when trafilatura's text is shorter than this.", min=0)
 
 
 # --------------------------------------------------------------------------- filter
@@ -84,6 +113,43 @@ class ExtractConfig:
 class FilterConfig:
     languages: list[str] = opt(["en"], "Languages kept by language ID (ISO 639-1); empty list keeps all.")
     min_language_score: float = opt(0.65, "Minimum fastText language-ID probability.", min=0.0, max=1.0)
+    rules: list[str] = opt(["min_length", "gopher_quality", "gopher_repetition", "c4"],
+                           "Heuristic filters applied after language ID, in this order.",
+                           choices=("min_length", "gopher_quality", "gopher_repetition", "c4"))
+    min_chars: int = opt(200, "min_length: fewest characters a kept document has.", min=0)
+    min_words: int = opt(0, "min_length: fewest whitespace words a kept document has (0: no limit).", min=0)
+    gopher_min_words: int = opt(50, "gopher_quality: fewest words (Gopher: 50).", min=0)
+    gopher_max_words: int = opt(100_000, "gopher_quality: most words (Gopher: 100,000).", min=1)
+    gopher_min_mean_word_length: float = opt(3.0, "gopher_quality: lowest mean word length (Gopher: 3).", min=0.0)
+    gopher_max_mean_word_length: float = opt(10.0, "gopher_quality: highest mean word length (Gopher: 10).", min=0.0)
+    gopher_max_symbol_word_ratio: float = opt(0.1, "gopher_quality: most (# + ellipses) per word (Gopher: 0.1).", min=0.0)
+    gopher_max_bullet_lines_ratio: float = opt(0.9, "gopher_quality: most lines starting with a bullet (Gopher: 0.9).",
+                                               min=0.0, max=1.0)
+    gopher_max_ellipsis_lines_ratio: float = opt(0.3, "gopher_quality: most lines ending in an ellipsis (Gopher: 0.3).",
+                                                 min=0.0, max=1.0)
+    gopher_min_alpha_words_ratio: float = opt(0.8, "gopher_quality: fewest words with a letter (Gopher: 0.8).",
+                                              min=0.0, max=1.0)
+    gopher_min_stop_words: int = opt(2, "gopher_quality: fewest distinct of the, be, to, of, and, that, have, with (Gopher: 2).",
+                                     min=0)
+    gopher_max_dup_line_fraction: float = opt(0.3, "gopher_repetition: most duplicate lines (Gopher: 0.3).", min=0.0, max=1.0)
+    gopher_max_dup_para_fraction: float = opt(0.3, "gopher_repetition: most duplicate paragraphs (Gopher: 0.3).",
+                                              min=0.0, max=1.0)
+    gopher_max_dup_line_char_fraction: float = opt(0.2, "gopher_repetition: most characters in duplicate lines (Gopher: 0.2).",
+                                                   min=0.0, max=1.0)
+    gopher_max_dup_para_char_fraction: float = opt(0.2, "gopher_repetition: most characters in duplicate paragraphs (Gopher: 0.2).",
+                                                   min=0.0, max=1.0)
+    gopher_top_ngram_max: list[float] = opt([0.20, 0.18, 0.16],
+                                            "gopher_repetition: most characters in the top 2-, 3-, 4-gram (Gopher: 0.20, 0.18, 0.16).",
+                                            min=0.0, max=1.0)
+    gopher_dup_ngram_max: list[float] = opt([0.15, 0.14, 0.13, 0.12, 0.11, 0.10],
+                                            "gopher_repetition: most characters in duplicated 5- to 10-grams (Gopher: 0.15 ... 0.10).",
+                                            min=0.0, max=1.0)
+    c4_min_words_per_line: int = opt(3, "c4: lines with fewer words are dropped (C4: 3).", min=0)
+    c4_min_sentences: int = opt(5, "c4: pages with fewer sentences left are removed (C4: 5).", min=0)
+    c4_require_terminal_punctuation: bool = opt(True, "c4: drop lines not ending in terminal punctuation.")
+    c4_reject_curly_bracket: bool = opt(True, "c4: remove pages containing '{' (code).")
+    quality_model: str = opt("", "GPT-3 quality classifier (from `webtext quality train`); empty: off.")
+    quality_alpha: float = opt(9.0, "Pareto shape of the keep rule pareto(alpha) > 1 - score (GPT-3: 9).", min=0.01)
 
 
 # --------------------------------------------------------------------------- dedup
@@ -92,6 +158,14 @@ class DedupConfig:
     threshold: float = opt(0.8, "Jaccard similarity above which two documents are near-duplicates.", min=0.0, max=1.0)
     num_perm: int = opt(128, "MinHash permutations.", min=1)
     ngram: int = opt(5, "Word n-gram shingle size.", min=1)
+    seed: int = opt(1, "Seed of the MinHash permutations (same seed, same signatures).", min=0)
+    verify: str = opt("exact", "Check LSH candidate pairs before clustering: `exact` Jaccard of the shingle sets, "
+                      "`estimate` from the signatures, or `none` (every candidate pair is an edge).",
+                      choices=("exact", "estimate", "none"))
+    exact: bool = opt(True, "Remove exact duplicates (equal normalised text) before near-duplicate search.")
+    url: bool = opt(True, "Remove URL duplicates (equal normalised URL, e.g. across sources).")
+    false_positive_weight: float = opt(0.5, "Weight of the false-positive area when choosing bands x rows.", min=0.0, max=1.0)
+    false_negative_weight: float = opt(0.5, "Weight of the false-negative area when choosing bands x rows.", min=0.0, max=1.0)
 
 
 # --------------------------------------------------------------------------- bloom
@@ -117,14 +191,48 @@ class TokenizeConfig:
 # --------------------------------------------------------------------------- train
 @dataclass
 class TrainConfig:
-    model: str = opt("tiny", "Model size preset.")
-    steps: int = opt(50, "Optimizer steps.", min=0)
+    model: str = opt("tiny", "Model size preset (GPT-2 paper sizes, or `tiny`/`small-test` for tests).",
+                     choices=("tiny", "small-test", "124M", "350M", "774M", "1.5B"))
+    steps: int = opt(50, "Optimizer steps in all (the cosine schedule ends here).", min=0)
+    batch_size: int = opt(8, "Sequences per micro-batch on each device.", min=1)
+    seq_len: int = opt(0, "Tokens per sequence; 0 uses the preset's context (1024 for GPT-2 sizes).", min=0)
+    grad_accum: int = opt(1, "Micro-batches accumulated per optimizer step (per device).", min=1)
+    vocab_size: int = opt(0, "Model vocabulary; 0 takes it from the tokenizer (else 50257).", min=0)
+    dropout: float = opt(0.0, "Dropout on embeddings, attention and residuals (GPT-2 used 0.1; 0 for pretraining).",
+                         min=0.0, max=1.0)
+    lr: float = opt(6e-4, "Peak learning rate (GPT-3 paper, 125M: 6e-4).", min=0.0)
+    min_lr: float = opt(6e-5, "Learning rate at the end of the cosine decay.", min=0.0)
+    warmup_steps: int = opt(10, "Steps of linear warm-up from 0 to `lr`.", min=0)
+    weight_decay: float = opt(0.1, "AdamW weight decay, applied to matrices (dim >= 2) only.", min=0.0)
+    beta1: float = opt(0.9, "AdamW beta1.", min=0.0, max=1.0)
+    beta2: float = opt(0.95, "AdamW beta2 (GPT-3: 0.95).", min=0.0, max=1.0)
+    grad_clip: float = opt(1.0, "Clip the global gradient norm to this; 0 disables.", min=0.0)
+    shuffle: bool = opt(True, "Read windows in a seeded random order per epoch (false: in shard order).")
+    seed: int = opt(1337, "Seed for initialisation, window order and dropout.", min=0)
+    eval_interval: int = opt(50, "Evaluate validation loss every this many steps (and at the end); 0 never.", min=0)
+    eval_batches: int = opt(20, "Validation batches per evaluation over all ranks (the first ones of shard 0, always the same).", min=1)
+    ckpt_interval: int = opt(0, "Write a checkpoint every this many steps; 0: at evaluations and the end.", min=0)
+    log_interval: int = opt(1, "Log loss, tokens/s and MFU every this many steps.", min=1)
+    compile: str = opt("auto", "torch.compile the model: auto = on CUDA only.", choices=("auto", "on", "off"))
+    dtype: str = opt("auto", "Autocast dtype: auto = bfloat16 on CUDA, float32 on CPU.",
+                     choices=("auto", "bfloat16", "float32"))
 
 
 # --------------------------------------------------------------------------- datacard
 @dataclass
 class DatacardConfig:
     license: str = opt("other", "Licence identifier written into the card's YAML header.")
+    license_name: str = opt("", "With license = \"other\": an id for the licence (card header `license_name`); empty: omitted.")
+    license_link: str = opt("", "With license = \"other\": a URL or file name of the licence text; empty: omitted.")
+    pretty_name: str = opt("", "Human-readable dataset name for the card; empty: [run] name.")
+    curated_by: str = opt("", "Who built the dataset (card and datasheet); empty: marked for the author.")
+    contact: str = opt("", "How to reach the maintainers; empty: marked for the author.")
+    repository: str = opt("", "Where the dataset is published; empty: marked for the author.")
+    purpose: str = opt("", "Why this dataset was built (datasheet: Motivation); empty: marked for the author.")
+    out_of_scope: str = opt("", "Uses the dataset is not meant for; empty: marked for the author.")
+    citation: str = opt("", "BibTeX entry for the dataset; empty: marked for the author.")
+    tags: list[str] = opt(["webtext", "pretraining", "web-text"], "Tags in the card's YAML header.")
+    top_k: int = opt(20, "How many top domains and subreddits the card lists.", min=1, max=10000)
 
 
 # --------------------------------------------------------------------------- the recipe
@@ -292,3 +400,14 @@ def recipe_docs_markdown() -> str:
                 allowed += f" in [{m.get('min', '')}, {m.get('max', '')}]".replace("None", "")
             lines.append(f"| `[{sec.name}] {f.name}` | `{default!r}` | {allowed} | {m.get('doc', '')} |")
     return "\n".join(lines) + "\n"
+
+
+def _print_reference() -> None:
+    print("# Recipe reference (`webtext.toml`)\n")
+    print("Every parameter, its default and what it allows. Generated from `corpus_tools/recipe.py` by")
+    print("`python -m corpus_tools.recipe > docs/recipe.md`; a test fails when this page is stale.\n")
+    print(recipe_docs_markdown(), end="")
+
+
+if __name__ == "__main__":
+    _print_reference()

@@ -67,27 +67,37 @@ def _parse_content_type(value: str | None) -> tuple[str | None, str | None]:
     return mime, charset
 
 
-def _record_to_item(record, warc_file: str, offset_of: Callable[[], int]) -> WarcPayload | dict | None:
-    """``offset_of`` is called only after the body was read (warcio reads to the end to know it)."""
+def _read_block(record) -> bytes:
+    """The raw HTTP body / block bytes; archive-level errors (corrupt gzip member) propagate."""
+    raw = record.raw_stream.read()
+    missing = getattr(record.raw_stream, "limit", 0) or 0
+    if missing > 0:
+        raise _Truncated(f"record declares {missing} more bytes than the file holds")
+    return raw
+
+
+class _Truncated(Exception):
+    pass
+
+
+def _decode_http_body(record, raw: bytes) -> bytes:
+    """Undo Transfer-Encoding/Content-Encoding on bytes already read (errors here are the page's)."""
+    record.raw_stream = io.BytesIO(raw)
+    return record.content_stream().read()
+
+
+def _record_to_item(record, warc_file: str, offset: int, raw: bytes) -> WarcPayload | dict:
     rtype = record.rec_type
-    if rtype not in ("conversion", "response"):
-        return None
     url = record.rec_headers.get_header("WARC-Target-URI")
     record_id = record.rec_headers.get_header("WARC-Record-ID")
     date = record.rec_headers.get_header("WARC-Date")
-    error = None
-    try:
-        body = record.content_stream().read()
-    except Exception as e:  # bad Content-Encoding / chunking inside the HTTP body
-        body, error = b"", f"{type(e).__name__}: {e}"
-    offset = offset_of()
 
     def reject(reason: str, detail: str) -> dict:
         return new_reject(STAGE, reason, source=warc_file, offset=offset, url=url, detail=detail)
 
     if rtype == "conversion":
         mime, charset = _parse_content_type(record.rec_headers.get_header("Content-Type"))
-        return WarcPayload("conversion", url, warc_file, offset, record_id, date, None, mime, charset or "utf-8", body)
+        return WarcPayload("conversion", url, warc_file, offset, record_id, date, None, mime, charset or "utf-8", raw)
     if record.http_headers is None:
         return reject("not_http", "response record without HTTP headers")
     status_line = record.http_headers.get_statuscode()
@@ -96,8 +106,6 @@ def _record_to_item(record, warc_file: str, offset_of: Callable[[], int]) -> War
     except (TypeError, ValueError):
         status = None
     mime, charset = _parse_content_type(record.http_headers.get_header("Content-Type"))
-    if error is not None:
-        return reject("bad_content_encoding", error)
     checker = getattr(record, "digest_checker", None)
     if checker is not None and checker.passed is False:
         return reject("digest_mismatch", "; ".join(checker.problems) + " (truncated or altered body)")
@@ -105,17 +113,25 @@ def _record_to_item(record, warc_file: str, offset_of: Callable[[], int]) -> War
         return reject("http_status", f"HTTP status {status_line}")
     if mime not in HTML_TYPES:
         return reject("not_html", f"Content-Type {mime!r}")
+    try:
+        body = _decode_http_body(record, raw)
+    except Exception as e:  # bad Content-Encoding / chunking inside the HTTP body
+        return reject("bad_content_encoding", f"{type(e).__name__}: {e}")
     return WarcPayload("response", url, warc_file, offset, record_id, date, status, mime, charset, body)
 
 
-def _iterate(stream: BinaryIO, warc_file: str, base: int, stats: WarcStats) -> Iterator[WarcPayload | dict]:
+def _iterate(stream: BinaryIO, warc_file: str, base: int, stats: WarcStats, progress: list[int]):
+    """Items of one uninterrupted stretch of the file; ``progress[0]`` = end of the last whole record."""
     it = ArchiveIterator(stream, check_digests=True)
     for record in it:
-        item = _record_to_item(record, warc_file, lambda: base + it.get_record_offset())
-        if item is None:
-            stats.skipped[record.rec_type] += 1
-        else:
-            yield item
+        rtype = record.rec_type
+        raw = _read_block(record)
+        offset = base + it.get_record_offset()
+        progress[0] = offset + it.get_record_length()
+        if rtype not in ("conversion", "response"):
+            stats.skipped[rtype] += 1
+            continue
+        yield _record_to_item(record, warc_file, offset, raw)
 
 
 def _next_gzip_member(fh: BinaryIO, start: int) -> int | None:
@@ -136,52 +152,61 @@ def _next_gzip_member(fh: BinaryIO, start: int) -> int | None:
 
 
 def iter_warc(fh: BinaryIO, warc_file: str, stats: WarcStats | None = None) -> Iterator[WarcPayload | dict]:
-    """Every candidate document and every dead letter of one WARC/WET file (plain or gzip)."""
+    """Every candidate document and every dead letter of one WARC/WET file (plain or gzip).
+
+    One damaged stretch gives one ``corrupt_archive``/``truncated_record`` dead letter whose offset
+    is the end of the last whole record before it; reading resumes at the next gzip member.
+    """
     stats = stats if stats is not None else WarcStats()
-    head = fh.read(3)
-    fh.seek(0)
-    is_gzip = head == GZIP_MAGIC
+    is_gzip = fh.read(3) == GZIP_MAGIC
     base = 0
     emitted = 0
+    pending: dict | None = None  # the dead letter of the damaged stretch being skipped
     while True:
         fh.seek(base)
-        last_offset = base
+        progress = [base]
         try:
-            for item in _iterate(fh, warc_file, base, stats):
-                last_offset = item.offset if isinstance(item, WarcPayload) else item["offset"]
+            for item in _iterate(fh, warc_file, base, stats, progress):
+                if pending is not None:
+                    yield pending
+                    pending = None
                 emitted += 1
                 yield item
-            return
+            break
         except ArchiveLoadFailed as e:
             if "non-chunked gzip" in str(e):
-                yield new_reject(STAGE, "non_chunked_gzip", source=warc_file, offset=last_offset,
+                yield new_reject(STAGE, "non_chunked_gzip", source=warc_file, offset=progress[0],
                                  detail="file is one gzip stream, not one member per record; "
                                         "read on by decompressing the whole stream (offsets are uncompressed)")
-                yield from _read_whole_stream(fh, warc_file, stats, skip=emitted)
+                yield from _read_whole_stream(fh, warc_file, skip=emitted)
                 return
-            yield new_reject(STAGE, "corrupt_archive", source=warc_file, offset=last_offset, detail=str(e).strip()[:500])
+            reason, detail = "corrupt_archive", str(e).strip()
+        except _Truncated as e:
+            reason, detail = "truncated_record", str(e)
         except Exception as e:  # zlib.error, EOFError on a truncated member, ... never fatal
-            yield new_reject(STAGE, "corrupt_archive", source=warc_file, offset=last_offset,
-                             detail=f"{type(e).__name__}: {str(e).strip()[:500]}")
-        if not is_gzip:
-            return  # an uncompressed WARC has no member boundary to resume from
-        nxt = _next_gzip_member(fh, last_offset + 1)
+            reason, detail = "corrupt_archive", f"{type(e).__name__}: {str(e).strip()}"
+        # Resume at the next gzip member after the last whole record (strictly forward, so this ends).
+        nxt = _next_gzip_member(fh, max(progress[0], base + 1)) if is_gzip else None
+        if pending is None:
+            pending = new_reject(STAGE, reason, source=warc_file, offset=progress[0], detail=detail[:400])
+        pending["detail"] = pending["detail"].split("; resumed at")[0].split("; nothing readable")[0] + (
+            f"; resumed at byte {nxt}" if nxt is not None else "; nothing readable after it")
         if nxt is None:
-            return
+            break
         base = nxt
+    if pending is not None:
+        yield pending
 
 
-def _read_whole_stream(fh: BinaryIO, warc_file: str, stats: WarcStats, skip: int) -> Iterator[WarcPayload | dict]:
+def _read_whole_stream(fh: BinaryIO, warc_file: str, skip: int) -> Iterator[WarcPayload | dict]:
     fh.seek(0)
     seen = 0
     try:
         with gzip.GzipFile(fileobj=fh) as gz:
-            for item in _iterate(io.BufferedReader(gz), warc_file, 0, WarcStats()):
+            for item in _iterate(io.BufferedReader(gz), warc_file, 0, WarcStats(), [0]):
                 seen += 1
                 if seen > skip:
                     yield item
     except Exception as e:
         yield new_reject(STAGE, "corrupt_archive", source=warc_file, offset=None,
                          detail=f"while decompressing the whole stream: {type(e).__name__}: {str(e)[:300]}")
-    # record types skipped in the re-read are not counted twice
-    del stats

@@ -39,7 +39,8 @@ class StageContext:
     """Everything a stage may use: the run directory, the recipe, its inputs, the Beam arguments."""
 
     def __init__(self, run: RunDir, recipe: Recipe, beam_args: list[str] | None = None,
-                 inputs: list[str] | None = None, log: Callable[[str], None] | None = None):
+                 inputs: list[str] | None = None, log: Callable[[str], None] | None = None,
+                 build_only: bool = False):
         self.run = run
         self.recipe = recipe
         self.beam_args = list(beam_args or [])
@@ -47,6 +48,11 @@ class StageContext:
         self.counters: dict[str, int] = {}
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self._stage: str | None = None
+        # build_only: pipelines are constructed (and kept in `built`) but not run, e.g. to check
+        # that a stage's graph serialises to the portable runner API before sending it to Dataflow.
+        self.build_only = build_only
+        self.built: list[Any] = []
+        self.ran_beam = False
 
     def input_or(self, previous: str) -> list[str]:
         """The ``--input`` paths, or the output folder of the stage ``previous`` (which must have run)."""
@@ -63,8 +69,12 @@ class StageContext:
         """Build a pipeline with ``build(p)``, run it to completion, return this stage's counters."""
         p = new_pipeline(self.beam_args)
         build(p)
+        if self.build_only:
+            self.built.append(p)
+            return {}
         result = p.run()
         result.wait_until_finish()
+        self.ran_beam = True
         counters = collect_counters(result, self._stage or "")
         for k, v in counters.items():
             self.counters[k] = self.counters.get(k, 0) + v
@@ -91,12 +101,15 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
         return None
     run.clear_stage(stage.name)
     ctx.counters = {}
+    ctx.ran_beam = False
     ctx._stage = stage.name
     ctx.log(f"[{stage.name}] running on {describe_runner(ctx.beam_args)}")
     started, t0 = _now(), time.perf_counter()
     result = stage.run(ctx)
     elapsed = time.perf_counter() - t0
     c_in, c_out, c_reasons = split_counters(ctx.counters)
+    if ctx.ran_beam:  # a counter that never fired counted nothing
+        c_in, c_out = c_in or 0, c_out or 0
     stats = {
         "stage": stage.name,
         "records_in": result.records_in if result.records_in is not None else c_in,

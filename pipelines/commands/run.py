@@ -48,10 +48,14 @@ def main(args) -> int:
         ctx.inputs = check_inputs(list(ctx.recipe.run.inputs))
     names = select_stages(args, ctx.inputs)
     inputs = ctx.inputs
+    upstream_ran = False
     for i, name in enumerate(names):
         stage = load_stage(name)
         # --input feeds the first stage only; later stages read the previous stage's folder.
         ctx.inputs = inputs if i == 0 else None
-        execute_stage(stage, ctx, force=name in args.force or "all" in args.force)
+        # Once a stage has (re)run, every later stage's output is stale: redo it too.
+        force = upstream_ran or name in args.force or "all" in args.force
+        if execute_stage(stage, ctx, force=force) is not None:
+            upstream_ran = True
     ctx.log(f"[run] finished: {', '.join(names)} in {ctx.run.root}")
     return 0

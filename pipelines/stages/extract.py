@@ -9,6 +9,7 @@ log to its Reddit link, so ``score_sum`` and ``subreddits`` are filled.
 from __future__ import annotations
 
 import dataclasses
+import json
 import posixpath
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from corpus_tools.charset import UndecodableError, decode_html
 from corpus_tools.extract import extract_document
 from corpus_tools.recipe import ExtractConfig
 from corpus_tools.schema import FETCH_LOG_SCHEMA, LINK_SCHEMA, make_doc_id, new_document, new_reject
+from corpus_tools.time_limit import CallTimeout, TimeLimited
 from corpus_tools.warc import WarcPayload, WarcStats, iter_warc
 from corpus_tools.rundir import join
 from pipelines.deadletter import DEAD_LETTER
@@ -64,8 +66,11 @@ class ReadWarcFn(beam.DoFn):
             counter(NAME, f"skipped_{rtype}").inc(n)
 
 
-def payload_to_document(item: dict, cfg: ExtractConfig) -> tuple[dict | None, dict | None]:
-    """(document, None) or (None, dead letter) for one candidate record."""
+def payload_to_document(item: dict, cfg: ExtractConfig, extract=extract_document) -> tuple[dict | None, dict | None]:
+    """(document, None) or (None, dead letter) for one candidate record.
+
+    ``extract`` is ``extract_document`` or a time-limited wrapper of it (see ExtractFn).
+    """
 
     def reject(reason: str, detail: str):
         return None, new_reject(NAME, reason, source=item["warc_file"], offset=item["offset"],
@@ -84,7 +89,10 @@ def payload_to_document(item: dict, cfg: ExtractConfig) -> tuple[dict | None, di
         found = {"text": text.strip(), "title": None, "date": None, "extractor": "wet"}
         source = "wet"
     else:
-        found = extract_document(text, item["url"], cfg)
+        try:
+            found = extract(text, item["url"], cfg)
+        except CallTimeout:
+            return reject("timeout", f"extraction took longer than timeout_s={cfg.timeout_s:g}")
         source = "warc"
         if found is None:
             return reject("no_text", "the extractor found no main text")
@@ -106,6 +114,7 @@ def payload_to_document(item: dict, cfg: ExtractConfig) -> tuple[dict | None, di
         content_type=item["content_type"],
         charset=charset,
         extractor=found["extractor"],
+        metadata=json.dumps({"language_hint": found["language_hint"]}) if found.get("language_hint") else None,
     )
     return doc, None
 
@@ -113,10 +122,21 @@ def payload_to_document(item: dict, cfg: ExtractConfig) -> tuple[dict | None, di
 class ExtractFn(beam.DoFn):
     def __init__(self, cfg: ExtractConfig):
         self.cfg = cfg
+        self._extract = None
+
+    def setup(self):
+        # Extraction runs in a child process so that a page that hangs the parser is killed
+        # after timeout_s and dead-lettered as `timeout` instead of stalling the worker.
+        warmup = ("<html><body><article><p>" + "Warm-up text. " * 40 + "</p></article></body></html>", None, self.cfg)
+        self._extract = TimeLimited(extract_document, self.cfg.timeout_s, warmup=warmup)
+
+    def teardown(self):
+        if self._extract is not None:
+            self._extract.close()
 
     def process(self, item: dict):
         try:
-            doc, rej = payload_to_document(item, self.cfg)
+            doc, rej = payload_to_document(item, self.cfg, self._extract or extract_document)
         except Exception as e:  # an extractor bug on one page must not kill the run
             doc, rej = None, new_reject(NAME, "extract_error", source=item["warc_file"], offset=item["offset"],
                                         url=item["url"], detail=f"{type(e).__name__}: {str(e)[:300]}")

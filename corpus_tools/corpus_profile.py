@@ -1,0 +1,254 @@
+"""Measure what a run's Parquet outputs contain: documents, links, the fetch log, dedup clusters.
+
+Every profile streams its shards batch by batch (never the whole corpus in memory, except
+one ``uint32`` word count per document for exact length percentiles) and returns plain,
+JSON-ready dicts. Counts that are ranked are lists of ``[key, count]`` sorted by count
+(descending) then key, so the same input always gives the same output.
+
+Definitions (documented in ``docs/stages/datacard.md``):
+
+* **words**: maximal runs of non-whitespace characters, with exactly Python's ``str.split()``
+  notion of whitespace (Unicode White_Space plus the ASCII separators ``\\x1c``-``\\x1f``);
+* **bytes**: length of the text in UTF-8; **chars**: Unicode code points;
+* a missing ``domain`` / ``language`` is counted under ``"(unknown)"``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from corpus_tools.shards import expand_paths
+
+UNKNOWN = "(unknown)"
+PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
+
+# --------------------------------------------------------------------------- reading
+def _open_parquet(path: str) -> pq.ParquetFile:
+    if "://" in path and not path.startswith("file://"):
+        import fsspec
+
+        return pq.ParquetFile(fsspec.open(path, "rb").open())
+    return pq.ParquetFile(path)
+
+
+def iter_batches(paths: Iterable[str], columns: list[str], batch_size: int = 8192) -> Iterator[pa.RecordBatch]:
+    """Record batches of ``columns`` from every shard; a column a shard lacks comes back all-null."""
+    for path in paths:
+        pf = _open_parquet(path)
+        present = [c for c in columns if c in pf.schema_arrow.names]
+        for batch in pf.iter_batches(batch_size=batch_size, columns=present):
+            if len(present) == len(columns):
+                yield batch
+                continue
+            arrays = [batch.column(c) if c in present else pa.nulls(batch.num_rows) for c in columns]
+            yield pa.RecordBatch.from_arrays(arrays, names=columns)
+
+
+def parquet_paths(folder: str) -> list[str]:
+    """The ``*.parquet`` shards directly inside ``folder``; [] when the folder does not exist."""
+    try:
+        return expand_paths(folder)
+    except FileNotFoundError:
+        return []
+
+
+# --------------------------------------------------------------------------- counting helpers
+def word_counts(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Words per text (``len(text.split())`` for every text), as int64; null texts count 0."""
+    # str.split in a comprehension beats Arrow's RE2 count (~4x) and is the definition itself.
+    return np.fromiter((len(t.split()) if t else 0 for t in texts.to_pylist()), dtype=np.int64, count=len(texts))
+
+
+def _value_counts(column: pa.Array, into: Counter) -> None:
+    for item in pc.value_counts(column).to_pylist():
+        key = item["values"]
+        into[UNKNOWN if key is None or key == "" else str(key)] += int(item["counts"])
+
+
+def ranked(counter: Counter | dict, top_k: int | None = None) -> list[list[Any]]:
+    """``[[key, count], ...]`` by count descending, then key; at most ``top_k`` entries."""
+    items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+    if top_k is not None:
+        items = items[:top_k]
+    return [[k, int(v)] for k, v in items]
+
+
+def pow2_bin(values: np.ndarray) -> np.ndarray:
+    """Bin index of each non-negative integer: 0 for 0, else k with 2**(k-1) <= v < 2**k."""
+    v = np.asarray(values, dtype=np.int64)
+    out = np.zeros(v.shape, dtype=np.int64)
+    pos = v > 0
+    out[pos] = np.floor(np.log2(v[pos])).astype(np.int64) + 1
+    return out
+
+
+def pow2_histogram(bin_counts: np.ndarray) -> list[dict[str, int]]:
+    """``[{"lo", "hi", "count"}]`` (inclusive bounds) from per-bin counts of :func:`pow2_bin`."""
+    out = []
+    for k, n in enumerate(bin_counts.tolist()):
+        lo, hi = (0, 0) if k == 0 else (2 ** (k - 1), 2**k - 1)
+        out.append({"lo": lo, "hi": hi, "count": int(n)})
+    # trim empty bins at both ends, keep the ones in between (a histogram has no holes)
+    while out and out[-1]["count"] == 0:
+        out.pop()
+    while out and out[0]["count"] == 0:
+        out.pop(0)
+    return out
+
+
+def _add_bins(acc: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    counts = np.bincount(bins, minlength=len(acc)) if len(bins) else np.zeros(len(acc), dtype=np.int64)
+    if len(counts) > len(acc):
+        acc = np.concatenate([acc, np.zeros(len(counts) - len(acc), dtype=np.int64)])
+    acc[: len(counts)] += counts
+    return acc
+
+
+def summary(values: np.ndarray) -> dict[str, Any]:
+    """min, max, mean and the :data:`PERCENTILES` (linear interpolation) of ``values``."""
+    if len(values) == 0:
+        return {"min": None, "max": None, "mean": None, "percentiles": {}}
+    v = np.asarray(values, dtype=np.float64)
+    pct = np.percentile(v, PERCENTILES)
+    return {
+        "min": int(v.min()),
+        "max": int(v.max()),
+        "mean": round(float(v.mean()), 3),
+        "percentiles": {f"p{p}": round(float(x), 3) for p, x in zip(PERCENTILES, pct)},
+    }
+
+
+# --------------------------------------------------------------------------- profiles
+def profile_documents(paths: list[str], top_k: int = 20) -> dict[str, Any]:
+    """Documents, words, bytes, chars, length distribution, top domains and languages (DOC_SCHEMA)."""
+    words_total = bytes_total = chars_total = 0
+    domains: Counter = Counter()
+    languages: Counter = Counter()
+    lang_words: Counter = Counter()
+    bins = np.zeros(1, dtype=np.int64)
+    lengths: list[np.ndarray] = []
+    for batch in iter_batches(paths, ["text", "domain", "language"]):
+        text = batch.column(0)
+        w = word_counts(text)
+        lengths.append(w.astype(np.uint32))
+        words_total += int(w.sum())
+        bytes_total += int(pc.sum(pc.binary_length(text)).as_py() or 0)
+        chars_total += int(pc.sum(pc.utf8_length(text)).as_py() or 0)
+        bins = _add_bins(bins, pow2_bin(w))
+        _value_counts(batch.column(1), domains)
+        by_lang = pa.table({"lang": batch.column(2), "w": w}).group_by("lang").aggregate([("w", "sum"), ("w", "count")])
+        for lang, n_words, n_docs in zip(*(by_lang.column(c).to_pylist() for c in ("lang", "w_sum", "w_count"))):
+            key = lang if lang else UNKNOWN
+            languages[key] += n_docs
+            lang_words[key] += n_words
+    all_lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.uint32)
+    return {
+        "documents": int(len(all_lengths)),
+        "words": words_total,
+        "bytes": bytes_total,
+        "chars": chars_total,
+        "length_words": {"histogram": pow2_histogram(bins), **summary(all_lengths)},
+        "distinct_domains": len(domains),
+        "top_domains": ranked(domains, top_k),
+        "languages": [[k, n, int(lang_words[k])] for k, n in ranked(languages)],
+    }
+
+
+def profile_links(paths: list[str], top_k: int = 20) -> dict[str, Any]:
+    """Links, posts, karma, time span, top subreddits and domains (LINK_SCHEMA)."""
+    n = posts = karma = 0
+    subreddits: Counter = Counter()
+    domains: Counter = Counter()
+    first: int | None = None
+    last: int | None = None
+    for batch in iter_batches(paths, ["domain", "subreddits", "n_posts", "score_sum", "first_seen", "last_seen"]):
+        n += batch.num_rows
+        posts += int(pc.sum(batch.column(2)).as_py() or 0)
+        karma += int(pc.sum(batch.column(3)).as_py() or 0)
+        _value_counts(batch.column(0), domains)
+        subs = batch.column(1)
+        if pa.types.is_list(subs.type) or pa.types.is_large_list(subs.type):
+            _value_counts(pc.list_flatten(subs), subreddits)
+        lo, hi = pc.min(batch.column(4)).as_py(), pc.max(batch.column(5)).as_py()
+        first = lo if first is None or (lo is not None and lo < first) else first
+        last = hi if last is None or (hi is not None and hi > last) else last
+    return {
+        "links": n,
+        "posts": posts,
+        "score_sum": karma,
+        "first_seen": first,
+        "last_seen": last,
+        "distinct_domains": len(domains),
+        "distinct_subreddits": len(subreddits),
+        "top_subreddits": ranked(subreddits, top_k),
+        "top_domains": ranked(domains, top_k),
+    }
+
+
+def profile_fetch_log(paths: list[str]) -> dict[str, Any]:
+    """Fetch outcomes by reason and HTTP status, bytes, truncations, time span (FETCH_LOG_SCHEMA)."""
+    n = nbytes = truncated = 0
+    reasons: Counter = Counter()
+    statuses: Counter = Counter()
+    first: str | None = None
+    last: str | None = None
+    for batch in iter_batches(paths, ["reason", "status", "bytes", "truncated", "fetched_at"]):
+        n += batch.num_rows
+        _value_counts(batch.column(0), reasons)
+        _value_counts(batch.column(1), statuses)
+        nbytes += int(pc.sum(batch.column(2)).as_py() or 0)
+        truncated += int(pc.sum(pc.cast(pc.fill_null(batch.column(3), False), pa.int64())).as_py() or 0)
+        times = pc.drop_null(batch.column(4))
+        if len(times):
+            lo, hi = pc.min(times).as_py(), pc.max(times).as_py()
+            first = lo if first is None or lo < first else first
+            last = hi if last is None or hi > last else last
+    return {
+        "urls": n,
+        "reasons": ranked(reasons),
+        "statuses": ranked(statuses),
+        "bytes": nbytes,
+        "truncated": truncated,
+        "first_fetch": first,
+        "last_fetch": last,
+    }
+
+
+def profile_clusters(paths: list[str]) -> dict[str, Any]:
+    """Duplicate clusters: count, by kind, documents covered and removed, size histogram (CLUSTER_SCHEMA)."""
+    kinds: dict[str, dict[str, int]] = {}
+    sizes: list[np.ndarray] = []
+    sim_sum, sim_n = 0.0, 0
+    for batch in iter_batches(paths, ["size", "kind", "similarity", "members"]):
+        size = batch.column(0)
+        if size.null_count and batch.column(3).null_count < batch.num_rows:
+            size = pc.coalesce(size, pc.list_value_length(batch.column(3)))
+        s = np.asarray(pc.fill_null(size, 1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        sizes.append(s)
+        sim = pc.drop_null(batch.column(2))
+        sim_sum += float(pc.sum(sim).as_py() or 0.0)
+        sim_n += len(sim)
+        by_kind = pa.table({"kind": batch.column(1), "s": s}).group_by("kind").aggregate([("s", "sum"), ("s", "count")])
+        for kind, docs, n in zip(*(by_kind.column(c).to_pylist() for c in ("kind", "s_sum", "s_count"))):
+            d = kinds.setdefault(kind or UNKNOWN, {"clusters": 0, "documents": 0, "removed": 0})
+            d["clusters"] += n
+            d["documents"] += docs
+            d["removed"] += docs - n
+    s = np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.int64)
+    bins = _add_bins(np.zeros(1, dtype=np.int64), pow2_bin(s))
+    return {
+        "clusters": int(len(s)),
+        "documents": int(s.sum()),
+        "removed": int((s - 1).sum()),
+        "max_size": int(s.max()) if len(s) else None,
+        "mean_size": round(float(s.mean()), 3) if len(s) else None,
+        "mean_similarity": round(sim_sum / sim_n, 4) if sim_n else None,
+        "by_kind": {k: kinds[k] for k in sorted(kinds)},
+        "size_histogram": pow2_histogram(bins),
+    }

@@ -1,0 +1,768 @@
+"""The data card: gather what a run measured into ``datacard.json`` and render ``README.md``.
+
+:func:`gather` reads ``RUN/stats/<stage>.json`` (funnel, reasons, parameters, versions),
+profiles the run's Parquet outputs (:mod:`corpus_tools.corpus_profile`) and
+``RUN/contamination/report.json``, and returns one JSON-ready dict. :func:`render_card` turns
+that dict into a Hugging Face dataset card (YAML header + the HF template's sections + the
+Datasheets for Datasets questions). :func:`write_datacard` does both and draws the figures.
+
+Nothing here assumes a stage ran: a missing stats file or output folder is reported as
+``"not run"``; an unreadable one as ``"unreadable"`` with the error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import tomllib
+from typing import Any
+
+import tomli_w
+
+from corpus_tools import __version__
+from corpus_tools.corpus_profile import (
+    parquet_paths,
+    profile_clusters,
+    profile_documents,
+    profile_fetch_log,
+    profile_links,
+)
+from corpus_tools.recipe import DatacardConfig, Recipe, RecipeError, recipe_from_dict
+from corpus_tools.rundir import STAGE_DIRS, RunDir, join
+from corpus_tools.schema import DOC_SCHEMA
+from corpus_tools.versions import library_versions
+
+NOT_RUN = "not run"
+TODO = "[More Information Needed]"  # the HF template's marker for what the author must fill in
+
+# Stages whose stats make the funnel, in pipeline order; the label is what they output.
+FUNNEL_STAGES = (
+    ("links", "links"),
+    ("fetch", "fetched"),
+    ("extract", "extracted"),
+    ("filter", "filtered"),
+    ("dedup", "deduplicated (final)"),
+)
+# Every stage the card reports on (other stats/*.json files found are added after these).
+CARD_STAGES = ("links", "fetch", "extract", "filter", "dedup", "bloom", "tokenize", "contamination")
+# Where the corpus is measured: the final corpus, else the latest document stage present.
+DOC_STAGES = ("dedup", "filter", "extract")
+SIZE_CATEGORIES = (
+    (1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"),
+    (10_000_000_000, "1B<n<10B"), (100_000_000_000, "10B<n<100B"), (1_000_000_000_000, "100B<n<1T"),
+)
+
+
+# =========================================================================== gathering
+def _read_json(run: RunDir, path: str) -> tuple[Any, str | None]:
+    """(object, None), (None, None) when absent, (None, error) when unreadable."""
+    if not run.exists(path):
+        return None, None
+    try:
+        return json.loads(run.read_text(path)), None
+    except (OSError, ValueError) as e:
+        return None, f"{type(e).__name__}: {e}"
+
+
+def _int_or_none(v: Any) -> int | None:
+    return int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def stage_summary(run: RunDir, stage: str) -> dict[str, Any]:
+    """What ``stats/<stage>.json`` says, normalised; ``{"status": "not run"}`` when it is absent."""
+    stats, err = _read_json(run, run.stats_path(stage))
+    if err:
+        return {"status": "unreadable", "error": err}
+    if not isinstance(stats, dict):
+        return {"status": NOT_RUN} if stats is None else {"status": "unreadable", "error": "not a JSON object"}
+    reasons = stats.get("reasons") if isinstance(stats.get("reasons"), dict) else {}
+    return {
+        "status": "ran",
+        "records_in": _int_or_none(stats.get("records_in")),
+        "records_out": _int_or_none(stats.get("records_out")),
+        "reasons": {str(k): int(v) for k, v in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+                    if _int_or_none(v) is not None},
+        "elapsed_s": stats.get("elapsed_s"),
+        "started_at": stats.get("started_at"),
+        "finished_at": stats.get("finished_at"),
+        "details": stats.get("details") if isinstance(stats.get("details"), dict) else {},
+        "parameters": stats.get("parameters") if isinstance(stats.get("parameters"), dict) else {},
+        "versions": stats.get("versions") if isinstance(stats.get("versions"), dict) else {},
+    }
+
+
+def _pct(n: int | None, of: int | None) -> float | None:
+    if n is None or not of:
+        return None
+    return round(100.0 * n / of, 2)
+
+
+def funnel(stages: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of the funnel: the start count, then per stage its removals by reason and its output.
+
+    The start is the input of the first funnel stage that ran (for a Reddit run, the
+    posts the links stage read). ``pct_of_start`` relates a count to the start,
+    ``pct_of_input`` a removal to the input of the stage that removed it. A stage that
+    did not run gives one ``"not run"`` row.
+    """
+    rows: list[dict[str, Any]] = []
+    start: int | None = None
+    for stage, label in FUNNEL_STAGES:
+        s = stages.get(stage, {"status": NOT_RUN})
+        if s["status"] != "ran":
+            rows.append({"kind": "stage", "stage": stage, "step": label, "status": s["status"], "count": None})
+            continue
+        if start is None:
+            start = s["records_in"]
+            first_label = "posts" if stage == "links" else f"{stage} input"
+            rows.append({"kind": "start", "stage": stage, "step": first_label, "status": "ran",
+                         "count": start, "pct_of_start": 100.0 if start else None})
+        for reason, n in s["reasons"].items():
+            rows.append({"kind": "removed", "stage": stage, "step": f"{stage}: {reason}", "status": "ran",
+                         "count": n, "pct_of_input": _pct(n, s["records_in"])})
+        rows.append({"kind": "stage", "stage": stage, "step": label, "status": "ran",
+                     "count": s["records_out"], "pct_of_start": _pct(s["records_out"], start)})
+    return rows
+
+
+def _profile(kind: str, paths: list[str], fn, *args) -> dict[str, Any]:
+    if not paths:
+        return {"status": NOT_RUN}
+    try:
+        return {"status": "measured", "shards": len(paths), **fn(paths, *args)}
+    except Exception as e:  # a damaged shard must not sink the whole card
+        return {"status": "unreadable", "error": f"{kind}: {type(e).__name__}: {e}"}
+
+
+def _corpus(run: RunDir, top_k: int) -> dict[str, Any]:
+    for stage in DOC_STAGES:
+        paths = parquet_paths(run.stage_dir(stage))
+        if paths:
+            out = _profile("documents", paths, profile_documents, top_k)
+            out["source_stage"] = stage
+            out["source"] = STAGE_DIRS.get(stage, stage) + "/"
+            return out
+    return {"status": NOT_RUN}
+
+
+def _contamination(run: RunDir) -> dict[str, Any]:
+    report, err = _read_json(run, join(run.stage_dir("contamination"), "report.json"))
+    if err:
+        return {"status": "unreadable", "error": err}
+    if not isinstance(report, dict) or not isinstance(report.get("benchmarks"), list):
+        return {"status": NOT_RUN}
+    rows = []
+    for b in report["benchmarks"]:
+        if isinstance(b, dict):
+            rows.append({k: b.get(k) for k in ("name", "examples", "ngrams", "ngrams_found", "percent_found",
+                                               "dirty_n", "dirty_examples")})
+    return {"status": "measured", "n": report.get("n"), "fpr": report.get("fpr"),
+            "exact": report.get("exact"), "benchmarks": rows}
+
+
+def _recipe(run: RunDir, recipe: Recipe | None) -> tuple[dict[str, Any], DatacardConfig, str]:
+    """(the recipe as a dict, the datacard section, where it came from)."""
+    if recipe is not None:
+        return recipe.to_dict(), recipe.datacard, "the stage's recipe"
+    raw: dict[str, Any] = {}
+    source = "defaults (RUN/recipe.toml not found)"
+    if run.exists(run.recipe_path):
+        try:
+            raw = tomllib.loads(run.read_text(run.recipe_path))
+            source = "recipe.toml"
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            source = f"defaults (RUN/recipe.toml unreadable: {e})"
+    try:
+        card_cfg = recipe_from_dict({"datacard": raw.get("datacard", {})}).datacard
+    except RecipeError:
+        card_cfg = DatacardConfig()
+    merged = Recipe().to_dict()
+    for sec, values in raw.items():  # keep what the run recorded, even keys this version lacks
+        if isinstance(values, dict):
+            merged.setdefault(sec, {}).update(values)
+    return merged, card_cfg, source
+
+
+def _versions(stages: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    used: dict[str, set] = {}
+    for s in stages.values():
+        for pkg, ver in (s.get("versions") or {}).items():
+            used.setdefault(str(pkg), set()).add(str(ver))
+    return {"stages": {k: sorted(v) for k, v in sorted(used.items())}, "card": library_versions()}
+
+
+def size_category(n: int | None) -> str:
+    if n is None:
+        return "other"
+    for bound, name in SIZE_CATEGORIES:
+        if n < bound:
+            return name
+    return "n>1T"
+
+
+def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
+    """Every number the card shows, as one JSON-ready dict (this is ``datacard.json``)."""
+    run = RunDir(root)
+    recipe_dict, cfg, recipe_source = _recipe(run, recipe)
+    names = list(CARD_STAGES)
+    stats_dir = run.path("stats")
+    if run.exists(stats_dir) and "://" not in run.root:
+        import os
+
+        extra = sorted(f[:-5] for f in os.listdir(stats_dir) if f.endswith(".json"))
+        names += [n for n in extra if n not in names and n != "datacard"]
+    stages = {name: stage_summary(run, name) for name in names}
+
+    corpus = _corpus(run, cfg.top_k)
+    tok = stages.get("tokenize", {})
+    tokens = _int_or_none((tok.get("details") or {}).get("tokens")) if tok.get("status") == "ran" else None
+    if corpus.get("status") == "measured":
+        corpus["tokens"] = tokens
+    return {
+        "name": recipe_dict.get("run", {}).get("name", "webtext"),
+        "pretty_name": cfg.pretty_name or recipe_dict.get("run", {}).get("name", "webtext"),
+        "generator": f"webtext {__version__}",
+        "stages": stages,
+        "funnel": funnel(stages),
+        "corpus": corpus,
+        "tokens": tokens,
+        "links": _profile("links", parquet_paths(run.stage_dir("links")), profile_links, cfg.top_k),
+        "fetch_log": _profile("fetch log", parquet_paths(join(run.stage_dir("fetch"), "fetch_log")),
+                              profile_fetch_log),
+        "clusters": _profile("clusters", parquet_paths(join(run.stage_dir("dedup"), "clusters")), profile_clusters),
+        "contamination": _contamination(run),
+        "recipe": recipe_dict,
+        "recipe_source": recipe_source,
+        "datacard": dataclasses.asdict(cfg),
+        "versions": _versions(stages),
+    }
+
+
+# =========================================================================== YAML header
+def card_metadata(data: dict[str, Any]) -> dict[str, Any]:
+    """The card's YAML header, in the Hub's dataset-card metadata vocabulary."""
+    cfg = data["datacard"]
+    corpus = data["corpus"]
+    langs = [lang for lang, _, _ in corpus.get("languages", []) if _is_iso639(lang)]
+    if not langs and data["stages"].get("filter", {}).get("status") == "ran":  # the filter kept only these
+        langs = [lang for lang in data["recipe"].get("filter", {}).get("languages", []) if _is_iso639(lang)]
+    meta: dict[str, Any] = {"pretty_name": data["pretty_name"], "license": cfg["license"]}
+    if cfg.get("license_name"):
+        meta["license_name"] = cfg["license_name"]
+    if cfg.get("license_link"):
+        meta["license_link"] = cfg["license_link"]
+    if langs:
+        meta["language"] = langs
+        meta["multilinguality"] = ["monolingual" if len(langs) == 1 else "multilingual"]
+    meta["size_categories"] = [size_category(corpus.get("documents"))]
+    meta["task_categories"] = ["text-generation"]
+    meta["task_ids"] = ["language-modeling"]
+    meta["annotations_creators"] = ["no-annotation"]
+    meta["language_creators"] = ["found"]
+    meta["source_datasets"] = ["original"]
+    meta["tags"] = list(cfg.get("tags") or [])
+    return meta
+
+
+def _is_iso639(code: Any) -> bool:
+    return isinstance(code, str) and 2 <= len(code) <= 3 and code.isascii() and code.isalpha() and code.islower()
+
+
+# =========================================================================== rendering helpers
+def fmt_int(n: Any) -> str:
+    return f"{n:,}" if isinstance(n, int) and not isinstance(n, bool) else ("–" if n is None else str(n))
+
+
+def fmt_pct(p: Any) -> str:
+    return "–" if p is None else f"{p:.2f}%"
+
+
+def fmt_bytes(n: int | None) -> str:
+    if n is None:
+        return "–"
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n:,} bytes ({n / size:.2f} {unit})"
+    return f"{n:,} bytes"
+
+
+def _cell(v: Any) -> str:
+    return str(v).replace("|", "\\|").replace("\n", " ")
+
+
+def md_table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _utc(ts: Any) -> str:
+    if isinstance(ts, (int, float)) and not isinstance(ts, bool):
+        return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "–" if ts is None else str(ts)
+
+
+def _not_run(what: str, section: dict[str, Any]) -> str:
+    if section.get("status") == "unreadable":
+        return f"_{what}: could not be read ({section.get('error')})._"
+    return f"_{what}: not run (no output in this run directory)._"
+
+
+def _figure(figures: dict[str, str], name: str, alt: str) -> str:
+    return f"![{alt}]({figures[name]})\n\n" if name in figures else ""
+
+
+def _sampling_answer(data: dict, reddit: bool, min_karma, ran: set[str]) -> str:
+    start = f"karma ≥ {min_karma}" if reddit else "every record of the inputs"
+    if "filter" in ran and _param(data, "filter", "quality_model"):
+        alpha = _param(data, "filter", "quality_alpha")
+        seed = _param(data, "run", "seed")
+        return (f"{start}, then every filter in order; documents were sampled by the GPT-3 quality classifier's "
+                f"Pareto rule (keep when pareto(α={alpha}) > 1 − score), seeded per document id (run seed {seed}), "
+                f"so the sample is reproducible.")
+    return f"Deterministic: {start}, then every filter in order; no random sampling."
+
+
+def _param(data: dict[str, Any], section: str, key: str) -> Any:
+    return data["recipe"].get(section, {}).get(key)
+
+
+# =========================================================================== measured sections
+def _funnel_md(data: dict[str, Any], figures: dict[str, str]) -> str:
+    rows = []
+    for r in data["funnel"]:
+        if r["kind"] == "removed":
+            rows.append([f"&nbsp;&nbsp;− {r['step']}", fmt_int(r["count"]), f"{fmt_pct(r['pct_of_input'])} of stage input"])
+        elif r["status"] != "ran":
+            rows.append([f"**{r['step']}**", r["status"], ""])
+        else:
+            rows.append([f"**{r['step']}**", fmt_int(r["count"]), f"{fmt_pct(r['pct_of_start'])} of start"])
+    return (_figure(figures, "funnel", "Funnel: records surviving each stage")
+            + md_table(["step", "count", "share"], rows))
+
+
+def _stages_md(data: dict[str, Any]) -> str:
+    rows = []
+    for name, s in data["stages"].items():
+        if s["status"] != "ran":
+            rows.append([f"`{name}`", s["status"] if s["status"] != "unreadable" else f"unreadable: {s['error']}",
+                         "", "", "", ""])
+            continue
+        reasons = ", ".join(f"{k}: {fmt_int(v)}" for k, v in s["reasons"].items()) or "none"
+        elapsed = f"{s['elapsed_s']:.1f}" if isinstance(s["elapsed_s"], (int, float)) else "–"
+        rows.append([f"`{name}`", "ran", fmt_int(s["records_in"]), fmt_int(s["records_out"]), reasons, elapsed])
+    return md_table(["stage", "status", "records in", "records out", "not passed on, by reason", "seconds"], rows)
+
+
+def _corpus_md(data: dict[str, Any], figures: dict[str, str]) -> str:
+    c = data["corpus"]
+    if c.get("status") != "measured":
+        return _not_run("Corpus statistics", c)
+    lw = c["length_words"]
+    out = [
+        f"Measured on `{c['source']}` ({c['shards']} Parquet shards"
+        + ("" if c["source_stage"] == "dedup" else "; the final `dedup/` corpus is absent, so this is the latest document stage present") + ").",
+        "",
+        md_table(["measure", "value"], [
+            ["documents", fmt_int(c["documents"])],
+            ["words (whitespace-separated)", fmt_int(c["words"])],
+            ["characters", fmt_int(c["chars"])],
+            ["bytes (UTF-8)", fmt_bytes(c["bytes"])],
+            ["tokens", fmt_int(c["tokens"]) if c.get("tokens") is not None else "not tokenized (tokenize not run)"],
+            ["distinct domains", fmt_int(c["distinct_domains"])],
+        ]),
+        "",
+        "#### Length distribution (words per document)",
+        "",
+        _figure(figures, "lengths", "Histogram of words per document").rstrip("\n"),
+        "",
+        md_table(["min", *lw["percentiles"].keys(), "max", "mean"],
+                 [[fmt_int(lw["min"]), *lw["percentiles"].values(), fmt_int(lw["max"]), lw["mean"]]]),
+        "",
+        md_table(["words", "documents"],
+                 [[f"{b['lo']:,}" if b["lo"] == b["hi"] else f"{b['lo']:,}–{b['hi']:,}", fmt_int(b["count"])]
+                  for b in lw["histogram"]]),
+        "",
+        f"#### Top {len(c['top_domains'])} domains (documents)",
+        "",
+        _figure(figures, "domains", "Top domains by documents").rstrip("\n"),
+        "",
+        md_table(["domain", "documents", "share"],
+                 [[d, fmt_int(n), fmt_pct(_pct(n, c["documents"]))] for d, n in c["top_domains"]]),
+        "",
+        "#### Languages",
+        "",
+        _figure(figures, "languages", "Documents by language").rstrip("\n"),
+        "",
+        md_table(["language", "documents", "share", "words"],
+                 [[lang, fmt_int(n), fmt_pct(_pct(n, c["documents"])), fmt_int(w)] for lang, n, w in c["languages"]]),
+    ]
+    return "\n".join(out).replace("\n\n\n\n", "\n\n")
+
+
+def _links_md(data: dict[str, Any]) -> str:
+    ln = data["links"]
+    if ln.get("status") != "measured":
+        return _not_run("Link statistics", ln)
+    return "\n".join([
+        f"{fmt_int(ln['links'])} canonical URLs from {fmt_int(ln['posts'])} posts (karma summed: "
+        f"{fmt_int(ln['score_sum'])}), {fmt_int(ln['distinct_domains'])} domains, "
+        f"{fmt_int(ln['distinct_subreddits'])} subreddits; posts from {_utc(ln['first_seen'])} to {_utc(ln['last_seen'])}.",
+        "",
+        md_table(["subreddit", "links"], [[f"r/{s}", fmt_int(n)] for s, n in ln["top_subreddits"]]),
+        "",
+        md_table(["link domain", "links"], [[d, fmt_int(n)] for d, n in ln["top_domains"]]),
+    ])
+
+
+def _fetch_md(data: dict[str, Any]) -> str:
+    f = data["fetch_log"]
+    if f.get("status") != "measured":
+        return _not_run("Fetch outcomes", f)
+    return "\n".join([
+        f"{fmt_int(f['urls'])} URLs tried between {_utc(f['first_fetch'])} and {_utc(f['last_fetch'])}; "
+        f"{fmt_bytes(f['bytes'])} received; {fmt_int(f['truncated'])} responses truncated at the size limit.",
+        "",
+        md_table(["outcome", "URLs", "share"], [[r, fmt_int(n), fmt_pct(_pct(n, f["urls"]))] for r, n in f["reasons"]]),
+        "",
+        md_table(["HTTP status", "URLs"], [[s, fmt_int(n)] for s, n in f["statuses"]]),
+    ])
+
+
+def _clusters_md(data: dict[str, Any]) -> str:
+    c = data["clusters"]
+    if c.get("status") != "measured":
+        return _not_run("Duplicate clusters", c)
+    return "\n".join([
+        f"{fmt_int(c['clusters'])} duplicate clusters covering {fmt_int(c['documents'])} documents; one document is "
+        f"kept per cluster, so {fmt_int(c['removed'])} were removed. Largest cluster: {fmt_int(c['max_size'])} "
+        f"documents; mean size {c['mean_size']}; mean estimated Jaccard similarity to the kept document "
+        f"{c['mean_similarity'] if c['mean_similarity'] is not None else '–'}.",
+        "",
+        md_table(["kind", "clusters", "documents", "removed"],
+                 [[k, fmt_int(v["clusters"]), fmt_int(v["documents"]), fmt_int(v["removed"])]
+                  for k, v in c["by_kind"].items()]),
+        "",
+        md_table(["cluster size", "clusters"],
+                 [[f"{b['lo']:,}" if b["lo"] == b["hi"] else f"{b['lo']:,}–{b['hi']:,}", fmt_int(b["count"])]
+                  for b in c["size_histogram"]]),
+    ])
+
+
+def _contamination_md(data: dict[str, Any], figures: dict[str, str]) -> str:
+    c = data["contamination"]
+    if c.get("status") != "measured":
+        return _not_run("Benchmark contamination", c)
+    method = (f"{c['n']}-gram overlap with the corpus" if c.get("n") else "n-gram overlap with the corpus") + (
+        f" measured with a Bloom filter (false-positive rate {c['fpr']:g})" if isinstance(c.get("fpr"), (int, float)) else "")
+    if c.get("exact"):
+        method += ", confirmed by exact matching"
+    rows = [[b["name"], fmt_int(b["examples"]), fmt_int(b["ngrams"]), fmt_int(b["ngrams_found"]),
+             fmt_pct(b["percent_found"]), fmt_int(b["dirty_examples"]),
+             f"≥ {b['dirty_n']}" if b.get("dirty_n") is not None else "–"] for b in c["benchmarks"]]
+    return "\n".join([
+        f"Test-set {method} (GPT-2 §4 / GPT-3 appendix C).",
+        "",
+        _figure(figures, "contamination", "Share of benchmark n-grams found in the corpus").rstrip("\n"),
+        "",
+        md_table(["benchmark", "examples", "n-grams", "n-grams found", "% found", "dirty examples",
+                  "dirty threshold (n-grams)"], rows),
+    ])
+
+
+def _reproducibility_md(data: dict[str, Any]) -> str:
+    v = data["versions"]
+    rows = [[pkg, ", ".join(v["stages"].get(pkg, [])) or "–", v["card"].get(pkg, "–")]
+            for pkg in sorted(set(v["stages"]) | set(v["card"]))]
+    recipe_toml = tomli_w.dumps(_drop_none(data["recipe"]))
+    return "\n".join([
+        f"The full recipe ({data['recipe_source']}); rerunning `webtext run` with it on the same inputs "
+        "is meant to give the same corpus bytes (webtext's determinism contract):",
+        "",
+        "```toml",
+        recipe_toml.rstrip("\n"),
+        "```",
+        "",
+        md_table(["library", "version used by the stages", "version that wrote this card"], rows),
+    ])
+
+
+def _drop_none(d: dict) -> dict:
+    return {k: (_drop_none(v) if isinstance(v, dict) else v) for k, v in d.items() if v is not None}
+
+
+def _schema_md() -> str:
+    docs = {
+        "id": "128-bit hash of URL and text (stable document id)", "url": "page URL", "domain": "registrable domain",
+        "text": "extracted main text", "title": "page title", "date": "publication date found by the extractor",
+        "source": "input kind (warc, wet, text)", "fetch_time": "WARC-Date of the capture",
+        "warc_file": "WARC file holding the raw response", "warc_offset": "byte offset of that record",
+        "warc_record_id": "WARC-Record-ID", "http_status": "HTTP status of the response",
+        "content_type": "Content-Type of the response", "charset": "character set used to decode",
+        "extractor": "which extractor produced `text`", "language": "ISO 639 code from language ID",
+        "language_score": "language-ID probability", "quality_score": "quality-classifier P(curated)",
+        "score_sum": "Reddit karma summed over posts linking here", "subreddits": "subreddits that linked here",
+        "dedup_cluster": "near-duplicate cluster id", "metadata": "JSON object with anything else",
+    }
+    rows = [[f"`{f.name}`", str(f.type), "no" if not f.nullable else "yes", docs.get(f.name, "")] for f in DOC_SCHEMA]
+    return md_table(["column", "type", "nullable", "meaning"], rows)
+
+
+# =========================================================================== the card
+def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> str:
+    """The dataset card (``README.md``): YAML header, HF template sections, datasheet answers."""
+    from huggingface_hub import DatasetCardData
+
+    figures = figures or {}
+    cfg = data["datacard"]
+    meta = card_metadata(data)
+    header = DatasetCardData(**meta).to_yaml()
+    c = data["corpus"]
+    measured = c.get("status") == "measured"
+    stages = data["stages"]
+    ran = {k for k, s in stages.items() if s["status"] == "ran"}
+    langs = ", ".join(meta.get("language", [])) or TODO
+    n_docs = fmt_int(c["documents"]) if measured else "unknown (no document stage output)"
+    min_karma = _param(data, "links", "min_karma")
+    reddit = "links" in ran
+    steps = [verb for stage, verb in (("fetch", "fetched"), ("extract", "extracted"), ("filter", "filtered"),
+                                      ("dedup", "deduplicated")) if stage in ran]
+    done = (", ".join(steps[:-1]) + " and " + steps[-1] if len(steps) > 1 else "".join(steps)) or "not yet processed"
+    summary = (
+        f"{data['pretty_name']} is a web-text pretraining corpus built with webtext "
+        + ("following the WebText recipe of GPT-2 (Radford et al., 2019): outbound links from Reddit posts with at least "
+           f"{min_karma} karma, {done}. " if reddit else
+           f"from web archives (WARC/WET), {done} in the manner of GPT-3's Common Crawl processing (Brown et al., 2020). ")
+        + (f"It holds {n_docs} documents, {fmt_int(c['words'])} words and {fmt_bytes(c['bytes'])} of text." if measured else "")
+    )
+    dedup_desc = (f"MinHash LSH near-duplicate removal (Jaccard ≥ {_param(data, 'dedup', 'threshold')}, "
+                  f"{_param(data, 'dedup', 'num_perm')} permutations, {_param(data, 'dedup', 'ngram')}-word shingles)")
+    processing = "\n".join(f"{i}. {line}" for i, line in enumerate([
+        (f"**links** — Reddit submissions were reduced to canonical outbound URLs; a URL is kept when the karma summed "
+         f"over its posts is at least {min_karma} (NSFW posts {'kept' if _param(data, 'links', 'keep_nsfw') else 'dropped'})."
+         if reddit else "**links** — not run (the run started from web archives)."),
+        ("**fetch** — each URL fetched once, politely (robots.txt, per-host rate limits, size and time limits), "
+         f"with the User-Agent `{_param(data, 'fetch', 'user_agent')}`, into WARC files." if "fetch" in ran else "**fetch** — not run."),
+        (f"**extract** — main text extracted with trafilatura (favor: {_param(data, 'extract', 'favor')}), "
+         f"documents under {_param(data, 'extract', 'min_chars')} characters dropped." if "extract" in ran else "**extract** — not run."),
+        (f"**filter** — language ID (kept: {', '.join(_param(data, 'filter', 'languages') or []) or 'all'}; "
+         f"probability ≥ {_param(data, 'filter', 'min_language_score')}) and quality rules." if "filter" in ran else "**filter** — not run."),
+        (f"**dedup** — {dedup_desc}." if "dedup" in ran else "**dedup** — not run."),
+        (f"**bloom / contamination** — an {_param(data, 'bloom', 'n')}-gram Bloom filter of the corpus "
+         "(GPT-2 §4) measured overlap with benchmark test sets." if "bloom" in ran or "contamination" in ran
+         else "**bloom / contamination** — not run."),
+        (f"**tokenize** — byte-level BPE (vocabulary {_param(data, 'tokenize', 'vocab_size')}), token shards in llm.c "
+         "format, shard 0 held out for validation." if "tokenize" in ran else "**tokenize** — not run."),
+    ], 1))
+
+    def answer(v: Any) -> str:
+        return TODO if v in (None, "", []) else str(v)
+
+    splits = ("Token shard 0 is held out for validation; no other split is defined." if "tokenize" in ran
+              else "No splits are defined; all documents form one `train` split.")
+    dup_line = (f"{fmt_int(data['clusters']['removed'])} near-duplicates were removed in "
+                f"{fmt_int(data['clusters']['clusters'])} clusters ({dedup_desc})."
+                if data["clusters"].get("status") == "measured" else
+                ("Deduplication ran; see the funnel." if "dedup" in ran else "Deduplication was not run: the corpus may hold duplicates."))
+    time_frame = []
+    if data["links"].get("status") == "measured":
+        time_frame.append(f"Reddit posts from {_utc(data['links']['first_seen'])} to {_utc(data['links']['last_seen'])}")
+    if data["fetch_log"].get("status") == "measured":
+        time_frame.append(f"pages fetched from {_utc(data['fetch_log']['first_fetch'])} to {_utc(data['fetch_log']['last_fetch'])}")
+
+    datasheet = {
+        "Motivation": [
+            ("For what purpose was the dataset created?",
+             "To pretrain language models on diverse, human-curated web text in the manner of GPT-2's WebText. "
+             + (cfg.get("purpose") or f"Specific purpose: {TODO}")),
+            ("Who created the dataset and on behalf of which entity?", answer(cfg.get("curated_by"))),
+            ("Who funded the creation of the dataset?", TODO),
+        ],
+        "Composition": [
+            ("What do the instances represent?", "Web documents: the main text of one web page each, with its URL and provenance."),
+            ("How many instances are there in total?", n_docs + (f" ({fmt_int(c['words'])} words, {fmt_int(c['tokens'])} tokens)" if measured and c.get("tokens") is not None else "")),
+            ("Is it a sample of a larger set?",
+             "Yes: only pages linked from Reddit posts with enough karma, that could be fetched, extracted, and passed the "
+             "filters and deduplication; the funnel above gives every count." if reddit else
+             "Yes: the pages of the input archives that passed extraction, filtering and deduplication (see the funnel)."),
+            ("What data does each instance consist of?", "Raw text plus metadata; see Dataset Structure."),
+            ("Is there a label or target associated with each instance?", "No."),
+            ("Are there recommended data splits?", splits),
+            ("Are there any errors, sources of noise, or redundancies?",
+             f"Extraction errors (boilerplate kept or text lost) are possible. {dup_line}"),
+            ("Is the dataset self-contained?",
+             "No: documents are copies of third-party web pages; the URLs may change or disappear. The raw responses are "
+             "kept in the run's WARC files." if "fetch" in ran else "No: documents are copies of third-party web pages."),
+            ("Does the dataset contain data that might be considered confidential or offensive?",
+             "Possibly. No PII removal and no toxicity filter ran in this pipeline"
+             + ("; NSFW-marked Reddit posts were " + ("kept." if _param(data, "links", "keep_nsfw") else "dropped.") if reddit else ".")),
+        ],
+        "Collection Process": [
+            ("How was the data associated with each instance acquired?",
+             "Outbound links of Reddit submissions (Pushshift dumps), fetched over HTTP." if reddit
+             else "Read from web archive files (WARC/WET) given to the run."),
+            ("What mechanisms or procedures were used to collect the data?",
+             f"The webtext pipeline ({data['generator']}); see Data Collection and Processing and Reproducibility."),
+            ("What was the sampling strategy?", _sampling_answer(data, reddit, min_karma, ran)),
+            ("Over what timeframe was the data collected?", "; ".join(time_frame) + "." if time_frame else TODO),
+            ("Were any ethical review processes conducted?", TODO),
+            ("Were the individuals in question notified or did they consent?",
+             "No: web pages were collected without notifying their authors; robots.txt was honoured." if "fetch" in ran else TODO),
+        ],
+        "Preprocessing / cleaning / labeling": [
+            ("Was any preprocessing/cleaning/labeling of the data done?", "Yes, the numbered steps under Data Collection and Processing."),
+            ("Was the raw data saved in addition to the preprocessed data?",
+             "Yes: the HTTP responses are in the run's WARC files, the removed documents under `filtered/removed/`."
+             if "fetch" in ran else "The removed documents are kept under `filtered/removed/` of the run directory."),
+            ("Is the software used to preprocess the data available?", f"Yes: {data['generator']} (Apache-2.0)."),
+        ],
+        "Uses": [
+            ("Has the dataset been used for any tasks already?",
+             "Tokenized for language-model training by this run." if "tokenize" in ran else TODO),
+            ("What (other) tasks could the dataset be used for?", "Language modeling; text statistics."),
+            ("Are there tasks for which the dataset should not be used?", answer(cfg.get("out_of_scope"))),
+        ],
+        "Distribution": [
+            ("Will the dataset be distributed to third parties?", TODO),
+            ("Under what license is it distributed?",
+             f"`{cfg['license']}` (the card's header). The texts remain the copyright of their authors."),
+            ("Have any third parties imposed restrictions?", TODO),
+        ],
+        "Maintenance": [
+            ("Who will be supporting/hosting/maintaining the dataset?", answer(cfg.get("curated_by"))),
+            ("How can the owner/curator/manager be contacted?", answer(cfg.get("contact"))),
+            ("Will the dataset be updated?", TODO),
+        ],
+    }
+    datasheet_md = "\n\n".join(
+        f"### {section}\n\n" + "\n".join(f"- **{q}** {a}" for q, a in qas) for section, qas in datasheet.items())
+
+    parts = [
+        f"---\n{header}\n---\n",
+        f"# Dataset Card for {data['pretty_name']}\n",
+        "<!-- Generated by `webtext datacard` from what the run measured. "
+        f"Replace every {TODO} before publishing. -->\n",
+        summary + "\n",
+        "## Dataset Details\n",
+        "### Dataset Description\n",
+        summary + " Every number in this card was measured by the run (`stats/*.json` and the run's Parquet "
+        "outputs); `datacard.json` holds the same numbers for machines.\n",
+        f"- **Curated by:** {answer(cfg.get('curated_by'))}",
+        f"- **Funded by [optional]:** {TODO}",
+        f"- **Language(s) (NLP):** {langs}",
+        f"- **License:** {cfg['license']}\n",
+        "### Dataset Sources\n",
+        f"- **Repository:** {answer(cfg.get('repository'))}",
+        "- **Paper:** Radford et al., 2019, *Language Models are Unsupervised Multitask Learners* (WebText); "
+        "Brown et al., 2020, *Language Models are Few-Shot Learners*\n",
+        "## Uses\n",
+        "### Direct Use\n",
+        "Pretraining and evaluating autoregressive language models (next-token prediction).\n",
+        "### Out-of-Scope Use\n",
+        "The corpus is unlabelled web text: it is not a source of facts, and it is not suitable for tasks that "
+        "need the consent of the people it mentions. " + answer(cfg.get("out_of_scope")) + "\n",
+        "## Dataset Structure\n",
+        "One Parquet table of documents (shards `part-SSSSS-of-NNNNN.parquet`, one row per document, sorted by `id`):\n",
+        _schema_md() + "\n",
+        "### Measured composition\n",
+        _corpus_md(data, figures) + "\n",
+        "### Duplicate clusters\n",
+        _clusters_md(data) + "\n",
+        "## Dataset Creation\n",
+        "### Curation Rationale\n",
+        "Following GPT-2, outbound links that Reddit users found interesting (a karma threshold as a heuristic "
+        "quality signal) give diverse, human-curated text without manual labelling; extraction, language and "
+        "quality filters and near-duplicate removal (GPT-3 §2.2) raise quality further, and benchmark overlap is "
+        "measured so evaluations can be trusted.\n",
+        "### Source Data\n",
+        "#### Data Collection and Processing\n",
+        processing + "\n",
+        "##### Funnel\n",
+        _funnel_md(data, figures) + "\n",
+        "##### Stages\n",
+        _stages_md(data) + "\n",
+        "##### Links\n",
+        _links_md(data) + "\n",
+        "##### Fetch outcomes\n",
+        _fetch_md(data) + "\n",
+        "#### Who are the source data producers?\n",
+        "The authors of the linked web pages (unknown individuals and organisations)"
+        + (", selected by the Reddit users who posted and up-voted the links." if reddit else ".") + "\n",
+        "#### Personal and Sensitive Information\n",
+        "The documents are public web pages and may contain names, contact details and other personal information "
+        "of the people they mention. This run did not remove or anonymise personal information.\n",
+        "## Bias, Risks, and Limitations\n",
+        ("The corpus reflects what Reddit users link to" if reddit else "The corpus reflects the archived portion of the web")
+        + (" — skewed towards a few popular domains"
+           + (f" (the top domain alone holds {fmt_pct(_pct(c['top_domains'][0][1], c['documents']))} of the documents)"
+              if measured and c["top_domains"] else "")
+           + (", towards the languages its filter kept" if "filter" in ran else "")
+           + (" and towards the demographics of Reddit's users" if reddit else "")
+           + " — and inherits the biases, errors and offensive content of web text. "
+         "Pages that blocked crawlers, failed to fetch or could not be extracted are missing (see Fetch outcomes). "
+         "Quality filters are heuristics and can remove dialects or minority-language text disproportionately.\n"),
+        "### Benchmark contamination\n",
+        _contamination_md(data, figures) + "\n",
+        "### Recommendations\n",
+        "Check the contamination table before reporting results on those benchmarks; filter further for your use.\n",
+        "## Datasheet\n",
+        "Answers to the questions of *Datasheets for Datasets* (Gebru et al., 2021) from the recipe and the run's "
+        f"measurements; {TODO} marks what only the author can answer.\n",
+        datasheet_md + "\n",
+        "## Reproducibility\n",
+        _reproducibility_md(data) + "\n",
+        "## Citation\n",
+        "**BibTeX:**\n",
+        "```bibtex\n" + (cfg.get("citation") or f"{TODO}: how to cite this dataset") + "\n```\n",
+        "The recipe follows:\n",
+        "```bibtex\n@article{radford2019language,\n  title={Language Models are Unsupervised Multitask Learners},\n"
+        "  author={Radford, Alec and Wu, Jeffrey and Child, Rewon and Luan, David and Amodei, Dario and Sutskever, Ilya},\n"
+        "  year={2019}\n}\n@inproceedings{brown2020language,\n  title={Language Models are Few-Shot Learners},\n"
+        "  author={Brown, Tom B. and others},\n  booktitle={NeurIPS},\n  year={2020}\n}\n"
+        "@article{gebru2021datasheets,\n  title={Datasheets for Datasets},\n  author={Gebru, Timnit and others},\n"
+        "  journal={Communications of the ACM},\n  volume={64},\n  number={12},\n  year={2021}\n}\n```\n",
+        "## Dataset Card Authors\n",
+        answer(cfg.get("curated_by")) + "\n",
+        "## Dataset Card Contact\n",
+        answer(cfg.get("contact")) + "\n",
+    ]
+    return "\n".join(parts)
+
+
+# =========================================================================== writing
+def _write_bytes(run: RunDir, path: str, data: bytes) -> None:
+    if "://" in path and not path.startswith("file://"):
+        import fsspec
+
+        with fsspec.open(path, "wb") as fh:
+            fh.write(data)
+        return
+    import os
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "wb") as fh:
+        fh.write(data)
+    os.replace(path + ".tmp", path)
+
+
+def write_datacard(root: str, recipe: Recipe | None = None, out_dir: str | None = None) -> dict[str, Any]:
+    """Gather, draw the figures, write ``card/README.md``, ``card/datacard.json``, ``card/figures/*.png``.
+
+    Returns the gathered data with ``figures`` (name → path relative to the card folder).
+    """
+    from corpus_tools.datacard_figures import render_figures
+
+    run = RunDir(root)
+    out = out_dir or run.stage_dir("datacard")
+    data = gather(root, recipe)
+    figures = {}
+    for name, png in render_figures(data).items():
+        rel = f"figures/{name}.png"
+        _write_bytes(run, join(out, "figures", f"{name}.png"), png)
+        figures[name] = rel
+    data["figures"] = figures
+    run.write_text(join(out, "datacard.json"), json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    run.write_text(join(out, "README.md"), render_card(data, figures))
+    return data

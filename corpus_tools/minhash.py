@@ -1,0 +1,203 @@
+"""MinHash signatures of word n-gram shingles, computed by a compiled, vectorised kernel.
+
+A document's shingles are its word n-grams (n = 5 by default). Words are maximal runs of
+letters, digits or non-ASCII characters of the lower-cased UTF-8 text; ASCII punctuation and
+whitespace separate words. A document with fewer than n words has one shingle (all its words);
+a document without words has none and gets the *empty signature* (every value ``EMPTY``).
+
+Hashing is stable across processes and machines (no salted ``hash()``):
+
+* word hash  = FNV-1a 64 over the word's bytes,
+* shingle    = ``fmix64(w_i * C^(n-1) + ... + w_{i+n-1})`` (MurmurHash3 finaliser), a 64-bit hash,
+* permutation k of the top 32 bits x of the shingle hash: ``(a_k * x + b_k) mod 2^64 >> 32``
+  (Dietzfelbinger's multiply-add-shift, a 2-independent family like datasketch's
+  ``(a x + b) mod p``), with ``a_k`` odd and ``a, b`` drawn from ``numpy.random.PCG64(seed)``.
+
+The signature value k is the minimum over the document's shingles of permutation k, as a
+``uint32``. ``estimate_jaccard(s, t) = mean(s == t)`` is an unbiased estimate of the Jaccard
+similarity of the two shingle sets, exactly as with ``datasketch.MinHash``.
+
+The kernel is compiled with numba: the loop over the ``num_perm`` permutations of one shingle
+is SIMD-vectorised, and a whole batch of documents is processed in one call, so there is no
+Python loop per shingle (see docs/benchmarks.md for why this beats pure NumPy here).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+from numba import njit
+
+DEFAULT_NUM_PERM = 128
+DEFAULT_NGRAM = 5
+DEFAULT_SEED = 1
+EMPTY = np.uint32(0xFFFFFFFF)  # every value of the signature of a document without shingles
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_COMBINE = np.uint64(0x9E3779B97F4A7C15)
+
+
+# --------------------------------------------------------------------------- kernels
+@njit(cache=True, inline="always")
+def _fmix64(h):
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= h >> np.uint64(33)
+    return h
+
+
+def _byte_classes() -> np.ndarray:
+    """Per byte value: 0 = separator, else the byte as hashed (ASCII letters lower-cased)."""
+    table = np.zeros(256, dtype=np.uint8)
+    for c in range(256):
+        if c >= 128 or chr(c).isdigit() or "a" <= chr(c) <= "z":
+            table[c] = c
+        elif "A" <= chr(c) <= "Z":
+            table[c] = c | 0x20
+    return table
+
+
+_CLASSES = _byte_classes()
+
+
+@njit(cache=True)
+def _word_hashes(data, start, end):
+    """FNV-1a 64 hash of every word in data[start:end]."""
+    out = np.empty(min((end - start) // 2 + 1, 4096), dtype=np.uint64)  # grows for long texts
+    n = 0
+    in_word = False
+    h = _FNV_OFFSET
+    classes = _CLASSES
+    for i in range(start, end):
+        c = classes[data[i]]
+        if c != 0:
+            if not in_word:
+                in_word = True
+                h = _FNV_OFFSET
+            h = (h ^ np.uint64(c)) * _FNV_PRIME
+        elif in_word:
+            if n == out.shape[0]:
+                bigger = np.empty(2 * n, dtype=np.uint64)
+                bigger[:n] = out
+                out = bigger
+            out[n] = h
+            n += 1
+            in_word = False
+    if in_word:
+        if n == out.shape[0]:
+            bigger = np.empty(n + 1, dtype=np.uint64)
+            bigger[:n] = out
+            out = bigger
+        out[n] = h
+        n += 1
+    return out[:n]
+
+
+@njit(cache=True)
+def _shingle_hashes(words, ngram):
+    """64-bit hash of every word n-gram; one shingle of all words when there are fewer than n."""
+    nw = words.shape[0]
+    if nw == 0:
+        return np.empty(0, dtype=np.uint64)
+    width = min(ngram, nw)
+    ns = nw - width + 1
+    out = np.empty(ns, dtype=np.uint64)
+    for i in range(ns):
+        h = np.uint64(0)
+        for j in range(width):
+            h = h * _COMBINE + words[i + j]
+        out[i] = _fmix64(h)
+    return out
+
+
+@njit(cache=True)
+def _signatures_kernel(data, offsets, ngram, a, b, out):
+    """out[d] = MinHash signature of document d = data[offsets[d]:offsets[d+1]]."""
+    k = a.shape[0]
+    mins = np.empty(k, dtype=np.uint64)
+    for d in range(offsets.shape[0] - 1):
+        sh = _shingle_hashes(_word_hashes(data, offsets[d], offsets[d + 1]), ngram)
+        for p in range(k):
+            mins[p] = np.uint64(0xFFFFFFFF)
+        for s in range(sh.shape[0]):
+            x = sh[s] >> np.uint64(32)
+            for p in range(k):
+                mins[p] = min(mins[p], (a[p] * x + b[p]) >> np.uint64(32))
+        for p in range(k):
+            out[d, p] = np.uint32(mins[p])
+
+
+# --------------------------------------------------------------------------- Python API
+def _encode(texts: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    blobs = [(t or "").encode("utf-8", "surrogatepass") for t in texts]
+    offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in blobs], out=offsets[1:])
+    data = np.frombuffer(b"".join(blobs), dtype=np.uint8) if blobs else np.empty(0, np.uint8)
+    return data, offsets
+
+
+def permutations(num_perm: int = DEFAULT_NUM_PERM, seed: int = DEFAULT_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(a, b)`` coefficients of the ``num_perm`` hash permutations for ``seed``."""
+    if num_perm < 1:
+        raise ValueError(f"num_perm must be >= 1, got {num_perm}")
+    rng = np.random.Generator(np.random.PCG64(seed))
+    a = rng.integers(0, 2**64, size=num_perm, dtype=np.uint64, endpoint=False) | np.uint64(1)
+    b = rng.integers(0, 2**64, size=num_perm, dtype=np.uint64, endpoint=False)
+    return a, b
+
+
+class MinHasher:
+    """Computes MinHash signatures with fixed parameters (build once, reuse for every batch)."""
+
+    def __init__(self, num_perm: int = DEFAULT_NUM_PERM, ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED):
+        if ngram < 1:
+            raise ValueError(f"ngram must be >= 1, got {ngram}")
+        self.num_perm, self.ngram, self.seed = num_perm, ngram, seed
+        self.a, self.b = permutations(num_perm, seed)
+
+    def signatures(self, texts: Sequence[str]) -> np.ndarray:
+        """A ``(len(texts), num_perm)`` uint32 array, one signature per text."""
+        data, offsets = _encode(texts)
+        out = np.empty((len(offsets) - 1, self.num_perm), dtype=np.uint32)
+        _signatures_kernel(data, offsets, self.ngram, self.a, self.b, out)
+        return out
+
+    def signature(self, text: str) -> np.ndarray:
+        return self.signatures([text])[0]
+
+    def shingles(self, text: str) -> np.ndarray:
+        """The document's distinct shingle hashes (sorted uint64), for exact Jaccard."""
+        return shingle_set(text, self.ngram)
+
+
+def shingle_set(text: str, ngram: int = DEFAULT_NGRAM) -> np.ndarray:
+    """Sorted distinct 64-bit hashes of the word n-gram shingles of ``text``."""
+    data, offsets = _encode([text])
+    return np.unique(_shingle_hashes(_word_hashes(data, 0, int(offsets[1])), ngram))
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Exact Jaccard similarity of two sorted distinct shingle-hash arrays (0.0 when both empty)."""
+    union = len(a) + len(b)
+    if union == 0:
+        return 0.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (union - inter)
+
+
+def is_empty(sig: np.ndarray) -> bool:
+    """True for the signature of a document without shingles."""
+    return bool(np.all(sig == EMPTY))
+
+
+def estimate_jaccard(s: np.ndarray, t: np.ndarray) -> float:
+    """Estimated Jaccard similarity: the fraction of equal signature values (0 if either is empty)."""
+    if s.shape != t.shape:
+        raise ValueError(f"signatures differ in length: {s.shape} vs {t.shape}")
+    if is_empty(s) or is_empty(t):
+        return 0.0
+    return float(np.count_nonzero(s == t)) / s.shape[0]

@@ -1,0 +1,122 @@
+"""Run a function in a child process under a wall-clock limit per call.
+
+A pathological page can keep an HTML parser busy for minutes, in C code that no Python
+signal interrupts, and signals only work in the main thread anyway. :class:`TimeLimited`
+keeps one child process that runs the function; when a call is not answered within the
+limit the child is killed (and a fresh one started on the next call), and the caller gets
+:class:`CallTimeout`. Arguments and results cross the process boundary by pickling.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from typing import Any, Callable
+
+
+class CallTimeout(TimeoutError):
+    """The call did not finish within the limit; the worker process was killed."""
+
+
+class WorkerDied(RuntimeError):
+    """The worker process exited (crash, out of memory) while running the call."""
+
+
+def _serve(fn: Callable, conn, warmup: tuple | None) -> None:
+    if warmup is not None:
+        try:
+            fn(*warmup)  # imports, model loads and first-call caches happen before the clock runs
+        except BaseException:  # noqa: BLE001 - a failing warm-up only costs time later
+            pass
+    conn.send("ready")
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        args, kwargs = msg
+        try:
+            conn.send((True, fn(*args, **kwargs)))
+        except BaseException as e:  # noqa: BLE001 - reported to the parent, which decides
+            conn.send((False, f"{type(e).__name__}: {e}"))
+
+
+class TimeLimited:
+    """``TimeLimited(fn, timeout_s)(*args)``: ``fn(*args)`` in a child process, at most ``timeout_s`` seconds.
+
+    ``fn`` must be importable (a module-level function). Exceptions raised by ``fn`` come
+    back as :class:`RuntimeError` with the original type and message. ``warmup`` arguments,
+    when given, are passed to ``fn`` once in each new worker before it reports ready, so that
+    start-up costs (imports, first-call initialisation; at most ``startup_s``) are not counted
+    against a document.
+    """
+
+    def __init__(self, fn: Callable, timeout_s: float, warmup: tuple | None = None, startup_s: float = 300.0,
+                 start_method: str = "spawn"):
+        self.fn = fn
+        self.timeout_s = timeout_s
+        self.warmup = warmup
+        self.startup_s = startup_s
+        self._ctx = mp.get_context(start_method)
+        self._proc = None
+        self._conn = None
+
+    def _start(self) -> None:
+        parent, child = self._ctx.Pipe()
+        self._proc = self._ctx.Process(target=_serve, args=(self.fn, child, self.warmup), daemon=True)
+        self._proc.start()
+        child.close()
+        self._conn = parent
+        try:
+            ok = parent.poll(self.startup_s) and parent.recv() == "ready"
+        except (EOFError, OSError):
+            ok = False
+        if not ok:
+            self._kill()
+            raise WorkerDied(f"worker process did not start within {self.startup_s:g} s")
+
+    def _kill(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.join(5)
+        if self._conn is not None:
+            self._conn.close()
+        self._proc = self._conn = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._proc is None or not self._proc.is_alive():
+            self._kill()
+            self._start()
+        self._conn.send((args, kwargs))
+        try:
+            ready = self._conn.poll(self.timeout_s)
+        except (EOFError, OSError):
+            ready = True
+        if not ready:
+            self._kill()
+            raise CallTimeout(f"no result within {self.timeout_s:g} s")
+        try:
+            ok, value = self._conn.recv()
+        except (EOFError, OSError):
+            code = self._proc.exitcode if self._proc else None
+            self._kill()
+            raise WorkerDied(f"worker process exited (code {code})") from None
+        if not ok:
+            raise RuntimeError(value)
+        return value
+
+    def close(self) -> None:
+        if self._conn is not None and self._proc is not None and self._proc.is_alive():
+            try:
+                self._conn.send(None)
+                self._proc.join(2)
+            except (OSError, BrokenPipeError):
+                pass
+        self._kill()
+
+    def __enter__(self) -> "TimeLimited":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

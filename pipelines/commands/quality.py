@@ -1,0 +1,51 @@
+"""``webtext quality train``: the GPT-3 quality classifier (fastText, curated vs raw crawl)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def add_parser(sub):
+    p = sub.add_parser("quality", help="train the GPT-3-style document quality classifier",
+                       description="GPT-3 quality classifier: a fastText model telling curated text from raw crawl.")
+    qsub = p.add_subparsers(dest="quality_command", metavar="SUBCOMMAND")
+    qsub.required = True
+    t = qsub.add_parser("train", help="train, evaluate on a held-out split, save MODEL and MODEL.json",
+                        description="Train on positives (curated text) against negatives (raw crawl). Inputs: "
+                                    "Parquet documents, JSONL with a text field, or plain text (one document per "
+                                    "--chunk-lines lines). Writes MODEL (fastText .bin) and MODEL.json (recipe, data "
+                                    "sizes, held-out precision/recall). Use it with [filter] quality_model = MODEL.")
+    t.add_argument("--positive", nargs="+", required=True, metavar="PATH", help="curated text (high quality)")
+    t.add_argument("--negative", nargs="+", required=True, metavar="PATH", help="raw crawl text (low quality)")
+    t.add_argument("--out", required=True, metavar="MODEL", help="model file to write (MODEL.json beside it)")
+    t.add_argument("--chunk-lines", type=int, default=1, help="plain text: lines per document (default 1)")
+    t.add_argument("--limit", type=int, default=None, help="at most this many texts per side")
+    t.add_argument("--epoch", type=int, default=25)
+    t.add_argument("--lr", type=float, default=0.5)
+    t.add_argument("--word-ngrams", type=int, default=2)
+    t.add_argument("--dim", type=int, default=64)
+    t.add_argument("--val-fraction", type=float, default=0.2)
+    t.add_argument("--seed", type=int, default=1234)
+    return p
+
+
+def main(args) -> int:
+    from corpus_tools.quality_classifier import ClassifierParams, load_texts, train_classifier
+
+    pos = load_texts(args.positive, args.chunk_lines, args.limit)
+    neg = load_texts(args.negative, args.chunk_lines, args.limit)
+    params = ClassifierParams(epoch=args.epoch, lr=args.lr, word_ngrams=args.word_ngrams, dim=args.dim,
+                              val_fraction=args.val_fraction, seed=args.seed)
+    try:
+        info = train_classifier(pos, neg, args.out, params,
+                                sources={"positive": args.positive, "negative": args.negative,
+                                         "chunk_lines": args.chunk_lines})
+    except ValueError as e:
+        print(f"webtext quality: error: {e}", file=sys.stderr)
+        return 2
+    v = info["validation"]
+    print(f"wrote {args.out} (+ .json): {info['n_train']} train, {info['n_validation']} held out; "
+          f"precision {v['precision']:.3f} recall {v['recall']:.3f} f1 {v['f1']:.3f}")
+    print(json.dumps(v))
+    return 0

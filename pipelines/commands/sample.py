@@ -1,0 +1,40 @@
+"""``webtext sample``: generate text from a training checkpoint (temperature, top-k, top-p)."""
+
+from __future__ import annotations
+
+
+def add_parser(sub):
+    p = sub.add_parser("sample", help="generate text from a checkpoint",
+                       description="Continue PROMPT with the model in CKPT_DIR, encoding and decoding with the "
+                                   "tokenizer stored there at training time (or --tokenizer).")
+    p.add_argument("--ckpt", required=True, metavar="CKPT_DIR", help="folder holding ckpt.pt (or the file)")
+    p.add_argument("--prompt", required=True, metavar="TEXT")
+    p.add_argument("--tokenizer", metavar="TOKENIZER_DIR", help="override the checkpoint's tokenizer")
+    p.add_argument("--max-new-tokens", type=int, default=100)
+    p.add_argument("--temperature", type=float, default=1.0, help="0 = greedy")
+    p.add_argument("--top-k", type=int, default=0, help="keep the k most likely tokens (0 = all)")
+    p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1 = all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num-samples", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    return p
+
+
+def main(args) -> int:
+    from pipelines.webtext import UserError
+
+    if args.max_new_tokens < 0 or args.top_k < 0 or not 0 < args.top_p <= 1 or args.temperature < 0:
+        raise UserError("need --max-new-tokens >= 0, --top-k >= 0, 0 < --top-p <= 1, --temperature >= 0")
+    from training_bridge.sample import sample_text
+
+    for i in range(args.num_samples):
+        try:
+            text = sample_text(args.ckpt, args.prompt, max_new_tokens=args.max_new_tokens,
+                               temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                               seed=args.seed + i, tokenizer_dir=args.tokenizer, device=args.device)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        if args.num_samples > 1:
+            print(f"--- sample {i + 1}")
+        print(text)
+    return 0

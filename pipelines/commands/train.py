@@ -1,0 +1,76 @@
+"""``webtext train``: pretrain the GPT-2 model on token shards (TOKENS_DIR → CKPT_DIR).
+
+Every parameter of the recipe's ``[train]`` section is also a flag (``--batch-size``,
+``--grad-accum``, ``--lr`` ...); flags override ``--recipe``. Several GPUs:
+``torchrun --nproc_per_node=8 -m pipelines.webtext train --data ... --out ...``.
+torch is imported only when the command runs, so ``webtext --help`` works without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+
+from corpus_tools.recipe import Recipe, TrainConfig, load_recipe
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_parser(sub):
+    p = sub.add_parser("train", help="pretrain a GPT-2-style model on token shards (TOKENS_DIR → CKPT_DIR)",
+                       description="Train (or resume) a GPT-2 model on llm.c-format token shards: the first .bin "
+                                   "by name is validation, the rest training. Writes CKPT_DIR/ckpt.pt, "
+                                   "CKPT_DIR/metrics.jsonl and, when done, a Hugging Face model in CKPT_DIR/hf.")
+    p.add_argument("--data", required=True, metavar="TOKENS_DIR", help="folder of .bin token shards")
+    p.add_argument("--out", required=True, metavar="CKPT_DIR", help="checkpoint folder (resumed if it holds one)")
+    p.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
+    p.add_argument("--recipe", metavar="TOML", help="recipe file whose [train] section is used")
+    p.add_argument("--tokenizer", metavar="TOKENIZER_DIR",
+                   help="tokenizer to store with the checkpoint (default: TOKENS_DIR/../tokenizer if present)")
+    p.add_argument("--no-resume", action="store_true", help="start afresh even if CKPT_DIR holds a checkpoint")
+    p.add_argument("--stop-at", type=int, metavar="STEP", help="stop (with a checkpoint) after this step")
+    p.add_argument("--peak-flops", type=float, metavar="FLOPS", help="device peak FLOP/s for MFU (default: known GPUs)")
+    p.add_argument("--no-export", action="store_true", help="skip the Hugging Face export at the end")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    hints = typing.get_type_hints(TrainConfig)
+    group = p.add_argument_group("recipe [train] parameters (override the recipe)")
+    for f in dataclasses.fields(TrainConfig):
+        tp, meta = hints[f.name], f.metadata
+        kw: dict = {"default": None, "metavar": f.name.upper(), "help": f"{meta.get('doc', '')} (default {f.default!r})"}
+        if tp is bool:
+            kw["action"] = argparse.BooleanOptionalAction
+            del kw["metavar"]
+        else:
+            kw["type"] = tp
+            if meta.get("choices"):
+                kw["choices"] = meta["choices"]
+                del kw["metavar"]
+        group.add_argument(_flag(f.name), dest=f"train_{f.name}", **kw)
+    return p
+
+
+def resolve_train_config(args) -> TrainConfig:
+    recipe = load_recipe(args.recipe) if args.recipe else Recipe()
+    overrides = {f.name: getattr(args, f"train_{f.name}") for f in dataclasses.fields(TrainConfig)
+                 if getattr(args, f"train_{f.name}", None) is not None}
+    return recipe.replace({"train": overrides}).train  # validated like a recipe file
+
+
+def main(args) -> int:
+    from pipelines.webtext import UserError
+
+    cfg = resolve_train_config(args)
+    from training_bridge.train import train
+
+    try:
+        summary = train(args.data, args.out, cfg, device=args.device, tokenizer_dir=args.tokenizer,
+                        resume=not args.no_resume, stop_at=args.stop_at, peak_flops=args.peak_flops,
+                        progress=not args.no_progress, export=not args.no_export)
+    except ValueError as e:  # bad shards, too little data, no CUDA, seq_len > context...
+        raise UserError(str(e)) from None
+    print(f"checkpoint {summary['checkpoint']}, step {summary['step']}, loss {summary['loss']}, "
+          f"val_loss {summary['val_loss']}")
+    return 0

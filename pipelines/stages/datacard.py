@@ -1,0 +1,44 @@
+"""Datacard stage: the run's measurements → RUN/card (README.md dataset card, datacard.json, figures/).
+
+Not a Beam stage: it reads ``RUN/stats/*.json``, profiles the Parquet outputs of the other
+stages and writes the card (:func:`corpus_tools.datacard.write_datacard`). Every stage the
+card reports on is one record: it is passed on when its stats were read, and counted under
+``not_run`` or ``unreadable_stats`` otherwise, so ``records_in = records_out + reasons``.
+"""
+
+from __future__ import annotations
+
+from corpus_tools.datacard import write_datacard
+from pipelines.stage import Stage, StageContext, StageResult
+
+NAME = "datacard"
+
+
+class DatacardStage(Stage):
+    name = NAME
+    sections = ("datacard",)
+
+    def run(self, ctx: StageContext) -> StageResult:
+        out = ctx.run.stage_dir(NAME)
+        if getattr(ctx, "build_only", False):  # no Beam graph to build, and nothing may be written
+            return StageResult(records_in=0, records_out=0, reasons={})
+        data = write_datacard(ctx.run.root, recipe=ctx.recipe, out_dir=out)
+        status = [s["status"] for s in data["stages"].values()]
+        reasons = {"not_run": status.count("not run"), "unreadable_stats": status.count("unreadable")}
+        corpus = data["corpus"]
+        ctx.log(f"[{NAME}] card written to {out}/README.md")
+        return StageResult(
+            records_in=len(status),
+            records_out=status.count("ran"),
+            reasons={k: v for k, v in reasons.items() if v},
+            details={
+                "stages_reported": sorted(data["stages"]),
+                "documents": corpus.get("documents"),
+                "corpus_source": corpus.get("source_stage"),
+                "figures": sorted(data["figures"]),
+            },
+            outputs={"card": out},
+        )
+
+
+STAGE = DatacardStage()

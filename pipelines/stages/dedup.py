@@ -1,0 +1,292 @@
+"""Dedup stage: exact, URL and MinHash-LSH near-duplicate removal → the final corpus.
+
+Reads ``RUN/filtered`` (or ``--input``), writes ``RUN/dedup`` (kept documents, DOC_SCHEMA, with
+``dedup_cluster`` filled for clustered ones), ``RUN/dedup/clusters`` (CLUSTER_SCHEMA),
+``RUN/dedup/removed/<reason>/`` (the removed duplicates) and ``RUN/dedup/rejected`` (dead letters).
+
+The graph (every step keyed, nothing needs all documents on one worker):
+
+1. validate → features (id, keys, keep rank, MinHash signature) in batches;
+2. exact: group by normalised-text hash; URL: group the survivors by normalised URL;
+3. near: survivors → (band, bucket) keys → group → candidate edges → verified edges
+   (joined with the two endpoints' signatures / shingle sets) → connected components
+   (union-find over the verified edge list on one worker) → clusters;
+4. each cluster keeps one document (highest score_sum, longest text, smallest id); the
+   decisions are joined back to the documents by id.
+See docs/stages/dedup.md.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+
+from corpus_tools.clusters import connected_components, keep_rank, size_histogram
+from corpus_tools.exact import text_hash, url_key
+from corpus_tools.lsh import batch_band_keys, optimal_bands_rows
+from corpus_tools.minhash import MinHasher, estimate_jaccard, jaccard, shingle_set
+from corpus_tools.recipe import DedupConfig
+from corpus_tools.rundir import join
+from corpus_tools.schema import CLUSTER_SCHEMA, new_reject
+from corpus_tools.shards import read_table
+from pipelines.deadletter import DEAD_LETTER
+from pipelines.metrics import counter
+from pipelines.parquet_io import ReadDocs, WriteDocs, WriteRejects, WriteShards, match_files
+from pipelines.stage import Stage, StageContext, StageResult
+
+NAME = "dedup"
+KINDS = ("exact", "url", "near")  # in the order they run
+REASONS = {"exact": "exact_duplicate", "url": "url_duplicate", "near": "near_duplicate"}
+ALL_PAIRS_UP_TO = 20  # a bucket this small gives every pair as a candidate, a larger one a star
+
+
+class ValidateFn(beam.DoFn):
+    """Documents without an id or a text cannot be deduplicated: dead letters."""
+
+    def process(self, doc: dict):
+        counter(NAME, "in").inc()
+        problem = None
+        if not isinstance(doc.get("id"), str) or not doc["id"]:
+            problem = ("missing_id", "document has no id")
+        elif not isinstance(doc.get("text"), str):
+            problem = ("missing_text", "document has no text")
+        if problem:
+            counter(NAME, f"reason.{problem[0]}").inc()
+            yield beam.pvalue.TaggedOutput(DEAD_LETTER, new_reject(
+                NAME, problem[0], source=doc.get("warc_file"), offset=doc.get("warc_offset"),
+                url=doc.get("url"), detail=problem[1]))
+        else:
+            yield doc
+
+
+class FeaturesFn(beam.DoFn):
+    """A batch of documents → one small feature record each (keys, keep rank, signature bytes)."""
+
+    def __init__(self, cfg: DedupConfig, bands: int, rows: int):
+        self.cfg, self.bands, self.rows = cfg, bands, rows
+
+    def setup(self):
+        self.hasher = MinHasher(self.cfg.num_perm, self.cfg.ngram, self.cfg.seed)
+
+    def process(self, batch: list[dict]):
+        sigs = self.hasher.signatures([d["text"] for d in batch])
+        keys = batch_band_keys(sigs, self.bands, self.rows)
+        for doc, sig, k in zip(batch, sigs, keys):
+            yield {"id": doc["id"], "text_hash": text_hash(doc["text"]), "url": url_key(doc.get("url")),
+                   "score": doc.get("score_sum") or 0, "length": len(doc["text"]), "sig": sig.tobytes(),
+                   "keys": k}
+
+
+def _sig(feat: dict) -> np.ndarray:
+    return np.frombuffer(feat["sig"], dtype=np.uint32)
+
+
+class ResolveFn(beam.DoFn):
+    """One group of duplicates (any kind) → kept survivor, a cluster row, a decision per member."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def process(self, element):
+        _, feats = element
+        by_id: dict[str, dict] = {}
+        for f in feats:
+            by_id.setdefault(f["id"], f)  # one document id twice is handled when joining back
+        members = sorted(by_id.values(), key=lambda f: keep_rank(f["id"], f["score"], f["length"]))
+        kept = members[0]
+        yield kept
+        if len(members) < 2:
+            return
+        cluster_id = f"{self.kind}-{kept['id']}"
+        sims = [estimate_jaccard(_sig(kept), _sig(f)) for f in members[1:]]
+        counter(NAME, f"clusters_{self.kind}").inc()
+        yield beam.pvalue.TaggedOutput("clusters", {
+            "cluster_id": cluster_id, "kept_id": kept["id"], "members": sorted(by_id), "size": len(members),
+            "kind": self.kind, "similarity": float(np.mean(sims)),
+        })
+        order = KINDS.index(self.kind)
+        yield beam.pvalue.TaggedOutput("decisions", (kept["id"], (order, cluster_id, None)))
+        for f in members[1:]:
+            yield beam.pvalue.TaggedOutput("decisions", (f["id"], (order, cluster_id, REASONS[self.kind])))
+
+
+class Resolve(beam.PTransform):
+    """Group features by ``key(feature)`` and resolve each group (outputs survivors/clusters/decisions)."""
+
+    def __init__(self, kind: str, key):
+        super().__init__()
+        self.kind, self.key = kind, key
+
+    def expand(self, feats):
+        key = self.key
+        return (feats
+                | "Key" >> beam.Map(lambda f: (key(f), f))
+                | "Group" >> beam.GroupByKey()
+                | "Resolve" >> beam.ParDo(ResolveFn(self.kind)).with_outputs("clusters", "decisions", main="survivors"))
+
+
+def bucket_edges(element):
+    """Candidate pairs of one LSH bucket: every pair of a small bucket, a star from the smallest id otherwise."""
+    _, ids = element
+    ids = sorted(set(ids))
+    if len(ids) <= ALL_PAIRS_UP_TO:
+        for i, a in enumerate(ids):
+            for b in ids[i + 1:]:
+                yield a, b
+    else:
+        for b in ids[1:]:
+            yield ids[0], b
+
+
+class VerifyFn(beam.DoFn):
+    """(b, {"edges": [(a, info_a)...], "info": [info_b]}) → verified (a, b, similarity) edges."""
+
+    def __init__(self, cfg: DedupConfig):
+        self.cfg = cfg
+
+    def process(self, element):
+        b, groups = element
+        if not groups["info"]:
+            return
+        sig_b, sh_b = groups["info"][0]
+        for a, (sig_a, sh_a) in groups["edges"]:
+            sim = estimate_jaccard(np.frombuffer(sig_a, np.uint32), np.frombuffer(sig_b, np.uint32))
+            if self.cfg.verify == "exact":
+                sim = jaccard(np.frombuffer(sh_a, np.uint64), np.frombuffer(sh_b, np.uint64))
+            if self.cfg.verify == "none" or sim >= self.cfg.threshold:
+                counter(NAME, "verified_pairs").inc()
+                yield a, b
+            else:
+                counter(NAME, "rejected_pairs").inc()
+
+
+def components_of(edges: list[tuple[str, str]]):
+    """All verified edges (one worker) → (document id, component label) pairs."""
+    return sorted(connected_components(edges).items())
+
+
+class FinalizeFn(beam.DoFn):
+    """(id, {"docs": [...], "decisions": [...]}) → kept document, or a removed one tagged by reason."""
+
+    def process(self, element):
+        _, groups = element
+        docs = sorted(groups["docs"], key=lambda d: json.dumps(d, sort_keys=True, default=str))
+        if not docs:
+            return
+        decisions = sorted(groups["decisions"])
+        removal = next((d for d in decisions if d[2] is not None), None)
+        cluster = removal[1] if removal else (decisions[-1][1] if decisions else None)
+        for i, doc in enumerate(docs):
+            doc = dict(doc, dedup_cluster=cluster)
+            reason = removal[2] if removal else None
+            if i > 0:  # the same id (same URL and text) twice: an exact duplicate of the first copy
+                counter(NAME, "duplicate_id").inc()
+                reason = reason or REASONS["exact"]
+            if reason:
+                counter(NAME, f"reason.{reason}").inc()
+                yield beam.pvalue.TaggedOutput(reason, doc)
+            else:
+                counter(NAME, "out").inc()
+                yield doc
+
+
+class DedupStage(Stage):
+    name = NAME
+    sections = ("dedup",)
+
+    def run(self, ctx: StageContext) -> StageResult:
+        docs_in = ctx.input_or(previous="filter")
+        cfg = ctx.recipe.dedup
+        shards = ctx.recipe.run.num_shards
+        out = ctx.run.stage_dir(NAME)
+        clusters_dir = join(out, "clusters")
+        bands, rows = optimal_bands_rows(cfg.threshold, cfg.num_perm, cfg.false_positive_weight,
+                                         cfg.false_negative_weight)
+
+        def build(p):
+            checked = (p | "Read" >> ReadDocs(docs_in)
+                       | "Validate" >> beam.ParDo(ValidateFn()).with_outputs(DEAD_LETTER, main="docs"))
+            docs = checked.docs
+            feats = (docs | "Batch" >> beam.BatchElements(min_batch_size=16, max_batch_size=512)
+                     | "Features" >> beam.ParDo(FeaturesFn(cfg, bands, rows)))
+            clusters, decisions = [], []
+            survivors = feats
+            if cfg.exact:
+                r = survivors | "Exact" >> Resolve("exact", lambda f: f["text_hash"])
+                survivors, clusters, decisions = r.survivors, clusters + [r.clusters], decisions + [r.decisions]
+            if cfg.url:
+                r = survivors | "Url" >> Resolve("url", lambda f: f["url"] or "\x00" + f["id"])
+                survivors, clusters, decisions = r.survivors, clusters + [r.clusters], decisions + [r.decisions]
+
+            # ---- near duplicates
+            edges = (survivors
+                     | "BandKeys" >> beam.FlatMap(lambda f: [(tuple(k), f["id"]) for k in f["keys"]])
+                     | "GroupBuckets" >> beam.GroupByKey()
+                     | "BucketEdges" >> beam.FlatMap(bucket_edges)
+                     | "DistinctEdges" >> beam.Distinct()
+                     | "CountCandidates" >> beam.Map(lambda e: (counter(NAME, "candidate_pairs").inc(), e)[1]))
+            nodes = (edges | "EdgeNodes" >> beam.FlatMap(lambda e: e) | "DistinctNodes" >> beam.Distinct()
+                     | "NodeKey" >> beam.Map(lambda i: (i, True)))
+            node_set = beam.pvalue.AsDict(nodes)
+            ngram = cfg.ngram
+            want_shingles = cfg.verify == "exact"
+            shingles = (docs | "NodeShingles" >> beam.FlatMap(
+                lambda d, ns: [(d["id"], shingle_set(d["text"], ngram).tobytes() if want_shingles else b"")]
+                if d["id"] in ns else [], ns=node_set))
+            node_feats = survivors | "NodeFeats" >> beam.FlatMap(
+                lambda f, ns: [(f["id"], f)] if f["id"] in ns else [], ns=node_set)
+            info = ({"f": node_feats, "s": shingles} | "JoinInfo" >> beam.CoGroupByKey()
+                    | "Info" >> beam.FlatMap(lambda kv: [(kv[0], (kv[1]["f"][0]["sig"], kv[1]["s"][0]))]
+                                             if kv[1]["f"] and kv[1]["s"] else []))
+            half = ({"edges": edges, "info": info} | "JoinA" >> beam.CoGroupByKey()
+                    | "Carry" >> beam.FlatMap(lambda kv: [(b, (kv[0], kv[1]["info"][0])) for b in kv[1]["edges"]]
+                                              if kv[1]["info"] else []))
+            verified = ({"edges": half, "info": info} | "JoinB" >> beam.CoGroupByKey()
+                        | "Verify" >> beam.ParDo(VerifyFn(cfg)))
+            labels = (verified | "AllEdges" >> beam.combiners.ToList()
+                      | "Components" >> beam.FlatMap(components_of))
+            near = ({"label": labels, "f": node_feats} | "JoinLabels" >> beam.CoGroupByKey()
+                    | "ByComponent" >> beam.FlatMap(lambda kv: [(kv[1]["label"][0], kv[1]["f"][0])]
+                                                    if kv[1]["label"] and kv[1]["f"] else [])
+                    | "GroupComponents" >> beam.GroupByKey()
+                    | "ResolveNear" >> beam.ParDo(ResolveFn("near")).with_outputs("clusters", "decisions",
+                                                                                  main="survivors"))
+            clusters.append(near.clusters)
+            decisions.append(near.decisions)
+
+            # ---- back to the documents
+            all_decisions = decisions | "AllDecisions" >> beam.Flatten()
+            final = ({"docs": docs | "DocKey" >> beam.Map(lambda d: (d["id"], d)), "decisions": all_decisions}
+                     | "JoinDecisions" >> beam.CoGroupByKey()
+                     | "Finalize" >> beam.ParDo(FinalizeFn()).with_outputs(*REASONS.values(), main="kept"))
+            final.kept | "WriteDocs" >> WriteDocs(out, shards)
+            for reason in REASONS.values():
+                final[reason] | f"Write_{reason}" >> WriteDocs(join(out, "removed", reason), shards)
+            (clusters | "AllClusters" >> beam.Flatten()
+             | "WriteClusters" >> WriteShards(clusters_dir, CLUSTER_SCHEMA, shards, key=lambda r: r["cluster_id"]))
+            checked[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out, "rejected"))
+
+        counters = ctx.run_beam(build)
+        if getattr(ctx, "build_only", False):
+            return StageResult(details={"bands": bands, "rows": rows})
+        files = match_files([clusters_dir], suffixes=(".parquet",))
+        cluster_rows = read_table(files).to_pylist() if files else []
+        details: dict[str, Any] = {
+            "threshold": cfg.threshold, "num_perm": cfg.num_perm, "ngram": cfg.ngram, "seed": cfg.seed,
+            "bands": bands, "rows": rows, "verify": cfg.verify,
+            "candidate_pairs": counters.get("candidate_pairs", 0),
+            "verified_pairs": counters.get("verified_pairs", 0),
+            "clusters": {k: sum(1 for r in cluster_rows if r["kind"] == k) for k in KINDS},
+            "cluster_count": len(cluster_rows),
+            "cluster_size_histogram": size_histogram(r["size"] for r in cluster_rows),
+            "documents_in_clusters": sum(r["size"] for r in cluster_rows),
+        }
+        return StageResult(records_in=counters.get("in", 0), records_out=counters.get("out", 0),
+                           details=details, outputs={
+            "docs": out, "clusters": clusters_dir, "removed": join(out, "removed"), "rejected": join(out, "rejected")})
+
+
+STAGE = DedupStage()

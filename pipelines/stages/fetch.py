@@ -1,0 +1,182 @@
+"""Fetch stage: links (Parquet ``LINK_SCHEMA`` or a plain URL list) → ``RUN/warc/*.warc.gz`` + fetch log.
+
+URLs are keyed by origin and the origins spread over ``[fetch] host_groups`` Beam keys, so one
+host is always fetched by one worker (politeness cannot be enforced across workers). A worker
+fetches all the groups of its bundle together with one :class:`corpus_tools.fetch.Crawler`
+(many hosts in parallel, each host politely) and writes its own rotating WARC files through
+Beam ``FileSystems``. The fetch log (``RUN/warc/fetch_log/part-*.parquet``,
+``FETCH_LOG_SCHEMA``) has one row per input URL; input rows without a URL are dead-lettered to
+``RUN/warc/rejected/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindows
+
+from corpus_tools.fetch import Crawler, origin_of
+from corpus_tools.recipe import FetchConfig
+from corpus_tools.rundir import join
+from corpus_tools.schema import FETCH_LOG_SCHEMA, new_reject
+from corpus_tools.versions import library_versions
+from corpus_tools.warc_writer import RotatingWarcWriter
+from pipelines.deadletter import DEAD_LETTER
+from pipelines.metrics import counter
+from pipelines.parquet_io import ReadDocs, WriteRejects, WriteShards, match_files
+from pipelines.stage import Stage, StageContext, StageError, StageResult
+
+NAME = "fetch"
+
+
+def host_group(url: str, groups: int) -> int:
+    """The Beam key of a URL: a stable hash of its origin (all URLs of a host share it)."""
+    origin = origin_of(url) or url
+    return int.from_bytes(hashlib.blake2b(origin.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+                          "big") % groups
+
+
+def _to_url(row) -> list:
+    """A links row (dict) or a text line → [(url, domain)], or a dead letter."""
+    if isinstance(row, str):
+        line = row.strip()
+        if not line or line.startswith("#"):
+            return []
+        return [(line, None)]
+    url = row.get("url") if isinstance(row, dict) else None
+    if not isinstance(url, str) or not url.strip():
+        counter(NAME, "in").inc()  # records_in = records_out + sum(reasons) holds with dead letters too
+        counter(NAME, "reason.no_url").inc()
+        return [beam.pvalue.TaggedOutput(DEAD_LETTER, new_reject(NAME, "no_url", detail=str(row)[:300]))]
+    return [(url.strip(), row.get("domain"))]
+
+
+def _warc_create(path: str):
+    return FileSystems.create(path, mime_type="application/warc", compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def _warc_rename(src: str, dst: str) -> None:
+    if FileSystems.exists(dst):
+        FileSystems.delete([dst])
+    FileSystems.rename([src], [dst])
+
+
+class FetchGroupsFn(beam.DoFn):
+    """(group, [(url, domain)...]) elements → fetch-log rows; WARC files as a side effect.
+
+    The groups of a bundle are fetched together in ``finish_bundle`` so that all their hosts
+    share one thread pool (many hosts in parallel inside a worker).
+    """
+
+    def __init__(self, cfg: FetchConfig, seed: int, out_dir: str, run_name: str):
+        self.cfg, self.seed, self.out_dir, self.run_name = cfg, seed, out_dir, run_name
+
+    def start_bundle(self):
+        self._groups: list[tuple[int, list]] = []
+
+    def process(self, element):
+        group, items = element
+        self._groups.append((group, sorted(items, key=lambda it: (it[0], it[1] or ""))))
+
+    def finish_bundle(self):
+        if not self._groups:
+            return
+        self._groups.sort(key=lambda g: g[0])
+        items = [it for _, its in self._groups for it in its]
+        info = {
+            "software": f"webtext (warcio {library_versions().get('warcio', '?')})",
+            "format": "WARC File Format 1.1",
+            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+            "isPartOf": self.run_name,
+            "http-header-user-agent": self.cfg.user_agent,
+            "robots": "obey" if self.cfg.obey_robots else "ignore",
+            "description": "webtext fetch stage: pages linked from Reddit (WebText recipe)",
+        }
+        writer = RotatingWarcWriter(self.out_dir, f"webtext-{self._groups[0][0]:05d}",
+                                    max_file_bytes=self.cfg.warc_file_bytes, info=info, open_fn=_warc_create,
+                                    rename_fn=_warc_rename, join=FileSystems.join)
+        try:
+            rows = Crawler(self.cfg, seed=self.seed, sink=writer.write).crawl(items)
+        finally:
+            files = writer.close()
+        counter(NAME, "warc_files").inc(len(files))
+        for row in rows:
+            counter(NAME, "in").inc()
+            if row["reason"] == "ok":
+                counter(NAME, "out").inc()
+                counter(NAME, "bytes").inc(row["bytes"] or 0)
+                if row["truncated"]:
+                    counter(NAME, "truncated").inc()
+            else:
+                counter(NAME, f"reason.{row['reason']}").inc()
+            counter(NAME, f"attempts.{row['attempts']}").inc()
+            yield GlobalWindows.windowed_value(row)
+
+
+def _log_key(row: dict) -> str:
+    return row["url"]
+
+
+class FetchStage(Stage):
+    name = NAME
+    sections = ("fetch",)
+
+    def run(self, ctx: StageContext) -> StageResult:
+        sources = ctx.input_or(previous="links")
+        files = match_files(sources)
+        parquet = [f for f in files if f.endswith(".parquet")]
+        # A links folder holds both Parquet and urls.txt: plain text is read only without Parquet.
+        text = [] if parquet else files
+        if not files:
+            raise StageError(f"no link files (*.parquet or URL lists) in {', '.join(sources)}")
+        cfg = ctx.recipe.fetch
+        out = ctx.run.stage_dir(NAME)
+
+        def build(p):
+            inputs = []
+            if parquet:
+                inputs.append(p | "ReadLinks" >> ReadDocs(parquet))
+            if text:
+                inputs.append(p | "ListUrlFiles" >> beam.Create(text) | "ReadUrlLines" >> beam.io.ReadAllFromText())
+            rows = inputs[0] if len(inputs) == 1 else tuple(inputs) | "AllInputs" >> beam.Flatten()
+            urls = rows | "ToUrl" >> beam.FlatMap(_to_url).with_outputs(DEAD_LETTER, main="urls")
+            log = (urls.urls
+                   | "KeyByHost" >> beam.Map(lambda it, n=cfg.host_groups: (host_group(it[0], n), it))
+                   | "GroupByHost" >> beam.GroupByKey()
+                   | "Fetch" >> beam.ParDo(FetchGroupsFn(cfg, ctx.recipe.run.seed, out, ctx.recipe.run.name)))
+            log | "WriteFetchLog" >> WriteShards(join(out, "fetch_log"), FETCH_LOG_SCHEMA,
+                                                 ctx.recipe.run.num_shards, key=_log_key)
+            urls[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out, "rejected"))
+
+        t0 = time.perf_counter()
+        counters = ctx.run_beam(build)
+        elapsed = time.perf_counter() - t0
+        return StageResult(records_out=counters.get("out", 0), details=fetch_details(counters, elapsed),
+                           outputs={"warc": out, "fetch_log": join(out, "fetch_log"),
+                                    "rejected": join(out, "rejected")})
+
+
+def fetch_details(counters: dict[str, int], elapsed_s: float) -> dict:
+    """stats/fetch.json ``details`` from the stage's counters (keys documented in docs/stages/fetch.md)."""
+    by_reason = {k[len("reason."):]: v for k, v in counters.items() if k.startswith("reason.") and v}
+    ok = counters.get("out", 0)
+    if ok:
+        by_reason["ok"] = ok
+    hist = {k[len("attempts."):]: v for k, v in counters.items() if k.startswith("attempts.") and v}
+    return {
+        "urls": counters.get("in", 0) - counters.get("reason.no_url", 0),
+        "by_reason": dict(sorted(by_reason.items())),
+        "bytes": counters.get("bytes", 0),
+        "truncated": counters.get("truncated", 0),
+        "warc_files": counters.get("warc_files", 0),
+        "pages_per_s": round(ok / elapsed_s, 3) if elapsed_s > 0 else None,
+        "fetch_elapsed_s": round(elapsed_s, 3),
+        "attempts_histogram": dict(sorted(hist.items(), key=lambda kv: int(kv[0]))),
+    }
+
+
+STAGE = FetchStage()

@@ -1,0 +1,414 @@
+"""The data card: numbers equal the run's stats and Parquet outputs, YAML parses as an HF
+dataset card, figures are real PNGs, missing stages say "not run", the HTML render has no
+broken images. The run directory is written by hand here (real Parquet, real JSON)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import statistics
+import struct
+import zlib
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+
+import markdown
+import pytest
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from corpus_tools.datacard import gather, render_card, write_datacard
+from corpus_tools.recipe import Recipe
+from corpus_tools.rundir import RunDir
+from corpus_tools.schema import CLUSTER_SCHEMA, FETCH_LOG_SCHEMA, LINK_SCHEMA, make_doc_id, new_document
+from corpus_tools.shards import write_records
+
+# The Hub's dataset-card vocabulary (huggingface_hub.DatasetCardData docstring, hub-docs datasetcard.md).
+SIZE_CATEGORIES = {"n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "10M<n<100M", "100M<n<1B",
+                   "1B<n<10B", "10B<n<100B", "100B<n<1T", "n>1T", "other"}
+ANNOTATIONS = {"found", "crowdsourced", "expert-generated", "machine-generated", "no-annotation", "other"}
+LANG_CREATORS = {"found", "crowdsourced", "expert-generated", "machine-generated", "other"}
+MULTILINGUALITY = {"monolingual", "multilingual", "translation", "other"}
+
+WORDS = "the of and a to in is was that for on as with by he it at from his an were are which this be or".split()
+DOMAINS = ["example.com", "news.org", "blog.net", "wiki.io", "shop.biz"]
+STAGES = ("links", "fetch", "extract", "filter", "dedup", "bloom", "tokenize", "contamination")
+
+
+def _docs(seed: int, n: int) -> list[dict]:
+    rng = random.Random(seed)
+    docs = []
+    for i in range(n):
+        k = rng.choice([0, 1, 3, 7, 20, 55, 130, 400])
+        seps = [" ", "\n", "  ", "\t", "\u00a0", "\u2003"]
+        text = "".join(rng.choice(WORDS) + rng.choice(seps) for _ in range(k)) + ("é" * (i % 3))
+        url = f"https://{DOMAINS[i % 5 if i % 4 else 0]}/p/{seed}/{i}"
+        docs.append(new_document(id=make_doc_id(url, text), url=url, domain=url.split("/")[2], text=text,
+                                 language=["en", "en", "de", None][i % 4]))
+    return docs
+
+
+def _stats(stage, records_in, records_out, reasons, details=None):
+    return {"stage": stage, "records_in": records_in, "records_out": records_out, "reasons": reasons,
+            "counters": {}, "details": details or {}, "parameters": {}, "inputs": [], "outputs": {},
+            "started_at": "2026-11-22T10:00:00Z", "finished_at": "2026-11-22T10:00:05Z", "elapsed_s": 5.0,
+            "versions": {"python": "3.11.7", "apache-beam": "2.77.0"}}
+
+
+STATS = {
+    "links": _stats("links", 1079, 412, {"karma": 520, "nsfw": 12, "duplicate_url": 135}),
+    "fetch": _stats("fetch", 412, 371, {"robots": 9, "timeout": 20, "http_404": 12}),
+    "extract": _stats("extract", 371, 330, {"empty": 29, "too_large": 12}),
+    "filter": _stats("filter", 330, 205, {"language": 77, "gopher_quality": 48}),
+    "dedup": _stats("dedup", 205, 61, {"near_duplicate": 130, "exact_duplicate": 14}),
+    "bloom": _stats("bloom", 61, 61, {}),
+    "tokenize": _stats("tokenize", 61, 61, {}, {"tokens": 987654}),
+    "contamination": _stats("contamination", 2, 2, {}),
+}
+REPORT = {"n": 8, "fpr": 1e-8, "exact": False, "benchmarks": [
+    {"name": "wikitext-2", "examples": 4358, "ngrams": 241211, "ngrams_found": 3212, "percent_found": 1.33,
+     "dirty_n": 8, "dirty_examples": 17},
+    {"name": "ptb", "examples": 3761, "ngrams": 70390, "ngrams_found": 12, "percent_found": 0.02,
+     "dirty_n": 8, "dirty_examples": 0}]}
+
+
+@pytest.fixture()
+def run_dir(tmp_path) -> Path:
+    root = tmp_path / "run"
+    run = RunDir(root)
+    recipe = Recipe().replace({"run": {"name": "tiny-webtext"}, "datacard": {"curated_by": "Test Lab", "top_k": 3}})
+    run.write_text(run.recipe_path, recipe.to_toml())
+    for stage, s in STATS.items():
+        run.write_stats(stage, s)
+    final = _docs(1, 61)
+    write_records(final[:30], str(root / "dedup" / "part-00000-of-00002.parquet"))
+    write_records(final[30:], str(root / "dedup" / "part-00001-of-00002.parquet"))
+    write_records(_docs(2, 205), str(root / "filtered" / "part-00000-of-00001.parquet"))
+    write_records(_docs(3, 5), str(root / "filtered" / "removed" / "language" / "part-00000-of-00001.parquet"))
+    links = [{"url": f"https://{DOMAINS[i % 3]}/{i}", "domain": DOMAINS[i % 3], "score_sum": 3 + i, "n_posts": 1 + i % 2,
+              "subreddits": sorted({["science", "news", "worldnews"][i % 3], "news" if i % 5 == 0 else "science"}),
+              "first_seen": 1117584000 + i, "last_seen": 1120000000 + i, "example_url": None, "post_ids": []}
+             for i in range(40)]
+    write_records(links, str(root / "links" / "part-00000-of-00001.parquet"), LINK_SCHEMA)
+    fetch = [{"url": f"https://x/{i}", "reason": ["ok", "ok", "robots", "timeout", "ok"][i % 5],
+              "status": [200, 200, None, None, 404][i % 5], "bytes": 1000 + i, "truncated": i % 7 == 0,
+              "fetched_at": f"2026-11-22T10:{i:02d}:00Z"} for i in range(50)]
+    write_records(fetch, str(root / "warc" / "fetch_log" / "part-00000-of-00001.parquet"), FETCH_LOG_SCHEMA)
+    clusters = [{"cluster_id": f"c{i}", "kept_id": f"d{i}", "members": [f"d{i}"] * s, "size": s,
+                 "kind": ["near", "exact"][i % 2], "similarity": 0.9} for i, s in enumerate([2, 2, 3, 5, 9, 2, 17])]
+    write_records(clusters, str(root / "dedup" / "clusters" / "part-00000-of-00001.parquet"), CLUSTER_SCHEMA)
+    (root / "contamination").mkdir()
+    (root / "contamination" / "report.json").write_text(json.dumps(REPORT))
+    return root
+
+
+def _table_after(readme: str, heading: str) -> list[list[str]]:
+    """Rows (cells stripped) of the first Markdown table after ``heading``."""
+    rest = readme.split(heading, 1)[1]
+    lines = [ln for ln in rest.splitlines()]
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("|"))
+    rows = []
+    for ln in lines[start + 2:]:
+        if not ln.startswith("|"):
+            break
+        rows.append([c.strip() for c in ln.strip("|").split(" | ")])
+    return rows
+
+
+# --------------------------------------------------------------------------- numbers
+def test_funnel_and_stage_numbers_equal_the_stats_files(run_dir):
+    data = write_datacard(str(run_dir))
+    on_disk = json.loads((run_dir / "card" / "datacard.json").read_text())
+    assert on_disk["funnel"] == data["funnel"]
+    counts = {(r["kind"], r["step"]): r["count"] for r in on_disk["funnel"]}
+    assert counts[("start", "posts")] == 1079
+    for stage, label in [("links", "links"), ("fetch", "fetched"), ("extract", "extracted"),
+                         ("filter", "filtered"), ("dedup", "deduplicated (final)")]:
+        assert counts[("stage", label)] == STATS[stage]["records_out"]
+        for reason, n in STATS[stage]["reasons"].items():
+            assert counts[("removed", f"{stage}: {reason}")] == n
+    final = next(r for r in on_disk["funnel"] if r["step"] == "deduplicated (final)")
+    assert final["pct_of_start"] == round(100 * 61 / 1079, 2)
+    lang = next(r for r in on_disk["funnel"] if r["step"] == "filter: language")
+    assert lang["pct_of_input"] == round(100 * 77 / 330, 2)
+
+    readme = (run_dir / "card" / "README.md").read_text()
+    funnel_rows = _table_after(readme, "##### Funnel")
+    assert funnel_rows[0][:2] == ["**posts**", "1,079"]
+    as_text = {r[0]: r[1] for r in funnel_rows}
+    assert as_text["**fetched**"] == "371" and as_text["**extracted**"] == "330" and as_text["**deduplicated (final)**"] == "61"
+    assert as_text["&nbsp;&nbsp;− links: karma"] == "520"
+    assert funnel_rows[-1][2] == f"{100 * 61 / 1079:.2f}% of start"
+    stage_rows = {r[0]: r for r in _table_after(readme, "##### Stages")}
+    for stage, s in STATS.items():
+        assert stage_rows[f"`{stage}`"][1:4] == ["ran", f"{s['records_in']:,}", f"{s['records_out']:,}"]
+    assert on_disk["tokens"] == 987654 and "987,654" in readme
+
+
+def test_corpus_measures_equal_the_final_parquet(run_dir):
+    data = write_datacard(str(run_dir))
+    docs = _docs(1, 61)
+    words = [len(d["text"].split()) for d in docs]
+    c = data["corpus"]
+    assert c["source_stage"] == "dedup" and c["documents"] == 61
+    assert c["words"] == sum(words)
+    assert c["bytes"] == sum(len(d["text"].encode("utf-8")) for d in docs)
+    assert c["chars"] == sum(len(d["text"]) for d in docs)
+    assert c["length_words"]["min"] == min(words) and c["length_words"]["max"] == max(words)
+    assert c["length_words"]["percentiles"]["p50"] == pytest.approx(statistics.median(words), abs=1e-3)
+    q = statistics.quantiles(words, n=100, method="inclusive")
+    assert c["length_words"]["percentiles"]["p95"] == pytest.approx(q[94], abs=1e-3)
+    # histogram: power-of-two bins, every document in exactly one
+    hist = c["length_words"]["histogram"]
+    assert sum(b["count"] for b in hist) == 61
+    for b in hist:
+        assert b["count"] == sum(1 for w in words if b["lo"] <= w <= b["hi"])
+    domains = Counter(d["domain"] for d in docs)
+    expected_top = sorted(domains.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    assert [tuple(x) for x in c["top_domains"]] == expected_top  # top_k = 3 from the recipe
+    langs = Counter(d["language"] or "(unknown)" for d in docs)
+    assert {lang: n for lang, n, _ in c["languages"]} == dict(langs)
+    assert {lang: w for lang, _, w in c["languages"]}["de"] == sum(
+        len(d["text"].split()) for d in docs if d["language"] == "de")
+
+    readme = (run_dir / "card" / "README.md").read_text()
+    measures = {r[0]: r[1] for r in _table_after(readme, "### Measured composition")}
+    assert measures["documents"] == "61"
+    assert measures["words (whitespace-separated)"] == f"{sum(words):,}"
+    assert measures["tokens"] == "987,654"
+
+
+def test_links_fetch_clusters_and_contamination_are_measured(run_dir):
+    data = write_datacard(str(run_dir))
+    ln = data["links"]
+    assert ln["links"] == 40 and ln["posts"] == sum(1 + i % 2 for i in range(40))
+    subs = Counter()
+    for i in range(40):
+        for s in {["science", "news", "worldnews"][i % 3], "news" if i % 5 == 0 else "science"}:
+            subs[s] += 1
+    assert dict((k, v) for k, v in ln["top_subreddits"]) == dict(subs)
+    assert ln["first_seen"] == 1117584000 and ln["last_seen"] == 1120000039
+    f = data["fetch_log"]
+    assert dict((k, v) for k, v in f["reasons"]) == {"ok": 30, "robots": 10, "timeout": 10}
+    assert dict((k, v) for k, v in f["statuses"]) == {"200": 20, "(unknown)": 20, "404": 10}
+    assert f["bytes"] == sum(1000 + i for i in range(50)) and f["truncated"] == len(range(0, 50, 7))
+    cl = data["clusters"]
+    sizes = [2, 2, 3, 5, 9, 2, 17]
+    assert cl["clusters"] == 7 and cl["documents"] == sum(sizes) and cl["removed"] == sum(s - 1 for s in sizes)
+    assert cl["max_size"] == 17
+    assert cl["by_kind"]["near"]["clusters"] == 4 and cl["by_kind"]["near"]["removed"] == sum(s - 1 for s in sizes[::2])
+    assert {(b["lo"], b["hi"]): b["count"] for b in cl["size_histogram"]} == {(2, 3): 4, (4, 7): 1, (8, 15): 1, (16, 31): 1}
+    assert data["contamination"]["benchmarks"] == REPORT["benchmarks"]
+    readme = (run_dir / "card" / "README.md").read_text()
+    contam = {r[0]: r for r in _table_after(readme, "### Benchmark contamination")}
+    assert contam["wikitext-2"][1:5] == ["4,358", "241,211", "3,212", "1.33%"]
+    outcome = {r[0]: r[1] for r in _table_after(readme, "##### Fetch outcomes")}
+    assert outcome == {"ok": "30", "robots": "10", "timeout": "10"}
+
+
+def test_recipe_and_versions_are_reproduced(run_dir):
+    write_datacard(str(run_dir))
+    readme = (run_dir / "card" / "README.md").read_text()
+    toml_block = readme.split("## Reproducibility", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    import tomllib
+
+    recorded = tomllib.loads(toml_block)
+    assert recorded == tomllib.loads((run_dir / "recipe.toml").read_text())
+    assert recorded["run"]["name"] == "tiny-webtext"
+    versions = {r[0]: r[1] for r in _table_after(readme, "## Reproducibility")}
+    assert versions["apache-beam"] == "2.77.0" and versions["python"] == "3.11.7"
+
+
+# --------------------------------------------------------------------------- YAML header
+def test_yaml_header_loads_and_validates_as_a_dataset_card(run_dir):
+    write_datacard(str(run_dir))
+    card = DatasetCard.load(run_dir / "card" / "README.md")
+    assert isinstance(card.data, DatasetCardData)
+    meta = card.data.to_dict()
+    DatasetCardData(**meta)  # re-validates: every key a DatasetCardData accepts
+    assert meta["pretty_name"] == "tiny-webtext"
+    assert meta["license"] == "other"
+    assert meta["size_categories"] == ["n<1K"]  # 61 documents
+    assert set(meta["size_categories"]) <= SIZE_CATEGORIES
+    assert set(meta["annotations_creators"]) <= ANNOTATIONS
+    assert set(meta["language_creators"]) <= LANG_CREATORS
+    assert set(meta["multilinguality"]) <= MULTILINGUALITY and meta["multilinguality"] == ["multilingual"]
+    assert meta["language"] == ["en", "de"]  # the corpus' ISO codes, most documents first; "(unknown)" left out
+    assert all(re.fullmatch(r"[a-z]{2,3}", lang) for lang in meta["language"])
+    assert meta["task_categories"] == ["text-generation"] and meta["source_datasets"] == ["original"]
+    assert isinstance(meta["tags"], list) and meta["tags"]
+    for heading in ["## Dataset Details", "## Uses", "## Dataset Structure", "### Curation Rationale",
+                    "### Source Data", "#### Data Collection and Processing", "#### Personal and Sensitive Information",
+                    "## Bias, Risks, and Limitations", "## Citation", "### Motivation", "### Composition",
+                    "### Collection Process", "### Preprocessing", "### Distribution", "### Maintenance"]:
+        assert heading in card.text, heading
+    assert "`text` | string | no" in card.text  # the schema is in Dataset Structure
+    assert "Test Lab" in card.text and "[More Information Needed]" in card.text
+
+
+# --------------------------------------------------------------------------- figures and HTML
+def _png_ok(path: Path) -> tuple[int, int]:
+    raw = path.read_bytes()
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+    assert raw[12:16] == b"IHDR" and struct.unpack(">I", raw[8:12])[0] == 13
+    assert zlib.crc32(raw[12:29]) == struct.unpack(">I", raw[29:33])[0]
+    assert raw[-12:] == b"\x00\x00\x00\x00IEND\xaeB`\x82"
+    return struct.unpack(">II", raw[16:24])
+
+
+def test_figures_are_valid_nontrivial_pngs(run_dir):
+    data = write_datacard(str(run_dir))
+    assert set(data["figures"]) == {"funnel", "lengths", "domains", "languages", "contamination"}
+    for rel in data["figures"].values():
+        path = run_dir / "card" / rel
+        width, height = _png_ok(path)
+        assert width >= 300 and height >= 150
+        assert path.stat().st_size > 5000  # a drawn chart, not an empty canvas
+
+
+class _Refs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs, self.links = [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.imgs.append(a.get("src"))
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+
+
+def test_html_render_has_no_broken_image_links(run_dir):
+    data = write_datacard(str(run_dir))
+    card = DatasetCard.load(run_dir / "card" / "README.md")
+    html = markdown.markdown(card.text, extensions=["tables", "fenced_code"])
+    refs = _Refs()
+    refs.feed(html)
+    assert sorted(refs.imgs) == sorted(data["figures"].values())  # every figure shown, nothing else
+    for src in refs.imgs:
+        assert not re.match(r"^[a-z]+://", src) and (run_dir / "card" / src).is_file(), src
+    for href in refs.links:
+        if not re.match(r"^[a-z]+:", href) and not href.startswith("#"):
+            assert (run_dir / "card" / href).exists(), href
+    assert "<table>" in html
+
+
+# --------------------------------------------------------------------------- missing stages
+def test_missing_stages_are_reported_not_run(run_dir):
+    for stage in ("links", "fetch", "tokenize", "contamination", "bloom"):
+        (run_dir / "stats" / f"{stage}.json").unlink()
+    shutil.rmtree(run_dir / "links")
+    shutil.rmtree(run_dir / "warc")
+    shutil.rmtree(run_dir / "contamination")
+    shutil.rmtree(run_dir / "dedup")  # also the final corpus: fall back to filtered/
+    data = write_datacard(str(run_dir))
+    for stage in ("links", "fetch", "tokenize", "contamination", "bloom"):
+        assert data["stages"][stage]["status"] == "not run"
+    assert data["links"]["status"] == "not run" and data["contamination"]["status"] == "not run"
+    assert data["corpus"]["source_stage"] == "filter" and data["corpus"]["documents"] == 205
+    assert data["tokens"] is None
+    rows = {r["step"]: r for r in data["funnel"]}
+    assert rows["links"]["status"] == "not run" and rows["fetched"]["status"] == "not run"
+    start = next(r for r in data["funnel"] if r["kind"] == "start")
+    assert start["stage"] == "extract" and start["count"] == 371
+    readme = (run_dir / "card" / "README.md").read_text()
+    stage_rows = {r[0]: r for r in _table_after(readme, "##### Stages")}
+    assert stage_rows["`links`"][1] == "not run" and stage_rows["`tokenize`"][1] == "not run"
+    assert "Benchmark contamination: not run" in readme
+    assert "contamination" not in data["figures"]
+    assert "not tokenized" in readme
+    DatasetCard.load(run_dir / "card" / "README.md")
+
+
+def test_empty_run_directory_gives_a_card_not_a_crash(tmp_path):
+    data = write_datacard(str(tmp_path / "empty"))
+    assert all(s["status"] == "not run" for s in data["stages"].values())
+    assert data["corpus"] == {"status": "not run"} and data["figures"] == {}
+    card = DatasetCard.load(tmp_path / "empty" / "card" / "README.md")
+    assert card.data.to_dict()["size_categories"] == ["other"]
+    assert data["recipe_source"].startswith("defaults")
+
+
+def test_unreadable_stats_are_reported_not_fatal(run_dir):
+    (run_dir / "stats" / "filter.json").write_text("{not json")
+    data = write_datacard(str(run_dir))
+    assert data["stages"]["filter"]["status"] == "unreadable"
+    assert "filtered" in {r["step"] for r in data["funnel"] if r["status"] == "unreadable"}
+    assert "unreadable" in (run_dir / "card" / "README.md").read_text()
+
+
+# --------------------------------------------------------------------------- determinism
+def test_same_run_gives_same_bytes(run_dir, tmp_path):
+    write_datacard(str(run_dir))
+    first = {p.relative_to(run_dir / "card"): p.read_bytes() for p in (run_dir / "card").rglob("*") if p.is_file()}
+    write_datacard(str(run_dir), out_dir=str(tmp_path / "again"))
+    second = {p.relative_to(tmp_path / "again"): p.read_bytes() for p in (tmp_path / "again").rglob("*") if p.is_file()}
+    assert first.keys() == second.keys() and first == second
+
+
+def test_render_card_uses_only_given_figures(run_dir):
+    data = gather(str(run_dir))
+    text = render_card(data, {"funnel": "figures/funnel.png"})
+    assert text.count("](figures/") == 1 and "](figures/funnel.png)" in text
+
+
+# --------------------------------------------------------------------------- stage and CLI
+def test_webtext_datacard_command_writes_card_and_stats(run_dir):
+    from pipelines.webtext import main
+
+    assert main(["datacard", str(run_dir)]) == 0
+    card = DatasetCard.load(run_dir / "card" / "README.md")
+    assert card.data.to_dict()["pretty_name"] == "tiny-webtext"
+    assert (run_dir / "card" / "_SUCCESS").exists()
+    stats = json.loads((run_dir / "stats" / "datacard.json").read_text())
+    assert stats["records_in"] == len(STAGES) and stats["records_out"] == len(STAGES) and stats["reasons"] == {}
+    assert stats["details"]["documents"] == 61 and stats["details"]["corpus_source"] == "dedup"
+    # a second call regenerates (the card reflects stages rerun since), it does not skip
+    (run_dir / "stats" / "bloom.json").unlink()
+    assert main(["datacard", str(run_dir)]) == 0
+    stats = json.loads((run_dir / "stats" / "datacard.json").read_text())
+    assert stats["records_out"] == len(STAGES) - 1 and stats["reasons"] == {"not_run": 1}
+    assert json.loads((run_dir / "card" / "datacard.json").read_text())["stages"]["bloom"]["status"] == "not run"
+
+
+def test_datacard_is_the_last_stage_of_webtext_run(run_dir):
+    from pipelines.webtext import main
+
+    assert main(["run", "--out", str(run_dir), "--stages", "datacard"]) == 0
+    data = json.loads((run_dir / "card" / "datacard.json").read_text())
+    assert data["funnel"][-1]["count"] == 61 and data["recipe"]["run"]["name"] == "tiny-webtext"
+
+
+def test_datacard_command_fails_in_one_line_without_a_run(tmp_path, capsys):
+    from pipelines.webtext import main
+
+    assert main(["datacard", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no run directory" in err
+    assert not (tmp_path / "missing").exists()
+
+
+def test_build_only_context_writes_nothing(run_dir):
+    from pipelines.stage import StageContext
+    from pipelines.stages import load_stage
+
+    ctx = StageContext(RunDir(run_dir), Recipe(), build_only=True)
+    result = load_stage("datacard").run(ctx)
+    assert result.records_out == 0 and not (run_dir / "card").exists()
+
+
+def test_sampling_answer_names_the_pareto_rule_when_the_classifier_ran(run_dir):
+    write_datacard(str(run_dir))
+    readme = (run_dir / "card" / "README.md").read_text()
+    assert "no random sampling" in readme and "pareto" not in readme.lower()
+    run = RunDir(run_dir)
+    recipe = Recipe().replace({"run": {"name": "tiny-webtext", "seed": 99},
+                               "filter": {"quality_model": "/models/quality.bin"}})
+    run.write_text(run.recipe_path, recipe.to_toml())
+    write_datacard(str(run_dir))
+    readme = (run_dir / "card" / "README.md").read_text()
+    assert "no random sampling" not in readme
+    assert "pareto(α=9.0) > 1 − score" in readme and "run seed 99" in readme

@@ -1,0 +1,40 @@
+"""The data card on a real (small) run: the extract stage on a real Common Crawl WARC excerpt,
+then the datacard stage, both through ``webtext run``."""
+
+from __future__ import annotations
+
+import json
+
+from huggingface_hub import DatasetCard
+
+from corpus_tools.shards import count_rows, iter_texts
+
+
+def test_card_of_a_real_extract_run(shared_data, tmp_path):
+    from pipelines.webtext import main
+
+    warc = shared_data / "warc" / "cc-main-2020-34-excerpt.warc.gz"
+    run = tmp_path / "run"
+    assert main(["run", "--input", str(warc), "--out", str(run), "--stages", "extract,datacard"]) == 0
+
+    stats = json.loads((run / "stats" / "extract.json").read_text())
+    data = json.loads((run / "card" / "datacard.json").read_text())
+    assert data["stages"]["extract"]["records_in"] == stats["records_in"]
+    assert data["stages"]["extract"]["records_out"] == stats["records_out"]
+    texts = list(iter_texts(str(run / "docs")))
+    assert data["corpus"]["source_stage"] == "extract"
+    assert data["corpus"]["documents"] == count_rows(str(run / "docs")) == len(texts) > 0
+    assert data["corpus"]["words"] == sum(len(t.split()) for t in texts)
+    assert data["corpus"]["bytes"] == sum(len(t.encode("utf-8")) for t in texts)
+    for stage in ("links", "fetch", "filter", "dedup", "tokenize", "contamination"):
+        assert data["stages"][stage]["status"] == "not run"
+    row = {r["step"]: r for r in data["funnel"]}["extracted"]
+    assert row["count"] == stats["records_out"]
+
+    card = DatasetCard.load(run / "card" / "README.md")
+    assert card.data.to_dict()["size_categories"] == ["n<1K"]
+    assert f"| documents | {len(texts):,} |" in card.text
+    for rel in data["figures"].values():
+        assert (run / "card" / rel).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    card_stats = json.loads((run / "stats" / "datacard.json").read_text())
+    assert card_stats["records_out"] == 1 and card_stats["reasons"]["not_run"] == len(data["stages"]) - 1

@@ -1,0 +1,110 @@
+"""Extraction: HTML repair, trafilatura + newspaper3k combination, metadata, per-document time limit."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+
+from corpus_tools.charset import decode_html
+from corpus_tools.extract import extract_document
+from corpus_tools.extraction_policy import (
+    extract_combined, extract_newspaper, extract_trafilatura, html_language_hint, repair_html,
+)
+from corpus_tools.recipe import ExtractConfig
+from corpus_tools.time_limit import CallTimeout, TimeLimited
+
+_TOKEN = re.compile(r"\w+")
+
+
+def shingle_f1(pred: str, gold: str, n: int = 4) -> float:
+    def sh(t):
+        w = _TOKEN.findall(t.lower())
+        return Counter(tuple(w[i : i + n]) for i in range(len(w) - n + 1))
+    p, g = sh(pred), sh(gold)
+    overlap = sum((p & g).values())
+    if not overlap:
+        return 0.0
+    prec, rec = overlap / sum(p.values()), overlap / sum(g.values())
+    return 2 * prec * rec / (prec + rec)
+
+
+@pytest.fixture(scope="module")
+def leogao(shared_data):
+    root = shared_data / "extraction" / "htmltotext" / "en"
+    html, _ = decode_html((root / "html" / "blog-leogao-1.html").read_bytes())
+    gold = (root / "text" / "blog-leogao-1.txt").read_text(encoding="utf-8")
+    return html, gold
+
+
+def test_repair_removes_premature_end_tags_only():
+    html = "<html><head><title>t</title></head></html><body><p>Hello</p></body></html>"
+    assert repair_html(html) == "<html><head><title>t</title></head><body><p>Hello</p>"
+    assert repair_html("<p>no end tags</p>") == "<p>no end tags</p>"
+
+
+def test_stray_html_end_tag_page_is_recovered(leogao):
+    html, gold = leogao
+    # this page closes </html> before <body>: trafilatura alone finds nothing
+    assert extract_trafilatura(html) is None
+    found = extract_combined(html, "https://leogao.dev/2020/05/29/GPT-3-A-Brief-Summary/")
+    assert found["extractor"] == "trafilatura"
+    assert shingle_f1(found["text"], gold) > 0.95
+    assert found["title"] == "Why GPT-3 Matters"
+    assert found["date"] == "2020-05-29"
+    assert found["language_hint"] == "en"
+
+
+def test_combination_beats_trafilatura_alone_on_english_gold(shared_data):
+    root = shared_data / "extraction" / "htmltotext" / "en"
+    alone, combined = [], []
+    for page in sorted((root / "html").glob("*.html")):
+        html, _ = decode_html(page.read_bytes())
+        gold = (root / "text" / (page.stem + ".txt")).read_text(encoding="utf-8")
+        t = extract_trafilatura(html)
+        c = extract_combined(html)
+        alone.append(shingle_f1(t["text"] if t else "", gold))
+        combined.append(shingle_f1(c["text"] if c else "", gold))
+    assert len(alone) == 15
+    assert all(c >= a - 0.02 for a, c in zip(alone, combined))  # never clearly worse on a page
+    assert sum(combined) / 15 > sum(alone) / 15 + 0.03
+
+
+def test_newspaper_fallback_for_short_trafilatura_text():
+    body = " ".join(f"Sentence number {i} of the article says something rather long and useful." for i in range(30))
+    html = f"<html><head><title>A title</title></head><body><article><p>{body}</p></article></body></html>"
+    forced = extract_combined(html, fallback_chars=10**9)  # trafilatura's text counts as "short"
+    t, n = extract_trafilatura(html)["text"], extract_newspaper(html)["text"]
+    assert forced["extractor"] == ("newspaper3k" if len(n) > len(t) else "trafilatura")
+    assert forced["text"] == max(t, n, key=len)
+    assert forced["title"] == "A title"
+    assert "Sentence number 29" in forced["text"]
+    only_np = extract_document(html, None, ExtractConfig(extractor="newspaper3k"))
+    assert only_np["extractor"] == "newspaper3k" and "Sentence number 29" in only_np["text"]
+    assert extract_document(html, None, ExtractConfig(extractor="trafilatura"))["extractor"] == "trafilatura"
+
+
+def test_language_hint():
+    assert html_language_hint('<!doctype html><html class="x" lang="de-DE"><head>') == "de"
+    assert html_language_hint("<html><head><meta http-equiv='Content-Language' content='hr'>") == "hr"
+    assert html_language_hint("<html><body>none</body></html>") is None
+    # seen in Common Crawl: a charset where the language should be
+    assert html_language_hint('<html><head><meta http-equiv="Content-Language" content="UTF-8" />') is None
+    assert html_language_hint('<html><head><META http-equiv="Content-language" content="de-ch" />') == "de"
+
+
+def slow_page(paragraphs: int = 40000) -> str:
+    return "<html><body>" + "".join(
+        f"<div><p>word {i} and some more text here</p></div>" for i in range(paragraphs)) + "</body></html>"
+
+
+def test_hanging_extraction_is_cut_at_the_time_limit():
+    cfg = ExtractConfig(timeout_s=1.0)
+    normal = "<html><body><article><p>" + "A perfectly normal paragraph of text. " * 20 + "</p></article></body></html>"
+    with TimeLimited(extract_document, cfg.timeout_s, warmup=(normal, None, cfg)) as limited:
+        with pytest.raises(CallTimeout):
+            limited(slow_page(), None, cfg)  # takes seconds to extract without the limit
+        # the worker was replaced: the next page is extracted normally
+        again = limited(normal, None, cfg)
+    assert again is not None and "perfectly normal paragraph" in again["text"]

@@ -1,0 +1,149 @@
+"""``webtext fetch`` end to end on the local Beam runner, against real servers on 127.0.0.1,
+then the extract stage reading the WARC files it wrote."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from urllib.parse import urlsplit
+
+import pyarrow.parquet as pq
+
+from corpus_tools.rundir import RunDir
+from corpus_tools.schema import FETCH_LOG_SCHEMA, LINK_SCHEMA, to_table
+from corpus_tools.shards import read_table, write_table
+from pipelines.webtext import main
+
+from http_faults import FaultServer, page_html
+
+RECIPE = """
+[run]
+num_shards = 2
+[fetch]
+delay_s = 0.05
+timeout_s = 1.0
+connect_timeout_s = 1.0
+backoff_s = 0.02
+max_retries = 1
+host_groups = 4
+"""
+
+
+def write_links(path, urls):
+    os.makedirs(os.path.dirname(str(path)), exist_ok=True)
+    rows = [dict(url=u, domain="127.0.0.1", score_sum=3 + i, n_posts=1, subreddits=["test"], first_seen=0,
+                 last_seen=0, example_url=u, post_ids=[f"p{i}"]) for i, u in enumerate(urls)]
+    write_table(to_table(rows, LINK_SCHEMA), str(path))
+
+
+def test_fetch_stage_writes_warc_log_and_stats_and_extract_reads_them(tmp_path):
+    recipe = tmp_path / "webtext.toml"
+    recipe.write_text(RECIPE)
+    run = tmp_path / "run"
+    with FaultServer(robots_body="User-agent: *\nDisallow: /private\n") as a, FaultServer() as b:
+        ok_urls = [a.url(f"/page/a{i}") for i in range(4)] + [b.url(f"/page/b{i}") for i in range(3)]
+        other = {a.url("/private/x"): "robots", a.url("/missing"): "http_4xx", b.url("/image"): "bad_type",
+                 b.url("/flaky"): "http_5xx"}  # max_retries = 1: the second 503 is final
+        # A finished links stage: RUN/links holds Parquet and urls.txt (which must not be read twice).
+        all_urls = ok_urls + list(other)
+        write_links(run / "links" / "part-00000-of-00001.parquet", all_urls)
+        (run / "links" / "urls.txt").write_text("\n".join(all_urls) + "\n")
+        RunDir(str(run)).mark_done("links")
+        rc = main(["fetch", "--out", str(run), "--recipe", str(recipe), "--allow-network", "127.0.0.0/8"])
+        assert rc == 0
+    warc_dir = run / "warc"
+    assert (warc_dir / "_SUCCESS").exists()
+    log = read_table(str(warc_dir / "fetch_log")).to_pylist()
+    assert len(log) == len(ok_urls) + len(other)
+    assert pq.read_schema(glob.glob(str(warc_dir / "fetch_log" / "*.parquet"))[0]).names == FETCH_LOG_SCHEMA.names
+    by_url = {r["url"]: r for r in log}
+    assert {u for u, r in by_url.items() if r["reason"] == "ok"} == set(ok_urls)
+    for u, reason in other.items():
+        assert by_url[u]["reason"] == reason, (u, by_url[u])
+    files = sorted(os.path.basename(f) for f in glob.glob(str(warc_dir / "*.warc.gz")))
+    assert files and {by_url[u]["warc_file"] for u in ok_urls} <= set(files)
+    assert not glob.glob(str(warc_dir / "*.tmp"))
+
+    stats = json.loads((run / "stats" / "fetch.json").read_text())
+    assert stats["records_in"] == len(log) and stats["records_out"] == len(ok_urls)
+    assert stats["reasons"] == {"robots": 1, "http_4xx": 1, "bad_type": 1, "http_5xx": 1}
+    d = stats["details"]
+    assert d["by_reason"]["ok"] == len(ok_urls)
+    assert d["bytes"] == sum(len(page_html(urlsplit(u).path)) for u in ok_urls)
+    assert sum(d["attempts_histogram"].values()) == len(log)
+    assert d["attempts_histogram"]["0"] == 1 and d["attempts_histogram"]["2"] == 1  # robots; 503 + retry
+    assert d["pages_per_s"] > 0 and d["warc_files"] == len(files)
+    assert stats["parameters"]["fetch"]["allow_networks"] == ["127.0.0.0/8"]
+
+    # The extract stage reads RUN/warc directly, finds every archived page and joins it back
+    # through the fetch log to its link (score_sum from RUN/links).
+    assert main(["extract", "--out", str(run)]) == 0
+    docs = read_table(str(run / "docs")).to_pylist()
+    assert {d["url"] for d in docs} == set(ok_urls)
+    karma = {u: 3 + i for i, u in enumerate(all_urls)}
+    for doc in docs:
+        row = by_url[doc["url"]]
+        assert (doc["warc_file"], doc["warc_offset"]) == (row["warc_file"], row["warc_offset"])
+        assert "ordinary text" in doc["text"]
+        assert doc["score_sum"] == karma[doc["url"]]
+
+
+def test_fetch_stage_refuses_loopback_without_allow_network(tmp_path):
+    recipe = tmp_path / "webtext.toml"
+    recipe.write_text(RECIPE)
+    run = tmp_path / "run"
+    with FaultServer() as s:
+        urls = tmp_path / "urls.txt"
+        urls.write_text(f"# a plain URL list\n{s.url('/page/1')}\n\n{s.url('/page/2')}\nmailto:someone@example.org\n")
+        assert main(["fetch", "--out", str(run), "--input", str(urls), "--recipe", str(recipe)]) == 0
+        assert s.requests() == []  # nothing, not even robots.txt, reached the server
+    log = read_table(str(run / "warc" / "fetch_log")).to_pylist()
+    assert sorted(r["reason"] for r in log) == ["bad_url", "ssrf", "ssrf"]
+    assert not glob.glob(str(run / "warc" / "*.warc.gz"))
+
+
+def test_fetch_command_fails_clearly_without_links(tmp_path, capsys):
+    assert main(["fetch", "--out", str(tmp_path / "run")]) == 2
+    assert "links" in capsys.readouterr().err
+
+
+def test_fetch_graph_serialises_without_running(tmp_path):
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from corpus_tools.recipe import Recipe
+    from corpus_tools.rundir import RunDir
+    from pipelines.stage import StageContext
+    from pipelines.stages import load_stage
+
+    links = tmp_path / "links.parquet"
+    write_links(links, ["http://example.org/a", "http://example.org/b"])
+    ctx = StageContext(RunDir(tmp_path / "run"), Recipe(), inputs=[str(links)], build_only=True)
+    ctx._stage = "fetch"
+    load_stage("fetch").run(ctx)
+    (p,) = ctx.built
+    proto = p.to_runner_api()
+    beam.Pipeline.from_runner_api(proto, p.runner, PipelineOptions([]))
+    names = {t.unique_name.split("/")[0] for t in proto.components.transforms.values()}
+    assert {"ReadLinks", "KeyByHost", "GroupByHost", "Fetch", "WriteFetchLog", "WriteRejects"} <= names
+    assert not (tmp_path / "run" / "warc").exists()  # nothing ran, nothing was fetched
+
+
+def test_rows_without_url_are_dead_lettered_and_counted(tmp_path):
+    import pyarrow as pa
+
+    recipe = tmp_path / "webtext.toml"
+    recipe.write_text(RECIPE)
+    run = tmp_path / "run"
+    links = tmp_path / "links.parquet"
+    write_table(pa.table({"url": ["http://10.9.9.9/a", None, "  "], "domain": ["x", "y", "z"]}), str(links))
+    assert main(["fetch", "--out", str(run), "--input", str(links), "--recipe", str(recipe)]) == 0
+    log = read_table(str(run / "warc" / "fetch_log")).to_pylist()
+    assert [r["reason"] for r in log] == ["ssrf"]
+    rejected = read_table(str(run / "warc" / "rejected")).to_pylist()
+    assert [r["reason"] for r in rejected] == ["no_url", "no_url"]
+    stats = json.loads((run / "stats" / "fetch.json").read_text())
+    assert stats["records_in"] == 3 and stats["records_out"] == 0
+    assert stats["reasons"] == {"no_url": 2, "ssrf": 1}
+    assert stats["details"]["urls"] == 1

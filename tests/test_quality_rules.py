@@ -1,0 +1,228 @@
+"""Gopher quality / repetition, C4 line rules and minimum length on crafted documents that sit
+just inside and just outside each threshold (default thresholds from the papers)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from corpus_tools.c4 import C4Lines
+from corpus_tools.document_filter import MinLength
+from corpus_tools.gopher import GopherQuality, GopherRepetition
+
+
+def unique_words(n: int, length: int = 5, seed: int = 0) -> list[str]:
+    """n distinct lower-case pseudo-words of exactly `length` letters (none is a stop word)."""
+    rng = random.Random(seed)
+    out: list[str] = []
+    seen: set[str] = set()
+    while len(out) < n:
+        w = "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(length))
+        if w not in seen:
+            seen.add(w)
+            out.append(w)
+    return out
+
+
+def words_doc(words: list[str]) -> str:
+    return " ".join(words)
+
+
+# ------------------------------------------------------------------ Gopher quality
+Q = GopherQuality()
+
+
+def base_words(n: int) -> list[str]:
+    # two stop words + pseudo-words of length 5: mean length stays well inside [3, 10]
+    return ["the", "and"] + unique_words(n - 2)
+
+
+def test_word_count_boundary():
+    assert Q.check(words_doc(base_words(50))) is None
+    detail = Q.check(words_doc(base_words(49)))
+    assert detail is not None and detail.startswith("word_count 49")
+
+
+def test_max_word_count_boundary():
+    q = GopherQuality(max_words=60)
+    assert q.check(words_doc(base_words(60))) is None
+    assert q.check(words_doc(base_words(61))).startswith("word_count 61 > 60")
+
+
+def test_mean_word_length_lower_boundary():
+    # 50 three-letter words (two of them stop words): mean exactly 3.0 -> kept
+    inside = ["the", "and"] + ["cat"] * 48
+    assert Q.check(words_doc(inside)) is None
+    # one three-letter word replaced by a two-letter one: (49*3 + 2) / 50 = 2.98 -> removed
+    outside = ["the", "and"] + ["cat"] * 47 + ["ox"]
+    assert Q.check(words_doc(outside)).startswith("mean_word_length 2.98")
+
+
+def test_mean_word_length_upper_boundary():
+    # 6 chars of stop words + 47 ten-letter words + one of 24 letters = 500 chars / 50 words = 10.0
+    inside = ["the", "and"] + unique_words(47, 10) + ["x" * 24]
+    assert Q.check(words_doc(inside)) is None
+    outside = ["the", "and"] + unique_words(47, 10) + ["x" * 25]  # 501 / 50 = 10.02
+    assert Q.check(words_doc(outside)).startswith("mean_word_length 10.02")
+
+
+def test_symbol_to_word_ratio_boundary():
+    words = base_words(50)
+    inside = [("#" + w if i < 5 else w) for i, w in enumerate(words)]  # 5 / 50 = 0.1
+    assert Q.check(words_doc(inside)) is None
+    outside = [("#" + w if i < 6 else w) for i, w in enumerate(words)]  # 6 / 50 = 0.12
+    assert Q.check(words_doc(outside)).startswith("symbol_word_ratio 0.120")
+
+
+def lines_doc(n_lines: int, prefix_for=lambda i: "", suffix_for=lambda i: ".") -> str:
+    words = ["the", "and"] + unique_words(n_lines * 6)
+    lines = []
+    for i in range(n_lines):
+        chunk = words[i * 6 : (i + 1) * 6] if i else ["the", "and"] + words[2:6]
+        lines.append(prefix_for(i) + " ".join(chunk) + suffix_for(i))
+    return "\n".join(lines)
+
+
+def test_bullet_lines_boundary():
+    inside = lines_doc(10, prefix_for=lambda i: "- " if i < 9 else "")  # 9/10 = 0.9
+    assert Q.check(inside) is None
+    outside = lines_doc(10, prefix_for=lambda i: "• ")  # 10/10
+    assert Q.check(outside).startswith("bullet_lines_ratio 1.000")
+
+
+def test_ellipsis_lines_boundary():
+    inside = lines_doc(10, suffix_for=lambda i: "..." if i < 3 else ".")  # 3/10
+    assert Q.check(inside) is None
+    outside = lines_doc(10, suffix_for=lambda i: "…" if i < 4 else ".")  # 4/10
+    assert Q.check(outside).startswith("ellipsis_lines_ratio 0.400")
+
+
+def test_alphabetic_words_boundary():
+    words = base_words(50)
+    inside = words[:40] + ["123"] * 10  # 40/50 = 0.8 have a letter
+    assert Q.check(words_doc(inside)) is None
+    outside = words[:39] + ["123"] * 11  # 39/50 = 0.78
+    assert Q.check(words_doc(outside)).startswith("alpha_words_ratio 0.780")
+
+
+def test_stop_words_boundary():
+    inside = ["the", "with"] + unique_words(48)
+    assert Q.check(words_doc(inside)) is None
+    outside = ["the", "the"] + unique_words(48)  # one distinct stop word
+    assert Q.check(words_doc(outside)) == "stop_words 1 < 2"
+
+
+# ------------------------------------------------------------------ Gopher repetition
+R = GopherRepetition()
+
+
+def test_duplicate_line_fraction_boundary():
+    # long unique lines, one short line repeated: count fraction decides, char fraction stays small
+    uniq = [" ".join(unique_words(12, seed=s)) for s in range(1, 8)]
+    def doc(n_unique, n_copies):
+        lines = []
+        for i in range(max(n_unique, n_copies)):
+            if i < n_unique:
+                lines.append(uniq[i])
+            if i < n_copies:
+                lines.append("ok fine")
+        return "\n".join(lines)
+    inside = doc(6, 4)  # 10 lines, 3 of them repeat an earlier one: 0.3
+    assert R.check(inside) is None
+    outside = doc(6, 5)  # 11 lines, 4 repeats: 0.364
+    assert R.check(outside).startswith("dup_line_fraction 0.364")
+
+
+def test_duplicate_paragraph_char_fraction_boundary():
+    # a repeated paragraph also repeats its n-grams; this test is about the paragraph limits only
+    R = GopherRepetition(top_ngram_max={}, dup_ngram_max={})
+    # 5 paragraphs of equal length; one of them duplicated once: 1/5 = 0.2 of characters
+    paras = [" ".join(unique_words(8, seed=s)) for s in range(10, 15)]
+    inside = "\n\n".join(paras[:4] + [paras[0]])
+    assert R.check(inside) is None
+    outside = "\n\n".join(paras[:3] + [paras[0], paras[1]])  # 2/5 = 0.4 of paragraphs by count too
+    assert R.check(outside).startswith("dup_para_fraction 0.400")
+    # same count fraction 1/4 = 0.25 (inside 0.3) but 2 copies of a long paragraph -> chars decide
+    long_p = " ".join(unique_words(30, seed=99))
+    by_chars = "\n\n".join([paras[0], long_p, paras[1], long_p])
+    frac = len(long_p) / (2 * len(long_p) + len(paras[0]) + len(paras[1]))
+    assert frac > 0.2
+    assert R.check(by_chars).startswith(f"dup_para_char_fraction {frac:.3f}")
+
+
+def test_top_bigram_fraction_boundary():
+    # N unique 5-letter words + the bigram "aaaaa eeeee" c times, spread out:
+    # fraction = 10c / (5N + 10c); N = 80, c = 10 -> exactly 0.2 (kept); c = 11 -> 0.2157
+    def doc(c, n=80):
+        filler = unique_words(n, seed=3)
+        words, step = [], n // c
+        for i in range(c):
+            words += filler[i * step : (i + 1) * step] + ["aaaaa", "eeeee"]
+        words += filler[c * step :]
+        return words_doc(words)
+    assert R.check(doc(10)) is None
+    assert R.check(doc(11)).startswith(f"top_2gram_char_fraction {22 / 102:.3f}")
+
+
+def test_duplicated_5gram_fraction_boundary():
+    # 3 copies of one 5-gram among N unique words: covered 15 words of N + 15, all 5 letters long
+    gram = ["aaaaa", "eeeee", "iiiii", "ooooo", "uuuuu"]
+    def doc(n):
+        filler = unique_words(n, seed=4)
+        third = n // 3
+        return words_doc(filler[:third] + gram + filler[third : 2 * third] + gram + filler[2 * third :] + gram)
+    assert R.check(doc(85)) is None  # 15 / 100 = 0.15
+    assert R.check(doc(84)).startswith(f"dup_5gram_char_fraction {15 / 99:.3f}")
+
+
+def test_duplicated_10gram_fraction_boundary():
+    # 2 copies of a 10-gram: 20 covered words of N + 20 -> 5..9-gram limits pass, 10-gram limit 0.10 decides
+    gram = unique_words(10, seed=5)
+    def doc(n):
+        filler = unique_words(n, seed=6)
+        return words_doc(filler[: n // 2] + gram + filler[n // 2 :] + gram)
+    assert R.check(doc(180)) is None  # 20 / 200 = 0.10
+    assert R.check(doc(179)).startswith(f"dup_10gram_char_fraction {20 / 199:.3f}")
+
+
+# ------------------------------------------------------------------ C4 line rules
+C4 = C4Lines()
+
+
+def test_c4_keeps_good_lines_and_drops_bad_ones():
+    good = [f"This is good sentence number {i}." for i in range(5)]
+    text = "\n".join(good[:2] + ["Menu Home About", "Two words.", "Please enable JavaScript to view this page.",
+                                 "Read our privacy policy for details.", "Is this a question?"] + good[2:])
+    cleaned, detail = C4.apply(text)
+    assert detail is None
+    assert cleaned.splitlines() == good[:2] + ["Is this a question?"] + good[2:]
+
+
+def test_c4_min_words_per_line_boundary():
+    lines = [f"Sentence {w} here." for w in unique_words(5, seed=7)]  # 3 words each
+    cleaned, detail = C4.apply("\n".join(lines))
+    assert detail is None and len(cleaned.splitlines()) == 5
+    short = [f"Sentence {w}." for w in unique_words(5, seed=7)]  # 2 words each: all dropped
+    _, detail = C4.apply("\n".join(short))
+    assert detail == "sentences 0 < 5"
+
+
+def test_c4_min_sentences_boundary():
+    five = "\n".join(f"Line number {w} ends well." for w in unique_words(5, seed=8))
+    assert C4.apply(five)[1] is None
+    four = "\n".join(f"Line number {w} ends well." for w in unique_words(4, seed=8))
+    assert C4.apply(four)[1] == "sentences 4 < 5"
+
+
+def test_c4_page_rejections():
+    body = "\n".join(f"Line number {w} ends well." for w in unique_words(6, seed=9))
+    assert C4.apply(body + "\nLorem ipsum dolor sit amet.")[1] == "lorem_ipsum"
+    assert C4.apply(body + "\nfunction f() { return 1; }")[1] == "curly_bracket"
+    assert C4Lines(reject_curly_bracket=False).apply(body + "\nThe set {1, 2} has two elements.")[1] is None
+
+
+# ------------------------------------------------------------------ minimum length
+@pytest.mark.parametrize("n,kept", [(200, True), (199, False)])
+def test_min_length_boundary(n, kept):
+    assert (MinLength(min_chars=200).check("a" * n) is None) is kept

@@ -1,0 +1,73 @@
+"""Recipe loading: defaults, round trip, and errors that name the key, the value and what is allowed."""
+
+import pytest
+
+from corpus_tools.recipe import Recipe, RecipeError, load_recipe, recipe_from_dict
+
+
+def write(tmp_path, text):
+    p = tmp_path / "webtext.toml"
+    p.write_text(text)
+    return p
+
+
+def test_defaults_fill_every_section():
+    r = load_recipe(None)
+    assert r.links.min_karma == 3
+    assert r.bloom.n == 8 and r.bloom.fpr == 1e-8
+    assert r.dedup.threshold == 0.8
+
+
+def test_partial_file_keeps_other_defaults(tmp_path):
+    r = load_recipe(write(tmp_path, "[links]\nmin_karma = 5\n[run]\nseed = 7\n"))
+    assert r.links.min_karma == 5 and r.run.seed == 7
+    assert r.links.keep_nsfw is False  # untouched default
+
+
+def test_resolved_toml_round_trips(tmp_path):
+    r = load_recipe(write(tmp_path, "[filter]\nlanguages = ['en', 'de']\n"))
+    again = load_recipe(write(tmp_path, r.to_toml()))
+    assert again == r
+    assert "[filter]" in r.to_toml() and 'languages = [\n    "en",\n    "de",\n]' in r.to_toml()
+
+
+def test_int_accepted_where_float_expected(tmp_path):
+    r = load_recipe(write(tmp_path, "[dedup]\nthreshold = 1\n"))
+    assert r.dedup.threshold == 1.0 and isinstance(r.dedup.threshold, float)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("[links]\nmin_karam = 3\n", ["[links] min_karam", "3", "allowed keys", "min_karma"]),
+        ("[linkz]\nmin_karma = 3\n", ["unknown section [linkz]", "links"]),
+        ("[links]\nmin_karma = 'three'\n", ["[links] min_karma", "'three'", "expected integer"]),
+        ("[links]\nkeep_nsfw = 1\n", ["[links] keep_nsfw", "1", "true/false"]),
+        ("[dedup]\nthreshold = 1.5\n", ["[dedup] threshold", "1.5", "<= 1.0"]),
+        ("[run]\nnum_shards = 0\n", ["[run] num_shards", "0", ">= 1"]),
+        ("[extract]\nfavor = 'fast'\n", ["[extract] favor", "'fast'", "'precision'", "'balanced'", "'recall'"]),
+        ("[filter]\nlanguages = 'en'\n", ["[filter] languages", "list of string"]),
+        ("[filter]\nlanguages = ['en', 3]\n", ["[filter] languages[1]", "3", "string"]),
+    ],
+)
+def test_errors_name_key_value_and_allowed(tmp_path, text, expected):
+    with pytest.raises(RecipeError) as e:
+        load_recipe(write(tmp_path, text))
+    for piece in expected:
+        assert piece in str(e.value)
+
+
+def test_not_toml_and_missing_file(tmp_path):
+    with pytest.raises(RecipeError, match="not valid TOML"):
+        load_recipe(write(tmp_path, "[links\n"))
+    with pytest.raises(RecipeError, match="not found"):
+        load_recipe(tmp_path / "nope.toml")
+
+
+def test_replace_validates():
+    r = Recipe()
+    assert r.replace({"links": {"min_karma": 10}}).links.min_karma == 10
+    with pytest.raises(RecipeError):
+        r.replace({"links": {"min_karma": "x"}})
+    with pytest.raises(RecipeError):
+        recipe_from_dict({"links": 3})

@@ -1,0 +1,41 @@
+"""TimeLimited: a call past its limit is cut and the worker replaced; errors and crashes come back as errors."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from corpus_tools.time_limit import CallTimeout, TimeLimited, WorkerDied
+
+
+def work(kind: str, value: int = 0):
+    if kind == "sleep":
+        time.sleep(value)
+        return "woke"
+    if kind == "raise":
+        raise ValueError(f"bad value {value}")
+    if kind == "exit":
+        os._exit(value)
+    return (kind, value, os.getpid())
+
+
+def test_results_errors_timeouts_and_crashes():
+    with TimeLimited(work, timeout_s=1.0, warmup=("echo",)) as limited:
+        kind, value, pid = limited("echo", 7)
+        assert (kind, value) == ("echo", 7) and pid != os.getpid()  # ran in a child process
+        assert limited("echo", 8)[2] == pid  # the same child serves the next call
+
+        with pytest.raises(RuntimeError, match="ValueError: bad value 3"):
+            limited("raise", 3)
+        assert limited("echo", 9)[2] == pid  # an exception does not cost the worker
+
+        with pytest.raises(CallTimeout):  # raised when the 1 s poll expires, not after the 60 s sleep
+            limited("sleep", 60)
+        kind, _, pid2 = limited("echo", 10)
+        assert kind == "echo" and pid2 != pid  # a fresh worker after the timeout
+
+        with pytest.raises(WorkerDied):
+            limited("exit", 3)
+        assert limited("echo", 11)[0] == "echo"

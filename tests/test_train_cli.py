@@ -1,0 +1,116 @@
+"""``webtext train`` and ``webtext sample`` end to end with a real BPE tokenizer and real shards."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+from bpe.shards import write_shard
+from pipelines.webtext import main as webtext
+
+REPO = Path(__file__).resolve().parents[1]
+SENTENCE = "the quick brown fox jumps over the lazy dog. "
+
+
+def make_tokenizer(folder: Path, texts: list[str], vocab_size: int = 300) -> Tokenizer:
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<|endoftext|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(texts, trainer)
+    folder.mkdir(parents=True, exist_ok=True)
+    tok.save(str(folder / "tokenizer.json"))
+    return tok
+
+
+def make_run(root: Path, text: str, val_text: str) -> tuple[Path, Tokenizer]:
+    """RUN/tokenizer and RUN/tokens the way the tokenize stage lays them out."""
+    tok = make_tokenizer(root / "tokenizer", [text])
+    (root / "tokens").mkdir(parents=True)
+    vocab = tok.get_vocab_size()
+    write_shard(str(root / "tokens" / "tokens_000000.bin"), np.array(tok.encode(val_text).ids), vocab)
+    write_shard(str(root / "tokens" / "tokens_000001.bin"), np.array(tok.encode(text).ids), vocab)
+    return root / "tokens", tok
+
+
+def metrics(ck: Path) -> list[dict]:
+    return [json.loads(line) for line in (ck / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_train_then_sample_through_the_cli(tmp_path, capsys):
+    tokens, tok = make_run(tmp_path / "run", SENTENCE * 300, SENTENCE * 40)
+    ck = tmp_path / "ck"
+    rc = webtext(["train", "--data", str(tokens), "--out", str(ck), "--device", "cpu", "--model", "tiny",
+                  "--steps", "60", "--seq-len", "32", "--batch-size", "8", "--lr", "3e-3", "--eval-interval", "30",
+                  "--eval-batches", "2", "--no-progress"])
+    assert rc == 0
+    rows = metrics(ck)
+    assert len(rows) == 60 and rows[-1]["loss"] < 0.5 and rows[-1]["val_loss"] < 0.5
+    # the tokenizer next to the tokens folder was found, copied, and sized the model
+    assert (ck / "tokenizer" / "tokenizer.json").is_file()
+    cfg = json.loads((ck / "hf" / "config.json").read_text())
+    assert cfg["vocab_size"] == tok.get_vocab_size()
+    assert cfg["eos_token_id"] == tok.token_to_id("<|endoftext|>")
+    assert (ck / "hf" / "tokenizer.json").is_file()
+    capsys.readouterr()
+    rc = webtext(["sample", "--ckpt", str(ck), "--prompt", "the quick brown", "--temperature", "0",
+                  "--max-new-tokens", "12"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert out.startswith("the quick brown fox jumps over the lazy dog")
+
+
+def test_train_on_real_text_lowers_validation_loss(shared_data, tmp_path):
+    text = (shared_data / "corpora" / "tinyshakespeare.txt").read_text()[:200_000]
+    tokens, tok = make_run(tmp_path / "run", text[20_000:], text[:20_000])
+    ck = tmp_path / "ck"
+    rc = webtext(["train", "--data", str(tokens), "--out", str(ck), "--device", "cpu", "--model", "tiny",
+                  "--steps", "40", "--seq-len", "64", "--batch-size", "8", "--lr", "3e-3", "--eval-interval", "20",
+                  "--eval-batches", "4", "--no-progress", "--no-export"])
+    assert rc == 0
+    val = [r["val_loss"] for r in metrics(ck) if "val_loss" in r]
+    assert len(val) == 2
+    assert val[-1] < math.log(tok.get_vocab_size()) - 1.0  # well below a uniform guess over the vocabulary
+
+
+def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert webtext(["train", "--data", str(empty), "--out", str(tmp_path / "ck"), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "need at least 2" in err and len(err.splitlines()) == 1
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    write_shard(str(bad / "a.bin"), np.arange(500), 1000)
+    (bad / "b.bin").write_bytes(np.zeros(256, dtype="<i4").tobytes())
+    assert webtext(["train", "--data", str(bad), "--out", str(tmp_path / "ck"), "--device", "cpu"]) == 2
+    assert "bad magic" in capsys.readouterr().err
+
+    with pytest.raises(SystemExit) as e:
+        webtext(["train", "--data", str(bad), "--out", str(tmp_path / "ck"), "--model", "9B"])
+    assert e.value.code == 2
+
+    assert webtext(["train", "--data", str(bad), "--out", str(tmp_path / "ck"), "--lr", "-1"]) == 2
+    assert "[train] lr" in capsys.readouterr().err
+
+    assert webtext(["sample", "--ckpt", str(tmp_path / "nothing"), "--prompt", "x"]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_help_works_without_torch():
+    code = ("import sys; sys.modules['torch'] = None; from pipelines.webtext import main; "
+            "main(['train', '--help'])")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=str(REPO), capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "--grad-accum" in proc.stdout and "--data TOKENS_DIR" in proc.stdout

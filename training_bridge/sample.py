@@ -1,0 +1,88 @@
+"""Generate text from a checkpoint: temperature, top-k and nucleus (top-p) sampling.
+
+Nucleus sampling is Holtzman et al. (2019): keep the smallest set of most likely tokens whose
+probabilities sum to at least ``top_p``. ``temperature=0`` is greedy decoding. Sampling draws
+from a ``torch.Generator`` seeded by ``seed``, so the same call gives the same text.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from training_bridge.checkpoint import load_model
+from training_bridge.model import GPT
+
+
+def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """``logits`` (..., V) with everything outside the top-k / top-p set at -inf."""
+    logits = logits.clone()
+    if top_k and top_k < logits.size(-1):
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits[logits < kth] = float("-inf")
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        probs = torch.softmax(sorted_logits, dim=-1)
+        mass_before = torch.cumsum(probs, dim=-1) - probs  # mass of the strictly more likely tokens
+        remove_sorted = mass_before >= top_p  # the most likely token always stays
+        remove = torch.zeros_like(remove_sorted).scatter(-1, order, remove_sorted)
+        logits[remove] = float("-inf")
+    return logits
+
+
+@torch.no_grad()
+def generate(model: GPT, ids: list[int], max_new_tokens: int, *, temperature: float = 1.0, top_k: int = 0,
+             top_p: float = 1.0, seed: int = 0, stop_id: int | None = None, use_cache: bool = True) -> list[int]:
+    """``ids`` followed by up to ``max_new_tokens`` sampled ids (stops after ``stop_id``).
+
+    With ``use_cache`` the keys and values of earlier positions are kept, so each new token costs
+    one position's forward pass; once the text outgrows the context, the last ``block_size``
+    tokens are recomputed each step.
+    """
+    if not ids:
+        raise ValueError("the prompt must hold at least one token")
+    device = next(model.parameters()).device
+    gen = torch.Generator(device=device).manual_seed(seed)
+    block = model.config.block_size
+    out = list(ids)
+    model.eval()
+    cache = model.new_cache() if use_cache and len(out) < block else None
+    logits, _ = model(torch.tensor([out[-block:]], dtype=torch.long, device=device), cache=cache)
+    for i in range(max_new_tokens):
+        last = logits[0, -1].float()
+        if temperature <= 0:
+            nxt = int(torch.argmax(last))
+        else:
+            probs = torch.softmax(filter_logits(last / temperature, top_k, top_p), dim=-1)
+            nxt = int(torch.multinomial(probs, 1, generator=gen))
+        out.append(nxt)
+        if (stop_id is not None and nxt == stop_id) or i == max_new_tokens - 1:
+            break
+        if cache is not None and len(out) <= block:
+            logits, _ = model(torch.tensor([[nxt]], dtype=torch.long, device=device), cache=cache)
+        else:
+            cache = None
+            logits, _ = model(torch.tensor([out[-block:]], dtype=torch.long, device=device))
+    return out
+
+
+def sample_text(ckpt_dir: str, prompt: str, *, max_new_tokens: int = 100, temperature: float = 1.0,
+                top_k: int = 0, top_p: float = 1.0, seed: int = 0, tokenizer_dir: str | None = None,
+                device: str = "cpu") -> str:
+    """The prompt and its continuation as text, encoded/decoded with the checkpoint's tokenizer."""
+    from tokenizers import Tokenizer
+
+    model, state = load_model(ckpt_dir, device)
+    if tokenizer_dir is None:
+        if not state.get("tokenizer"):
+            raise ValueError(f"{ckpt_dir}: the checkpoint has no tokenizer; give one with --tokenizer")
+        tokenizer_dir = os.path.join(ckpt_dir, state["tokenizer"])
+    path = os.path.join(tokenizer_dir, "tokenizer.json")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no tokenizer.json in {tokenizer_dir}")
+    tok = Tokenizer.from_file(path)
+    ids = tok.encode(prompt).ids
+    ids = generate(model, ids, max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
+                   stop_id=tok.token_to_id("<|endoftext|>"))
+    return tok.decode(ids)

@@ -1,0 +1,354 @@
+"""Pretrain the GPT-2 model on token shards: single process, or several GPUs under ``torchrun``.
+
+The recipe follows GPT-2/GPT-3 practice (GPT-3 paper, appendix B): AdamW with β = (0.9, 0.95)
+and weight decay 0.1 on matrices only (not on biases, LayerNorm gains or… anything 1-D), fused on
+CUDA; a linear warm-up then cosine decay to ``min_lr``; gradient-norm clipping at 1.0; gradient
+accumulation; bf16 autocast on GPU; optional ``torch.compile``. Validation loss on the first
+batches of the validation shard every ``eval_interval`` steps. A checkpoint holds model,
+optimizer, scheduler, loader position and RNG states, and an existing checkpoint in the output
+folder is resumed from exactly where it stopped.
+
+Every logged step appends one JSON object to ``CKPT_DIR/metrics.jsonl``:
+``{"step", "loss", "lr", "tokens_per_s", "mfu"}`` plus ``"val_loss"`` where evaluated.
+MFU uses PaLM's FLOPs formula (:meth:`GPT.flops_per_token`) against the device's peak dense
+bf16 throughput (:data:`PEAK_FLOPS`, or ``peak_flops=``); it is ``null`` when the peak is unknown
+(CPUs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import shutil
+import time
+from typing import Any, Callable
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from training_bridge.checkpoint import CKPT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from training_bridge.data import ShardLoader, split_shards
+from training_bridge.model import GPT, GPTConfig, config_for
+
+METRICS_NAME = "metrics.jsonl"
+# [train] parameters a resumed run must share with its checkpoint (they decide the model or the data order)
+RESUME_FIXED = ("model", "seq_len", "vocab_size", "dropout", "batch_size", "grad_accum", "shuffle", "seed")
+TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "merges.txt")
+
+# Peak dense bf16 tensor throughput (FLOP/s) by device name, from the vendors' data sheets.
+PEAK_FLOPS = [
+    ("H100 PCIe", 756e12), ("H100 NVL", 835e12), ("H100", 989e12), ("H200", 989e12), ("GH200", 989e12),
+    ("B200", 2250e12), ("A100", 312e12), ("L40S", 362e12), ("L4", 121e12), ("A10G", 70e12),
+    ("RTX 4090", 165e12), ("RTX 3090", 71e12), ("V100", 125e12),
+]
+
+
+def peak_flops_for(device: torch.device) -> float | None:
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    for key, flops in PEAK_FLOPS:
+        if key in name:
+            return flops
+    return None
+
+
+def lr_at(step: int, cfg: Any) -> float:
+    """Learning rate for optimizer step ``step`` (0-based): linear warm-up, then cosine to ``min_lr``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    decay_steps = max(1, cfg.steps - cfg.warmup_steps)
+    progress = min(1.0, (step - cfg.warmup_steps) / decay_steps)
+    return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.lr - cfg.min_lr)
+
+
+def make_optimizer(model: GPT, cfg: Any, device: torch.device) -> torch.optim.AdamW:
+    """AdamW with weight decay on parameters of dim >= 2 (matmuls, embeddings) only; fused on CUDA."""
+    params = [p for p in model.parameters() if p.requires_grad]  # tied weights appear once
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=1e-8,
+                             fused=(device.type == "cuda"))
+
+
+def resolve_vocab_size(cfg: Any, tokenizer_dir: str | None) -> int:
+    if cfg.vocab_size:
+        return cfg.vocab_size
+    if tokenizer_dir and os.path.isfile(os.path.join(tokenizer_dir, "tokenizer.json")):
+        from tokenizers import Tokenizer
+
+        return Tokenizer.from_file(os.path.join(tokenizer_dir, "tokenizer.json")).get_vocab_size()
+    return 50257
+
+
+def find_tokenizer(data_dir: str) -> str | None:
+    """The tokenizer of a run's tokens folder: ``RUN/tokenizer``, else the one ``RUN/stats/tokenize.json`` names."""
+    run = os.path.dirname(os.path.abspath(data_dir.rstrip("/")))
+    candidates = [os.path.join(run, "tokenizer")]
+    stats = os.path.join(run, "stats", "tokenize.json")
+    if os.path.isfile(stats):
+        with open(stats) as fh:
+            named = (json.load(fh).get("outputs") or {}).get("tokenizer")
+        if isinstance(named, str):
+            candidates.append(named)
+    for cand in candidates:
+        if os.path.isfile(os.path.join(cand, "tokenizer.json")):
+            return cand
+    return None
+
+
+@dataclasses.dataclass
+class Dist:
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def master(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device: str | None) -> tuple[Dist, torch.device]:
+    """Join the ``torchrun`` process group when RANK/WORLD_SIZE say so; pick the device."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:
+        d = Dist(int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0")), world)
+        use_cuda = device != "cpu" and torch.cuda.is_available()
+        if not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+        if use_cuda:
+            torch.cuda.set_device(d.local_rank)
+            return d, torch.device("cuda", d.local_rank)
+        return d, torch.device("cpu")
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("device cuda was asked for but torch sees no CUDA device")
+    return Dist(), torch.device(device)
+
+
+def _copy_tokenizer(src: str | None, out_dir: str) -> str | None:
+    if not src:
+        return None
+    dst = os.path.join(out_dir, "tokenizer")
+    if os.path.abspath(src) != os.path.abspath(dst):
+        os.makedirs(dst, exist_ok=True)
+        for name in TOKENIZER_FILES:
+            if os.path.isfile(os.path.join(src, name)):
+                shutil.copyfile(os.path.join(src, name), os.path.join(dst, name))
+    return "tokenizer"
+
+
+def _rewrite_metrics(path: str, keep_until_step: int) -> None:
+    """Keep the metrics of steps up to the resumed checkpoint; later ones are redone."""
+    if not os.path.exists(path):
+        return
+    with open(path) as fh:
+        rows = [line for line in fh if line.strip() and json.loads(line)["step"] <= keep_until_step]
+    with open(path, "w") as fh:
+        fh.writelines(rows)
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, loader: ShardLoader, batches: int, autocast: Callable,
+             d: Dist, device: torch.device) -> float:
+    """Mean loss over the first ``batches`` batches of the validation loader (all ranks)."""
+    model.eval()
+    loader.reset()
+    total = torch.zeros((), device=device, dtype=torch.float64)
+    for _ in range(batches):
+        x, y = loader.next_batch()
+        with autocast():
+            _, loss = model(x, y)
+        total += loss.double()
+    if d.enabled:
+        dist.all_reduce(total)
+    model.train()
+    return float(total) / (batches * d.world_size)
+
+
+def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
+          tokenizer_dir: str | None = None, resume: bool = True, stop_at: int | None = None,
+          peak_flops: float | None = None, progress: bool = True, export: bool = True,
+          log: Callable[[str], None] | None = print) -> dict:
+    """Train (or resume) until ``cfg.steps`` optimizer steps, or ``stop_at`` steps if given.
+
+    ``cfg`` is the recipe's ``[train]`` section (:class:`corpus_tools.recipe.TrainConfig`).
+    Returns a summary: steps done, last loss, last val_loss, tokens/s, MFU and paths.
+    """
+    d, dev = init_distributed(device)
+    log = log if (log and d.master) else (lambda _msg: None)
+    if tokenizer_dir is None:
+        tokenizer_dir = find_tokenizer(data_dir)
+    val_paths, train_paths = split_shards(data_dir)
+    ckpt_file = os.path.join(out_dir, CKPT_NAME)
+    state = load_checkpoint(ckpt_file) if (resume and os.path.exists(ckpt_file)) else None
+
+    # ---- model
+    if state is not None:
+        saved = state["train_config"]
+        changed = [k for k in RESUME_FIXED if saved.get(k) != getattr(cfg, k)]
+        if changed:
+            raise ValueError(
+                f"{ckpt_file} was trained with " + ", ".join(f"{k}={saved.get(k)!r}" for k in changed)
+                + "; resume with the same values or start afresh (--no-resume)")
+        mcfg = GPTConfig.from_dict(state["model_config"])
+    else:
+        mcfg = config_for(cfg.model, vocab_size=resolve_vocab_size(cfg, tokenizer_dir),
+                          block_size=cfg.seq_len or None, dropout=cfg.dropout)
+    seq_len = cfg.seq_len or mcfg.block_size
+    if seq_len > mcfg.block_size:
+        raise ValueError(f"seq_len {seq_len} exceeds the model's block_size {mcfg.block_size}")
+    torch.manual_seed(cfg.seed)
+    model = GPT(mcfg).to(dev)
+    optimizer = make_optimizer(model, cfg, dev)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s, cfg) / cfg.lr if cfg.lr else 0.0)
+
+    # ---- data
+    loader = ShardLoader(train_paths, cfg.batch_size, seq_len, shuffle=cfg.shuffle, seed=cfg.seed,
+                         rank=d.rank, world_size=d.world_size, device=dev, vocab_size=mcfg.vocab_size)
+    val_loader = ShardLoader(val_paths, cfg.batch_size, seq_len, shuffle=False, rank=d.rank,
+                             world_size=d.world_size, device=dev, vocab_size=mcfg.vocab_size)
+    # eval_batches counts batches over all ranks, so every world size validates on the same windows
+    eval_batches = max(1, min(cfg.eval_batches // d.world_size, val_loader.batches_per_epoch))
+
+    step = 0
+    os.makedirs(out_dir, exist_ok=True)
+    metrics_path = os.path.join(out_dir, METRICS_NAME)
+    tok_name = state.get("tokenizer") if state is not None else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        loader.load_state_dict(state["loader"])
+        set_rng_state(state["rng"])
+        step = int(state["step"])
+        if d.master:
+            _rewrite_metrics(metrics_path, step)
+        log(f"resumed from {ckpt_file} at step {step}")
+    elif d.master:
+        open(metrics_path, "w").close()
+        tok_name = _copy_tokenizer(tokenizer_dir, out_dir)
+    del state
+
+    # ---- precision, compile, DDP
+    use_bf16 = cfg.dtype == "bfloat16" or (cfg.dtype == "auto" and dev.type == "cuda")
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+    def autocast():
+        if use_bf16:
+            return torch.autocast(device_type=dev.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    run_model: torch.nn.Module = model
+    if cfg.compile == "on" or (cfg.compile == "auto" and dev.type == "cuda"):
+        run_model = torch.compile(model)
+    if d.enabled:
+        run_model = DDP(run_model, device_ids=[d.local_rank] if dev.type == "cuda" else None)
+    peak = peak_flops or peak_flops_for(dev)
+    flops_per_token = model.flops_per_token(seq_len)
+    tokens_per_step = cfg.batch_size * seq_len * cfg.grad_accum * d.world_size
+    end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
+    log(f"model {cfg.model}: {model.num_params() / 1e6:.2f}M parameters, {mcfg.n_layer} layers, "
+        f"context {seq_len}; {tokens_per_step} tokens/step; device {dev}"
+        f"{' x' + str(d.world_size) if d.enabled else ''}; bf16={use_bf16}; steps {step}->{end}")
+
+    def save(val_loss: float | None) -> None:
+        if d.master:
+            save_checkpoint(out_dir, {
+                "model_config": mcfg.to_dict(), "train_config": dataclasses.asdict(cfg), "step": step,
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "loader": loader.state_dict(), "rng": rng_state(),
+                "tokenizer": tok_name, "val_loss": val_loss,
+            })
+
+    bar = None
+    if progress and d.master:
+        from tqdm import tqdm
+
+        bar = tqdm(total=end, initial=step, desc="train", unit="step", dynamic_ncols=True)
+    run_model.train()
+    last = {"loss": None, "val_loss": None, "tokens_per_s": None, "mfu": None}
+    t_log, tokens_since = time.perf_counter(), 0
+    metrics_fh = open(metrics_path, "a") if d.master else None
+    try:
+        while step < end:
+            lr = scheduler.get_last_lr()[0]
+            loss_sum = torch.zeros((), device=dev)
+            for micro in range(cfg.grad_accum):
+                x, y = loader.next_batch()
+                sync = (not d.enabled) or micro == cfg.grad_accum - 1
+                with (contextlib.nullcontext() if sync else run_model.no_sync()):
+                    with autocast():
+                        _, loss = run_model(x, y)
+                    (loss / cfg.grad_accum).backward()
+                loss_sum += loss.detach()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            tokens_since += tokens_per_step
+
+            row: dict[str, Any] = {}
+            if step % cfg.log_interval == 0 or step == end:
+                loss_mean = loss_sum / cfg.grad_accum
+                if d.enabled:
+                    dist.all_reduce(loss_mean, op=dist.ReduceOp.AVG)
+                loss_val = float(loss_mean)  # synchronises the device before timing
+                now = time.perf_counter()
+                tps = tokens_since / (now - t_log)
+                t_log, tokens_since = now, 0
+                mfu = (flops_per_token * tps / (peak * d.world_size)) if peak else None
+                row = {"step": step, "loss": loss_val, "lr": lr, "tokens_per_s": tps, "mfu": mfu}
+                last.update(loss=loss_val, tokens_per_s=tps, mfu=mfu)
+            evaluated = cfg.eval_interval and (step % cfg.eval_interval == 0 or step == cfg.steps)
+            if evaluated:
+                val_loss = evaluate(run_model, val_loader, eval_batches, autocast, d, dev)
+                last["val_loss"] = val_loss
+                row.setdefault("step", step)
+                row["val_loss"] = val_loss
+                t_log = time.perf_counter()  # evaluation time is not training throughput
+            if row and d.master:
+                metrics_fh.write(json.dumps(row) + "\n")
+                metrics_fh.flush()
+                shown = {k: f"{v:.4g}" for k, v in row.items() if k != "step" and v is not None}
+                if bar is not None:
+                    bar.set_postfix(shown)
+                else:
+                    log(f"step {step}/{end} " + " ".join(f"{k} {v}" for k, v in shown.items()))
+            if bar is not None:
+                bar.update(1)
+            if evaluated or step == end or (cfg.ckpt_interval and step % cfg.ckpt_interval == 0):
+                save(last["val_loss"])
+    finally:
+        if bar is not None:
+            bar.close()
+        if metrics_fh is not None:
+            metrics_fh.close()
+    summary = {"step": step, "loss": last["loss"], "val_loss": last["val_loss"],
+               "tokens_per_s": last["tokens_per_s"], "mfu": last["mfu"],
+               "checkpoint": ckpt_file, "metrics": metrics_path, "hf_dir": None}
+    if step == 0:
+        save(None)  # zero steps asked for: the initialised model is still a usable checkpoint
+    if export and d.master and step == cfg.steps:
+        from training_bridge.export import export_hf
+
+        summary["hf_dir"] = export_hf(out_dir, os.path.join(out_dir, "hf"))
+        log(f"exported a Hugging Face GPT2LMHeadModel to {summary['hf_dir']}")
+    if d.enabled:
+        dist.barrier()
+    log(f"done: step {step}, loss {last['loss']}, val_loss {last['val_loss']}")
+    return summary
