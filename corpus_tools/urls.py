@@ -63,6 +63,9 @@ _QUERY_WORK = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/?]")
 _PCT_OR_CHAR = re.compile(r"%([0-9A-Fa-f]{2})|(.)", re.S)
 _HOST_OK = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")  # after IDNA: LDH labels (underscore is seen in the wild)
 _REDDIT_ESCAPES = (("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">"))
+# scheme, host, path, query of a URL that needs no percent-encoding work, port or user-info handling
+_SIMPLE_URL = re.compile(r"(https?)://([A-Za-z0-9.-]+)(/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*)?"
+                         r"(?:\?([A-Za-z0-9\-._~!$&'()*+,;=:@/?]*))?\Z")
 
 
 def _normalize_pct(s: str, safe: frozenset[str], work: re.Pattern) -> str:
@@ -160,6 +163,21 @@ def canonical_parts(url: str) -> tuple[str, str]:
         for escaped, raw in _REDDIT_ESCAPES:
             if escaped in s:
                 s = s.replace(escaped, raw)
+    m = _SIMPLE_URL.match(s)
+    if m is not None:  # the common shape: no port, user info, fragment or characters needing escapes
+        scheme, host_s, path, query = m.groups()
+        host = canonical_host(host_s)
+        if not path:
+            path = "/"
+        elif "/." in path:
+            path = _remove_dot_segments(path)
+        if path[-1] == "/" and len(path) > 1:
+            path = path.rstrip("/") or "/"
+        if query:
+            query = _canonical_query(query)
+            if query:
+                return f"{scheme}://{host}{path}?{query}", host
+        return f"{scheme}://{host}{path}", host
     if "\t" in s or "\n" in s or "\r" in s:
         s = s.replace("\t", "").replace("\n", "").replace("\r", "")
     colon = s.find(":")
