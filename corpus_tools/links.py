@@ -347,7 +347,7 @@ class LinkCollector:
         buffer = PostBuffer(self.num_shards)
         append = buffer.append
         batch_posts = self.batch_posts
-        n_in = n_kept = line_no = 0
+        n_in = n_kept = line_no = pending = 0
         file_counts: Counter[str] = Counter()
         for line in iter_lines(fh, name, compression):
             line_no += 1
@@ -368,7 +368,9 @@ class LinkCollector:
             if reason is None:
                 n_kept += 1
                 append(result)  # type: ignore[arg-type]
-                if len(buffer) >= batch_posts:
+                pending += 1
+                if pending >= batch_posts:
+                    pending = 0
                     yield from (("posts", item) for item in buffer.take_by_shard())
                 continue
             file_counts[reason] += 1
