@@ -4,6 +4,7 @@ The floor is the least any reader pays: a plain ``zstandard`` stream reader plus
 on every line, doing nothing with the records. We time, on the same file, in one run:
 
 * ``floor``        zstandard.stream_reader → lines → json.loads
+* ``reference``    the same loop with webtext's parsing step (msgspec into a 7-field struct)
 * ``corpus_tools`` webtext's LinkCollector (read, parse, filter, canonicalise, pre-aggregate)
 * ``beam``         the whole links stage on the local DirectRunner/FnApiRunner, one worker
                    (read → group by canonical URL → karma → Parquet + urls.txt + stats)
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from corpus_tools.links import LinkCollector, PostFilter  # noqa: E402
 from corpus_tools.recipe import Recipe  # noqa: E402
+from corpus_tools.reddit import parse_submission  # noqa: E402
 from corpus_tools.rundir import RunDir  # noqa: E402
 
 SHARED = Path(os.environ.get("WEBTEXT_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -70,6 +72,17 @@ def floor(path: Path) -> int:
         reader = zstandard.ZstdDecompressor(max_window_size=2**31).stream_reader(fh, read_across_frames=True)
         for line in io.BufferedReader(reader, 1 << 20):
             json.loads(line)
+            n += 1
+    return n
+
+
+def floor_msgspec(path: Path) -> int:
+    """The same loop with webtext's own parsing step (msgspec into the 7-field struct), for reference."""
+    n = 0
+    with open(path, "rb") as fh:
+        reader = zstandard.ZstdDecompressor(max_window_size=2**31).stream_reader(fh, read_across_frames=True)
+        for line in io.BufferedReader(reader, 1 << 20):
+            parse_submission(line)
             n += 1
     return n
 
@@ -114,15 +127,17 @@ def main() -> int:
         n = build_dump(dump, args.posts)
         print(f"input: {n} submissions, {dump.stat().st_size / 1e6:.1f} MB zstd")
         t_floor, c_floor, n1 = best_of(floor, args.repeat, dump)
+        t_ms, c_ms, n0 = best_of(floor_msgspec, args.repeat, dump)
         t_ct, c_ct, n2 = best_of(ours_corpus_tools, args.repeat, dump)
         t_beam, c_beam, n3 = best_of(ours_beam, args.repeat, dump, tmp)
-        assert n1 == n2 == n3 == n, (n1, n2, n3, n)
+        assert n0 == n1 == n2 == n3 == n, (n0, n1, n2, n3, n)
         rows = [("floor: zstandard + json.loads", t_floor, c_floor),
+                ("reference: zstandard + msgspec 7-field struct", t_ms, c_ms),
                 ("webtext corpus_tools LinkCollector", t_ct, c_ct),
                 ("webtext links stage, DirectRunner 1 worker", t_beam, c_beam)]
-        print(f"{'':<45} {'wall':>8} {'subs/s':>10} {'ratio':>6}   {'cpu':>8} {'subs/cpu-s':>10} {'ratio':>6}")
+        print(f"{'':<47} {'wall':>8} {'subs/s':>10} {'ratio':>6}   {'cpu':>8} {'subs/cpu-s':>10} {'ratio':>6}")
         for label, t, c in rows:
-            print(f"{label:<45} {t:7.2f}s {n / t:>10,.0f} {t_floor / t:5.2f}x   {c:7.2f}s {n / c:>10,.0f} "
+            print(f"{label:<47} {t:7.2f}s {n / t:>10,.0f} {t_floor / t:5.2f}x   {c:7.2f}s {n / c:>10,.0f} "
                   f"{c_floor / c:5.2f}x")
     return 0
 
