@@ -20,6 +20,8 @@ The pieces, each usable on its own and from a Beam ``DoFn`` alike:
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import zlib
 from collections import Counter
 from dataclasses import dataclass
@@ -242,7 +244,14 @@ def table_from_bytes(data: bytes) -> pa.Table:
     return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
 
 
-_HOST = r"^[a-z]+://(?P<host>\[[^\]]*\]|[^/:?]+)"
+def _hosts(urls: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The host of each canonical URL (``scheme://host[:port]/...``: the third ``/``-separated field)."""
+    if len(urls) == 0:
+        return pa.chunked_array([], pa.string())
+    authority = pc.list_element(pc.split_pattern(urls, "/", max_splits=3), 2)
+    if pc.any(pc.match_substring_regex(authority, r":\d+$")).as_py():
+        authority = pc.replace_substring_regex(authority, r":\d+$", "")
+    return authority
 
 
 def _group_posts(posts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -263,6 +272,23 @@ def _group_posts(posts: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _merge_sorted(a: pa.Table, b: pa.Table) -> pa.Table:
+    """Two tables sorted by distinct ``url``s as one sorted table; ``b`` is the small one."""
+    if b.num_rows == 0:
+        return a
+    if b.num_rows > 1000:  # many insertions: sorting the whole is cheaper than many slices
+        return pa.concat_tables([a, b]).sort_by("url")
+    a_urls = a.column("url").to_pylist()
+    pieces, start = [], 0
+    for j, url in enumerate(b.column("url").to_pylist()):
+        at = bisect.bisect_left(a_urls, url)
+        pieces.append(a.slice(start, at - start))
+        pieces.append(b.slice(j, 1))
+        start = at
+    pieces.append(a.slice(start))
+    return pa.concat_tables(pieces)
+
+
 def aggregate_posts(posts: pa.Table, min_karma: int, counts: Counter) -> pa.Table:
     """Group kept posts by canonical URL and keep URLs with ``score_sum >= min_karma``.
 
@@ -277,10 +303,20 @@ def aggregate_posts(posts: pa.Table, min_karma: int, counts: Counter) -> pa.Tabl
     Most URLs are posted once: those rows are read straight off their post (Arrow kernels);
     only URLs with several posts are grouped in Python.
     """
-    n_per_url = posts.group_by("url").aggregate([("url", "count")])
-    multi_urls = n_per_url.filter(pc.greater(n_per_url.column("url_count"), 1)).column("url")
-    in_multi = pc.is_in(posts.column("url"), value_set=multi_urls.combine_chunks())
-    singles = posts.filter(pc.invert(in_multi))
+    n = posts.num_rows
+    # Order by URL; a post shares its URL with a neighbour in that order iff the URL was posted
+    # more than once. Rows are then taken once, already in URL order.
+    all_urls = posts.column("url").combine_chunks()
+    order = pc.sort_indices(all_urls)
+    urls = all_urls.take(order)
+    if n > 1:
+        same = pc.equal(urls.slice(0, n - 1), urls.slice(1))
+        edge = pa.array([False])
+        in_multi = pc.or_(pa.concat_arrays([edge, same]), pa.concat_arrays([same, edge]))
+    else:
+        in_multi = pa.array([False] * n, pa.bool_())
+    singles = posts.take(order.filter(pc.invert(in_multi)))
+    multi_posts = posts.take(order.filter(in_multi))
     n_single = singles.num_rows
     offsets = pa.array(range(n_single + 1), pa.int32())  # one post id per URL
     subreddit = singles.column("subreddit").combine_chunks()
@@ -300,20 +336,16 @@ def aggregate_posts(posts: pa.Table, min_karma: int, counts: Counter) -> pa.Tabl
         ],
         schema=LINK_SCHEMA,
     )
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for post in posts.filter(in_multi).to_pylist():
-        grouped.setdefault(post["url"], []).append(post)
-    multi_links = pa.Table.from_pylist([_group_posts(ps) for ps in grouped.values()], schema=LINK_SCHEMA)
-    links = pa.concat_tables([single_links, multi_links]).sort_by("url")
+    multi_rows = [_group_posts(list(group)) for _, group in
+                  itertools.groupby(multi_posts.to_pylist(), key=lambda p: p["url"])]
+    links = _merge_sorted(single_links, pa.Table.from_pylist(multi_rows, schema=LINK_SCHEMA))
+    n_groups = links.num_rows
     n_posts = links.column("n_posts")
     keep = pc.greater_equal(links.column("score_sum"), min_karma)
     all_posts = pc.sum(n_posts).as_py() or 0
     links = links.filter(keep)
     kept_posts = pc.sum(links.column("n_posts")).as_py() or 0
-    domain = pc.struct_field(pc.extract_regex(links.column("url"), _HOST), "host") if links.num_rows else \
-        pa.array([], pa.string())
-    links = links.set_column(1, LINK_SCHEMA.field("domain"), domain)
-    n_groups = n_per_url.num_rows
+    links = links.set_column(1, LINK_SCHEMA.field("domain"), _hosts(links.column("url")))
     counts["urls_grouped"] += n_groups
     counts["urls_below_karma"] += n_groups - links.num_rows
     counts["reason.below_karma"] += all_posts - kept_posts

@@ -282,3 +282,27 @@ def test_link_summary_counts():
     assert s["top_domains_by_posts"] == [["a.com", 5]]  # 1 + 4 = 5 ties b.com's 5: name breaks the tie
     assert s["top_subreddits"] == [["x", 2]]  # x: 2 URLs, y: 2 URLs -> tie broken by name
     assert s["score_sum_quantiles"]["max"] == 10
+
+
+def test_many_repeated_urls_group_like_few(shared_data):
+    """Thousands of URLs posted twice (the sort-merge path) give the same rows as grouping by hand."""
+    rows = []
+    for i in range(3000):
+        for k in range(1 + (i % 3 == 0)):  # every third URL posted twice
+            rows.append({"url": f"http://site{i % 7}.example/{i:05d}", "score": 1 + k, "created_utc": 1000 + i + k,
+                         "subreddit": f"sub{k}", "post_id": f"{i}-{k}", "raw_url": f"http://www.site{i % 7}.example/{i:05d}"})
+    random.Random(1).shuffle(rows)
+    links = aggregate_posts(pa.Table.from_pylist(rows, schema=POST_SCHEMA), 2, Counter())
+    urls = links.column("url").to_pylist()
+    assert urls == sorted(urls)
+    expected = defaultdict(list)
+    for r in rows:
+        expected[r["url"]].append(r)
+    kept = {u: ps for u, ps in expected.items() if sum(p["score"] for p in ps) >= 2}
+    assert len(urls) == len(kept) == 1000  # only the twice-posted ones reach 1 + 2 = 3 >= 2
+    for row in links.to_pylist():
+        ps = kept[row["url"]]
+        assert row["score_sum"] == 3 and row["n_posts"] == 2
+        assert row["post_ids"] == sorted(p["post_id"] for p in ps)
+        assert row["subreddits"] == ["sub0", "sub1"]
+        assert row["first_seen"] == min(p["created_utc"] for p in ps)
