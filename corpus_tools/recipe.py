@@ -50,6 +50,15 @@ class LinksConfig:
     min_karma: int = opt(3, "Keep a canonical URL when its score summed over posts is at least this (WebText: 3).")
     keep_nsfw: bool = opt(False, "Keep posts marked over_18.")
     blocked_domains: list[str] = opt([], "Extra domains to drop (a domain blocks its subdomains too).")
+    block_lists: list[str] = opt(["wikipedia", "reddit", "media"],
+                                 "Built-in domain blocklists to apply (drops counted as blocked_domain:<list>).",
+                                 choices=("wikipedia", "reddit", "media"))
+    blocked_domain_files: list[str] = opt([], "Text files of domains to drop, one per line (`#` comments; "
+                                              "`COUNT DOMAIN` lines allowed); counted as blocked_domain:<file stem>.")
+    allow_extensions: list[str] = opt([], "File extensions taken off the built-in non-page list (e.g. [\"pdf\"]).")
+    batch_posts: int = opt(100_000, "Kept posts a dump reader buffers before shipping them as one Arrow batch "
+                                    "(memory bound; does not change the output).", min=1)
+    top_n: int = opt(50, "How many top domains/subreddits stats/links.json lists.", min=1)
 
 
 # --------------------------------------------------------------------------- fetch

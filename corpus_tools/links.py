@@ -1,0 +1,481 @@
+"""Reddit submissions → canonical outbound links with their summed karma (WebText's link list).
+
+GPT-2 (Radford et al. 2019, sec. 2.1) scraped "all outbound links from Reddit, a social media
+platform, which received at least 3 karma". Here, as in OpenWebText2, karma is the score
+summed over every post of the same canonical URL.
+
+The pieces, each usable on its own and from a Beam ``DoFn`` alike:
+
+* :class:`PostFilter` decides, per submission record, whether it is a kept link post
+  (:class:`LinkPost`) or why not (a reason string);
+* :class:`LinkCollector` reads one dump, counts every outcome by reason, and yields the
+  kept posts in Arrow batches (``POST_SCHEMA``, bounded size);
+* :func:`split_by_shard` / :func:`url_shard` route posts to the output shard of their URL;
+* :func:`aggregate_posts` groups posts by canonical URL and applies the karma rule in
+  Arrow kernels, giving a ``LINK_SCHEMA`` table sorted by URL (same result for any
+  batching or order of its input);
+* :func:`collect_links` runs all of it in one process (the reference driver);
+* :func:`link_summary` gives the top domains/subreddits the data card shows.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from typing import IO, Any, Iterable, Iterator, Mapping, NamedTuple
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpus_tools.reddit import BadRecord, DumpProblem, Submission, iter_lines, parse_number, parse_submission
+from corpus_tools.schema import LINK_SCHEMA, new_reject
+from corpus_tools.urls import (
+    BLOCKED_EXTENSIONS,
+    Blocklist,
+    UrlRejected,
+    canonical_parts,
+    url_extension,
+)
+
+STAGE = "links"
+
+# Reasons a record goes to the dead-letter output (bad input); every other reason is a filter decision.
+DEAD_LETTER_REASONS = frozenset({"bad_json", "not_object", "no_url", "bad_score", "truncated_stream", "corrupt_stream"})
+# Reasons that describe a stream, not a post (they are not part of the post accounting).
+STREAM_REASONS = frozenset({"truncated_stream", "corrupt_stream"})
+# Reasons that mean a record is not a link post at all (the rest were link posts, then filtered).
+_NOT_LINK_POSTS = ("bad_json", "not_object", "self_post", "no_url")
+
+
+def _truthy(value: Any) -> bool:
+    if value is False or value is None:
+        return False
+    if value is True:
+        return True
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+def _timestamp(value: Any) -> int | None:
+    t = parse_number(value)
+    return t if t is not None and -_INT_LIMIT < t < _INT_LIMIT else None
+
+
+class LinkPost(NamedTuple):
+    """One kept link post (``classify`` returns it as a plain tuple in this field order: cheaper)."""
+
+    url: str  # canonical URL
+    score: int
+    created_utc: int | None
+    subreddit: str | None
+    post_id: str | None
+    raw_url: str  # the URL exactly as posted
+
+
+class PostFilter:
+    """Classify a submission: a kept :class:`LinkPost`, or the reason it is dropped.
+
+    Checks, in order (the first that fails names the reason): ``self_post`` (``is_self``
+    true), ``no_url`` (a link post without a string ``url``), ``nsfw`` (``over_18``, unless
+    kept), ``not_http`` / ``bad_url`` (see :func:`corpus_tools.urls.canonicalize`),
+    ``blocked_domain:<list>``, ``bad_extension``, ``bad_score`` (no usable ``score``).
+    """
+
+    def __init__(self, keep_nsfw: bool = False, blocklist: Blocklist | None = None,
+                 blocked_extensions: Iterable[str] = BLOCKED_EXTENSIONS):
+        self.keep_nsfw = keep_nsfw
+        self.blocklist = blocklist if blocklist is not None else Blocklist.build()
+        self.blocked_extensions = frozenset(e.lower().lstrip(".") for e in blocked_extensions)
+        self._canon_cache: dict[str, tuple[str, str, str | None]] = {}
+
+    @classmethod
+    def from_config(cls, cfg: Any, domain_files: Mapping[str, Iterable[str]] | None = None) -> "PostFilter":
+        """From a :class:`corpus_tools.recipe.LinksConfig`; ``domain_files`` maps list name → domains
+        (the caller reads ``cfg.blocked_domain_files``, local or remote)."""
+        blocklist = Blocklist.build(cfg.block_lists, cfg.blocked_domains, domain_files)
+        allowed = {e.lower().lstrip(".") for e in cfg.allow_extensions}
+        return cls(keep_nsfw=cfg.keep_nsfw, blocklist=blocklist, blocked_extensions=BLOCKED_EXTENSIONS - allowed)
+
+    def _url_verdict(self, raw_url: str) -> tuple[str, str, str | None]:
+        """(canonical URL or "", host or "", drop reason or None), cached per raw URL."""
+        hit = self._canon_cache.get(raw_url)
+        if hit is not None:
+            return hit
+        try:
+            url, host = canonical_parts(raw_url)
+        except UrlRejected as e:
+            verdict: tuple[str, str, str | None] = ("", "", e.reason)
+        except (ValueError, UnicodeError):  # anything else a hostile URL may trigger in a library
+            verdict = ("", "", "bad_url")
+        else:
+            reason = self.blocklist.reason(host)
+            if reason is None and url_extension(url) in self.blocked_extensions:
+                reason = "bad_extension"
+            verdict = (url, host, reason)
+        if len(self._canon_cache) > 100_000:
+            self._canon_cache.clear()
+        self._canon_cache[raw_url] = verdict
+        return verdict
+
+    def classify(self, record: Submission) -> tuple[str | None, tuple | str]:
+        """``(None, post)`` for a kept post (a tuple in :class:`LinkPost` field order), else ``(reason, detail)``."""
+        is_self = record.is_self
+        if is_self is not False and _truthy(is_self):
+            return "self_post", ""
+        raw_url = record.url
+        if not isinstance(raw_url, str) or not raw_url.strip():
+            return "no_url", "record has no url" if raw_url is None else f"url is {raw_url!r}"
+        over_18 = record.over_18
+        if over_18 is not False and not self.keep_nsfw and _truthy(over_18):
+            return "nsfw", raw_url
+        url, _, reason = self._url_verdict(raw_url)
+        if reason is not None:
+            return reason, raw_url
+        score = parse_number(record.score)
+        if score is None or not -_INT_LIMIT < score < _INT_LIMIT:
+            return "bad_score", f"score = {record.score!r}"
+        post_id = record.id
+        subreddit = record.subreddit
+        created = record.created_utc
+        return None, (
+            url,
+            score,
+            created if type(created) is int and -_INT_LIMIT < created < _INT_LIMIT else _timestamp(created),
+            subreddit if type(subreddit) is str and subreddit else None,
+            post_id if type(post_id) is str else (str(post_id) if post_id is not None else None),
+            raw_url,
+        )
+
+
+# --------------------------------------------------------------------------- kept posts as Arrow batches
+# Kept posts travel in Arrow record batches (never written to disk): grouping, sorting and the
+# karma rule then run in Arrow's C++ kernels instead of a Python loop per URL.
+POST_SCHEMA = pa.schema(
+    [
+        pa.field("url", pa.string(), nullable=False),  # canonical URL
+        pa.field("score", pa.int64(), nullable=False),
+        pa.field("created_utc", pa.int64()),
+        pa.field("subreddit", pa.string()),
+        pa.field("post_id", pa.string()),
+        pa.field("raw_url", pa.string(), nullable=False),
+    ]
+)
+_INT_LIMIT = 2**53  # scores/timestamps beyond this are not real values (and would not fit int64 arithmetic)
+
+
+class PostBuffer:
+    """Kept posts (tuples in :class:`LinkPost` order), turned into a ``POST_SCHEMA`` table by :meth:`take`.
+
+    With ``num_shards`` > 1 it also notes each post's :func:`url_shard` (while the URL is
+    still a Python string), which :meth:`take_by_shard` uses.
+    """
+
+    __slots__ = ("posts", "shards", "num_shards")
+
+    def __init__(self, num_shards: int = 1) -> None:
+        self.posts: list[tuple] = []
+        self.num_shards = num_shards
+        self.shards: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.posts)
+
+    def append(self, post: tuple) -> None:
+        self.posts.append(post)
+        if self.num_shards > 1:
+            self.shards.append(zlib.crc32(post[0].encode("utf-8", "surrogatepass")) % self.num_shards)
+
+    def take(self) -> pa.Table:
+        posts, self.posts, self.shards = self.posts, [], []
+        if not posts:
+            return POST_SCHEMA.empty_table()
+        columns = zip(*posts)  # transpose in C
+        arrays = [pa.array(col, type=f.type) for col, f in zip(columns, POST_SCHEMA)]
+        return pa.Table.from_arrays(arrays, schema=POST_SCHEMA)
+
+    def take_by_shard(self) -> list[tuple[int, pa.Table]]:
+        """``(shard, posts)`` for each shard that has posts, in shard order; empties the buffer."""
+        shards = self.shards
+        table = self.take()
+        if not table.num_rows:
+            return []
+        if self.num_shards == 1:
+            return [(0, table)]
+        return list(_split(table, pa.array(shards, pa.int32())))
+
+
+def url_shard(url: str, num_shards: int) -> int:
+    """The output shard of a canonical URL: CRC-32 of its UTF-8 bytes (stable everywhere, and cheap)."""
+    return zlib.crc32(url.encode("utf-8", "surrogatepass")) % num_shards
+
+
+def split_by_shard(posts: pa.Table, num_shards: int) -> Iterator[tuple[int, pa.Table]]:
+    """``(shard, that shard's posts)`` for every shard that has posts, in shard order."""
+    if num_shards == 1:
+        if posts.num_rows:
+            yield 0, posts
+        return
+    yield from _split(posts, pa.array([url_shard(u, num_shards) for u in posts.column("url").to_pylist()], pa.int32()))
+
+
+def _split(posts: pa.Table, shards: pa.Array) -> Iterator[tuple[int, pa.Table]]:
+    order = pc.sort_indices(shards)
+    posts, shards = posts.take(order), shards.take(order)
+    start = 0
+    for vc in pc.value_counts(shards).to_pylist():  # in order of appearance = ascending shard
+        n = vc["counts"]
+        yield vc["values"], posts.slice(start, n)
+        start += n
+
+
+def table_to_bytes(table: pa.Table) -> bytes:
+    """An Arrow IPC stream (how post batches cross a Beam shuffle)."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def table_from_bytes(data: bytes) -> pa.Table:
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+def _hosts(urls: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The host of each canonical URL (``scheme://host[:port]/...``: the third ``/``-separated field)."""
+    if len(urls) == 0:
+        return pa.chunked_array([], pa.string())
+    authority = pc.list_element(pc.split_pattern(urls, "/", max_splits=3), 2)
+    if pc.any(pc.match_substring_regex(authority, r":\d+$")).as_py():
+        authority = pc.replace_substring_regex(authority, r":\d+$", "")
+    return authority
+
+
+def _group_posts(posts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One URL's row fields from its posts (Python; used for URLs posted more than once)."""
+    ids = [p["post_id"] for p in posts]
+    ex = min(posts, key=lambda p: (p["created_utc"] is None, p["created_utc"] or 0, p["post_id"] is None,
+                                  p["post_id"] or "", p["raw_url"]))
+    times = [p["created_utc"] for p in posts if p["created_utc"] is not None]
+    return {
+        "url": posts[0]["url"],
+        "score_sum": sum(p["score"] for p in posts),
+        "n_posts": len(posts),
+        "subreddits": sorted({p["subreddit"] for p in posts if p["subreddit"] is not None}),
+        "first_seen": min(times) if times else None,
+        "last_seen": max(times) if times else None,
+        "example_url": ex["raw_url"],
+        "post_ids": sorted(i for i in ids if i is not None) + [None] * ids.count(None),
+    }
+
+
+def _merge_sorted(a: pa.Table, b: pa.Table) -> pa.Table:
+    """Two tables sorted by distinct ``url``s as one sorted table; ``b`` is the small one."""
+    if b.num_rows == 0:
+        return a
+    if b.num_rows > 1000:  # many insertions: sorting the whole is cheaper than many slices
+        return pa.concat_tables([a, b]).sort_by("url")
+    a_urls = a.column("url").to_pylist()
+    pieces, start = [], 0
+    for j, url in enumerate(b.column("url").to_pylist()):
+        at = bisect.bisect_left(a_urls, url)
+        pieces.append(a.slice(start, at - start))
+        pieces.append(b.slice(j, 1))
+        start = at
+    pieces.append(a.slice(start))
+    return pa.concat_tables(pieces)
+
+
+def aggregate_posts(posts: pa.Table, min_karma: int, counts: Counter) -> pa.Table:
+    """Group kept posts by canonical URL and keep URLs with ``score_sum >= min_karma``.
+
+    Returns a ``LINK_SCHEMA`` table sorted by URL: ``score_sum`` is summed over posts
+    (OpenWebText2's rule), ``subreddits`` (distinct) and ``post_ids`` are sorted,
+    ``first_seen`` / ``last_seen`` are the min/max ``created_utc``, and ``example_url`` is the
+    URL as posted by the earliest post (ties: smallest post id, then smallest URL). The result
+    does not depend on the order or batching of ``posts``. Counts ``urls_grouped``,
+    ``urls_below_karma``, ``reason.below_karma`` (in posts, like every other reason), ``out``
+    (URLs kept) and ``posts_out``.
+
+    Most URLs are posted once: those rows are read straight off their post (Arrow kernels);
+    only URLs with several posts are grouped in Python.
+    """
+    n = posts.num_rows
+    # Order by URL; a post shares its URL with a neighbour in that order iff the URL was posted
+    # more than once. Rows are then taken once, already in URL order.
+    all_urls = posts.column("url").combine_chunks()
+    order = pc.sort_indices(all_urls)
+    urls = all_urls.take(order)
+    if n > 1:
+        same = pc.equal(urls.slice(0, n - 1), urls.slice(1))
+        edge = pa.array([False])
+        in_multi = pc.or_(pa.concat_arrays([edge, same]), pa.concat_arrays([same, edge]))
+    else:
+        in_multi = pa.array([False] * n, pa.bool_())
+    singles = posts.take(order.filter(pc.invert(in_multi)))
+    multi_posts = posts.take(order.filter(in_multi))
+    n_single = singles.num_rows
+    offsets = pa.array(range(n_single + 1), pa.int32())  # one post id per URL
+    subreddit = singles.column("subreddit").combine_chunks()
+    valid = pc.cast(pc.is_valid(subreddit), pa.int32())  # one subreddit per URL, none when null
+    sub_offsets = pa.concat_arrays([pa.array([0], pa.int32()), pc.cumulative_sum(valid)]) if n_single else offsets
+    single_links = pa.Table.from_arrays(
+        [
+            singles.column("url"),
+            singles.column("url"),  # domain, filled below
+            singles.column("score"),
+            pa.array([1] * n_single, pa.int64()),
+            pa.ListArray.from_arrays(sub_offsets, subreddit.drop_null()),
+            singles.column("created_utc"),
+            singles.column("created_utc"),
+            singles.column("raw_url"),
+            pa.ListArray.from_arrays(offsets, singles.column("post_id").combine_chunks()),
+        ],
+        schema=LINK_SCHEMA,
+    )
+    multi_rows = [_group_posts(list(group)) for _, group in
+                  itertools.groupby(multi_posts.to_pylist(), key=lambda p: p["url"])]
+    links = _merge_sorted(single_links, pa.Table.from_pylist(multi_rows, schema=LINK_SCHEMA))
+    n_groups = links.num_rows
+    n_posts = links.column("n_posts")
+    keep = pc.greater_equal(links.column("score_sum"), min_karma)
+    all_posts = pc.sum(n_posts).as_py() or 0
+    links = links.filter(keep)
+    kept_posts = pc.sum(links.column("n_posts")).as_py() or 0
+    links = links.set_column(1, LINK_SCHEMA.field("domain"), _hosts(links.column("url")))
+    counts["urls_grouped"] += n_groups
+    counts["urls_below_karma"] += n_groups - links.num_rows
+    counts["reason.below_karma"] += all_posts - kept_posts
+    counts["out"] += links.num_rows
+    counts["posts_out"] += kept_posts
+    return links
+
+
+# --------------------------------------------------------------------------- reading a dump
+class LinkCollector:
+    """Read dumps, count every outcome, and batch the kept posts.
+
+    :meth:`read` yields ``("reject", REJECT_SCHEMA dict)`` for dead letters and
+    ``("posts", (shard, POST_SCHEMA table))`` batches: every ``batch_posts`` kept posts (and
+    at the end) the buffer is split by the :func:`url_shard` of the URLs (one shard when
+    ``num_shards`` is 1).
+    Outcome counts accumulate in :attr:`counts`: ``in`` (non-blank lines), ``link_posts``
+    (records that are link posts with a URL), ``posts_kept`` (posts that passed every
+    filter) and ``reason.<reason>``.
+    """
+
+    def __init__(self, post_filter: PostFilter, batch_posts: int = 100_000, num_shards: int = 1):
+        self.filter = post_filter
+        self.batch_posts = batch_posts
+        self.num_shards = num_shards
+        self.counts: Counter[str] = Counter()
+
+    def read(self, fh: IO[bytes], name: str = "", compression: str | None = None
+             ) -> Iterator[tuple[str, Any]]:
+        classify = self.filter.classify
+        buffer = PostBuffer(self.num_shards)
+        append = buffer.append
+        batch_posts = self.batch_posts
+        n_in = n_kept = line_no = pending = 0
+        file_counts: Counter[str] = Counter()
+        for line in iter_lines(fh, name, compression):
+            line_no += 1
+            if type(line) is DumpProblem:
+                file_counts[line.reason] += 1
+                yield "reject", new_reject(STAGE, line.reason, source=name, offset=line.line, detail=line.detail)
+                continue
+            if line.isspace():
+                continue
+            n_in += 1
+            try:
+                record = parse_submission(line)
+            except BadRecord as e:
+                file_counts[e.reason] += 1
+                yield "reject", new_reject(STAGE, e.reason, source=name, offset=line_no, detail=e.detail)
+                continue
+            reason, result = classify(record)
+            if reason is None:
+                n_kept += 1
+                append(result)  # type: ignore[arg-type]
+                pending += 1
+                if pending >= batch_posts:
+                    pending = 0
+                    yield from (("posts", item) for item in buffer.take_by_shard())
+                continue
+            file_counts[reason] += 1
+            if reason in DEAD_LETTER_REASONS:
+                url = record.url
+                yield "reject", new_reject(STAGE, reason, source=name, offset=line_no,
+                                           url=url if isinstance(url, str) else None, detail=str(result))
+        counts = self.counts
+        counts["in"] += n_in
+        counts["link_posts"] += n_in - sum(file_counts[r] for r in _NOT_LINK_POSTS)
+        counts["posts_kept"] += n_kept
+        for reason, n in file_counts.items():
+            counts["reason." + reason] += n
+        yield from (("posts", item) for item in buffer.take_by_shard())
+
+
+# --------------------------------------------------------------------------- the whole stage in one process
+@dataclass
+class LinksResult:
+    table: pa.Table  # LINK_SCHEMA, score_sum >= min_karma, sorted by url
+    rejects: list[dict[str, Any]]  # REJECT_SCHEMA dead letters, in reading order
+    counts: Counter  # the LinkCollector counts plus those of aggregate_posts
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return self.table.to_pylist()
+
+
+def collect_links(paths: Iterable[str], post_filter: PostFilter, min_karma: int = 3,
+                  batch_posts: int = 100_000) -> LinksResult:
+    """Read local dump files and produce the link table in this process (no Beam)."""
+    collector = LinkCollector(post_filter, batch_posts=batch_posts)
+    batches: list[pa.Table] = []
+    rejects: list[dict[str, Any]] = []
+    for path in paths:
+        with open(path, "rb") as fh:
+            for kind, value in collector.read(fh, path):
+                if kind == "reject":
+                    rejects.append(value)
+                else:
+                    batches.append(value[1])
+    posts = pa.concat_tables(batches) if batches else POST_SCHEMA.empty_table()
+    counts = collector.counts
+    return LinksResult(table=aggregate_posts(posts, min_karma, counts), rejects=rejects, counts=counts)
+
+
+def link_summary(links: pa.Table, top_n: int = 50) -> dict[str, Any]:
+    """What the data card shows about a LINK_SCHEMA table (computed in Arrow).
+
+    ``distinct_domains``; ``top_domains`` (by kept URLs) and ``top_domains_by_posts``;
+    ``top_subreddits`` (by kept URLs linked from it), each a list of ``[name, count]``,
+    ties broken by name; ``score_sum_quantiles`` (p50/p90/p99/max of the kept URLs' karma).
+    """
+
+    def top(names: pa.Array, counts: pa.Array) -> list[list[Any]]:
+        pairs = sorted(zip(names.to_pylist(), counts.to_pylist()), key=lambda kv: (-kv[1], kv[0] or ""))
+        return [[k, v] for k, v in pairs[:top_n]]
+
+    if links.num_rows == 0:
+        return {"distinct_domains": 0, "top_domains": [], "top_domains_by_posts": [], "top_subreddits": [],
+                "score_sum_quantiles": {}}
+    by_domain = links.group_by("domain").aggregate([("url", "count"), ("n_posts", "sum")])
+    subs = pc.list_flatten(links.column("subreddits"))
+    sub_counts = pc.value_counts(subs) if len(subs) else pa.array([], pa.struct([("values", pa.string()),
+                                                                                 ("counts", pa.int64())]))
+    karma = pc.sort_indices(links.column("score_sum"))
+    ks = links.column("score_sum").take(karma).to_numpy()
+    quantiles = {f"p{int(q * 100)}": int(ks[min(len(ks) - 1, int(q * len(ks)))]) for q in (0.5, 0.9, 0.99)}
+    quantiles["max"] = int(ks[-1])
+    return {
+        "distinct_domains": by_domain.num_rows,
+        "top_domains": top(by_domain.column("domain"), by_domain.column("url_count")),
+        "top_domains_by_posts": top(by_domain.column("domain"), by_domain.column("n_posts_sum")),
+        "top_subreddits": top(sub_counts.field("values"), sub_counts.field("counts")),
+        "score_sum_quantiles": quantiles,
+    }

@@ -1,0 +1,293 @@
+"""Streaming readers for Pushshift Reddit submission dumps (``RS_*``).
+
+A dump is newline-delimited JSON, one submission per line, compressed as zstd
+(``.zst``, written with a long window: we allow ``max_window_size=2**31``), xz,
+bz2, gzip, or not at all. Files are read as streams, a block at a time; nothing
+holds a whole file in memory.
+
+:func:`read_dump` yields one :class:`DumpLine` per input line (1-based line
+numbers) and, when a line or the stream itself is bad, a :class:`DumpProblem`
+with a machine-readable reason instead of raising, so that a caller can
+dead-letter it and carry on. A truncated or corrupt compressed stream ends the
+file (a compressed stream cannot be resynchronised), after every complete line
+before the damage has been yielded.
+
+:func:`parse_submission` turns a line into a :class:`Submission`; :func:`parse_number` reads
+``score``/``created_utc``, which real dumps store as int, float or string.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import math
+from typing import IO, Any, Iterator, Mapping, NamedTuple
+
+import msgspec
+import zstandard
+
+ZSTD_MAX_WINDOW = 2**31  # Pushshift dumps are written with --long=31
+READ_CHUNK = 1 << 20  # compressed bytes read at a time
+LINE_BUFFER = 1 << 20  # decompressed bytes buffered for line splitting
+
+# magic bytes -> compression name
+_MAGIC = (
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"BZh", "bz2"),
+    (b"\x1f\x8b", "gzip"),
+)
+_EXTENSIONS = {
+    ".zst": "zstd", ".zstd": "zstd", ".xz": "xz", ".lzma": "xz", ".bz2": "bz2", ".gz": "gzip",
+    ".ndjson": "none", ".jsonl": "none", ".json": "none", ".txt": "none",
+}
+COMPRESSIONS = ("zstd", "xz", "bz2", "gzip", "none")
+
+
+class TruncatedStream(EOFError):
+    """A compressed stream ended in the middle of a frame/block."""
+
+
+class DumpLine(NamedTuple):
+    line: int  # 1-based line number in the decompressed file
+    data: bytes  # the line as read (with its newline, if it had one)
+
+
+class DumpProblem(NamedTuple):
+    line: int  # the line number at which the problem was seen
+    reason: str  # truncated_stream | corrupt_stream
+    detail: str
+
+
+# --------------------------------------------------------------------------- compression
+def compression_of(name: str, head: bytes = b"") -> str:
+    """The compression of a file: from its first bytes when they say, else from its name's extension.
+
+    A file whose name says "compressed" but whose bytes carry no known magic keeps the
+    name's compression, so that reading it reports ``corrupt_stream`` rather than
+    parsing binary garbage as JSON.
+    """
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    lower = name.lower()
+    for ext, kind in _EXTENSIONS.items():
+        if lower.endswith(ext):
+            return kind
+    return "none"
+
+
+class _Prefixed(io.RawIOBase):
+    """``head`` followed by the rest of ``fh``: sniff the first bytes of any readable object."""
+
+    def __init__(self, head: bytes, fh: IO[bytes]):
+        super().__init__()
+        self._head = head
+        self._fh = fh
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        if self._head:
+            n = min(len(buf), len(self._head))
+            buf[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._fh.read(len(buf))
+        if not data:
+            return 0
+        n = len(data)
+        buf[:n] = data
+        return n
+
+
+class _ZstdRaw(io.RawIOBase):
+    """zstd decompression as a raw stream that raises on a truncated final frame.
+
+    ``zstandard``'s own ``stream_reader`` ends silently when the input stops inside a
+    frame; a dump cut short must be reported, so frames are driven here by hand
+    (several concatenated frames are read one after another).
+    """
+
+    def __init__(self, fh: IO[bytes]):
+        super().__init__()
+        self._fh = fh
+        self._dctx = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
+        self._obj = self._dctx.decompressobj()
+        self._in_frame = False  # bytes of the current frame have been fed
+        self._pending = memoryview(b"")
+        self._pos = 0
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> None:
+        outs: list[bytes] = []
+        while not outs and not self._eof:
+            chunk = self._fh.read(READ_CHUNK)
+            if not chunk:
+                self._eof = True
+                if self._in_frame:
+                    raise TruncatedStream("zstd stream ended inside a frame")
+                break
+            while chunk:
+                self._in_frame = True
+                out = self._obj.decompress(chunk)
+                if out:
+                    outs.append(out)
+                if self._obj.eof:  # frame finished; the rest of the chunk starts the next one
+                    chunk = self._obj.unused_data
+                    self._obj = self._dctx.decompressobj()
+                    self._in_frame = False
+                else:
+                    chunk = b""
+        self._pending = memoryview(b"".join(outs))
+        self._pos = 0
+
+    def readinto(self, buf) -> int:
+        if self._pos >= len(self._pending):
+            self._pending, self._pos = memoryview(b""), 0
+            self._fill()
+            if not self._pending:
+                return 0
+        n = min(len(buf), len(self._pending) - self._pos)
+        buf[:n] = self._pending[self._pos:self._pos + n]
+        self._pos += n
+        return n
+
+
+def open_decompressed(fh: IO[bytes], name: str = "", compression: str | None = None) -> IO[bytes]:
+    """A buffered binary stream of the decompressed bytes of ``fh`` (any object with ``read``).
+
+    ``compression`` is one of :data:`COMPRESSIONS`; by default it is sniffed from the
+    first bytes, falling back to ``name``'s extension.
+    """
+    if compression is None:
+        head = fh.read(8)
+        compression = compression_of(name, head)
+        fh = io.BufferedReader(_Prefixed(head, fh), READ_CHUNK)
+    if compression not in COMPRESSIONS:
+        raise ValueError(f"unknown compression {compression!r}; expected one of {', '.join(COMPRESSIONS)}")
+    if compression == "zstd":
+        return io.BufferedReader(_ZstdRaw(fh), LINE_BUFFER)
+    # The standard library's readers are buffered already; iterating them directly means a
+    # truncated stream loses only the line it cuts, not a whole read-ahead buffer.
+    if compression == "xz":
+        return lzma.LZMAFile(fh)  # type: ignore[return-value]
+    if compression == "bz2":
+        return bz2.BZ2File(fh)  # type: ignore[return-value]
+    if compression == "gzip":
+        return gzip.GzipFile(fileobj=fh)  # type: ignore[return-value]
+    return fh if isinstance(fh, io.BufferedReader) else io.BufferedReader(_Prefixed(b"", fh), LINE_BUFFER)
+
+
+# --------------------------------------------------------------------------- lines
+def iter_lines(fh: IO[bytes], name: str = "", compression: str | None = None) -> Iterator[bytes | DumpProblem]:
+    """Every line of a dump as bytes (blank ones too: line *n* is the *n*-th item), then a
+    :class:`DumpProblem` if the stream is truncated or corrupt. The fast path under :func:`read_dump`."""
+    stream = open_decompressed(fh, name, compression)
+    line_no = 0
+    try:
+        for line_no, raw in enumerate(stream, 1):  # noqa: B007 - line_no is used after the loop
+            yield raw
+    except (TruncatedStream, EOFError) as e:
+        yield DumpProblem(line_no + 1, "truncated_stream", f"{name or 'stream'}: {e}")
+    except (zstandard.ZstdError, lzma.LZMAError, OSError) as e:
+        yield DumpProblem(line_no + 1, "corrupt_stream", f"{name or 'stream'}: {type(e).__name__}: {e}")
+
+
+def read_dump(fh: IO[bytes], name: str = "", compression: str | None = None) -> Iterator[DumpLine | DumpProblem]:
+    """Every non-blank line of a dump with its 1-based number, then any stream problem."""
+    line_no = 0
+    for item in iter_lines(fh, name, compression):
+        if type(item) is DumpProblem:
+            yield item
+            return
+        line_no += 1
+        if not item.isspace():  # the JSON decoder ignores the trailing newline itself
+            yield DumpLine(line_no, item)
+
+
+def read_dump_path(path: str, compression: str | None = None) -> Iterator[DumpLine | DumpProblem]:
+    """:func:`read_dump` over a local file."""
+    with open(path, "rb") as fh:
+        yield from read_dump(fh, path, compression)
+
+
+# --------------------------------------------------------------------------- records
+class Submission(msgspec.Struct):
+    """The fields of a Pushshift submission that the links stage uses (all others are skipped).
+
+    Values are kept as found in the dump (``score`` may be int, float or string; see
+    :func:`parse_number`), so that the caller decides what is usable.
+    """
+
+    id: Any = None
+    url: Any = None
+    is_self: Any = None
+    over_18: Any = None
+    score: Any = None
+    created_utc: Any = None
+    subreddit: Any = None
+
+    @classmethod
+    def from_mapping(cls, record: Mapping[str, Any]) -> "Submission":
+        return cls(**{f: record.get(f) for f in cls.__struct_fields__})
+
+
+# Decoding straight into the struct validates the whole line as JSON but builds Python objects
+# only for the seven fields above: several times faster than json.loads on a 2 kB submission.
+_decode = msgspec.json.Decoder(Submission).decode
+
+
+class BadRecord(ValueError):
+    """A line that is not a submission; ``reason`` is the dead-letter reason."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def parse_submission(data: bytes | str) -> Submission:
+    """One dump line as a :class:`Submission`; raises :class:`BadRecord` (``bad_json`` / ``not_object``)."""
+    try:
+        return _decode(data)
+    except msgspec.ValidationError as e:  # valid JSON, but not an object
+        raise BadRecord("not_object", str(e)[:200]) from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as e:  # malformed JSON, invalid UTF-8, truncated line
+        raise BadRecord("bad_json", str(e)[:200]) from None
+
+
+def parse_number(value: Any) -> int | None:
+    """An int from a JSON int, float or numeric string (``"12"``, ``"12.0"``, ``" 7 "``); None when absent/unusable.
+
+    Floats are truncated toward zero after parsing (``"3.9"`` → 3), as Reddit scores are integers
+    stored loosely; booleans, NaN and infinities are not numbers here.
+    """
+    if type(value) is int:  # the common case first
+        return value
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        s = value.strip()
+        if not s:
+            return None
+        try:
+            return int(s)
+        except ValueError:
+            pass
+        try:
+            f = float(s)
+        except ValueError:
+            return None
+        return int(f) if math.isfinite(f) else None
+    return None

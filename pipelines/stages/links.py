@@ -1,0 +1,195 @@
+"""Links stage: Pushshift submission dumps → canonical outbound URLs with summed karma ≥ min_karma.
+
+Reads ``--input`` dumps (``RS_*.zst|xz|bz2|gz`` or plain NDJSON; one file per worker, files in
+parallel), writes ``RUN/links/part-*.parquet`` (LINK_SCHEMA, rows sorted by ``url`` in each
+shard), ``RUN/links/urls.txt`` (every kept canonical URL, sorted) and dead letters to
+``RUN/links/rejected/``. See docs/stages/links.md.
+"""
+
+from __future__ import annotations
+
+import heapq
+import posixpath
+from collections import Counter
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from corpus_tools.links import (
+    LinkCollector,
+    PostFilter,
+    aggregate_posts,
+    link_summary,
+    table_from_bytes,
+    table_to_bytes,
+)
+from corpus_tools.recipe import LinksConfig
+from corpus_tools.rundir import join
+from corpus_tools.schema import LINK_SCHEMA, new_reject
+from corpus_tools.shards import PARQUET_WRITE_OPTIONS
+from corpus_tools.urls import read_domain_list
+from pipelines.deadletter import DEAD_LETTER
+from pipelines.metrics import counter
+from pipelines.parquet_io import WriteRejects, match_files, shard_name
+from pipelines.stage import Stage, StageContext, StageError, StageResult
+
+NAME = "links"
+URL_LIST = "urls.txt"
+
+
+class ReadDumpFn(beam.DoFn):
+    """One dump path → ``(shard, Arrow IPC bytes of that shard's kept posts)`` and dead letters.
+
+    Kept posts are buffered ``[links] batch_posts`` at a time, split by the output shard of
+    their URL and shipped as Arrow record batches: the shuffle moves a few large byte
+    strings instead of one element per post, and one worker per shard sees every post of
+    its URLs.
+    """
+
+    def __init__(self, cfg: LinksConfig, domain_lists: dict[str, list[str]], num_shards: int):
+        self.cfg, self.domain_lists, self.num_shards = cfg, domain_lists, num_shards
+
+    def setup(self):
+        self.filter = PostFilter.from_config(self.cfg, self.domain_lists)
+
+    def process(self, path: str):
+        collector = LinkCollector(self.filter, batch_posts=self.cfg.batch_posts, num_shards=self.num_shards)
+        try:
+            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+                for kind, value in collector.read(fh, path):
+                    if kind == "reject":
+                        yield beam.pvalue.TaggedOutput(DEAD_LETTER, value)
+                    else:
+                        shard, posts = value
+                        yield shard, table_to_bytes(posts)
+        except (OSError, ValueError) as e:  # unreadable file: what was read is kept, the rest reported
+            collector.counts["reason.unreadable"] += 1
+            yield beam.pvalue.TaggedOutput(
+                DEAD_LETTER, new_reject(NAME, "unreadable", source=path, detail=f"{type(e).__name__}: {e}"))
+        collector.counts["dump_files"] += 1
+        for name, n in collector.counts.items():
+            counter(NAME, name).inc(n)
+
+
+class WriteLinkShardFn(beam.DoFn):
+    """All posts of one shard's URLs → grouped, karma-filtered rows sorted by URL, in one Parquet file.
+
+    Emits ``(shard, sorted kept URLs)`` for the URL list.
+    """
+
+    def __init__(self, out_dir: str, num_shards: int, min_karma: int):
+        self.out_dir, self.num_shards, self.min_karma = out_dir, num_shards, min_karma
+
+    def process(self, element):
+        shard, batches = element
+        posts = pa.concat_tables([table_from_bytes(b) for b in batches])
+        counts: Counter[str] = Counter()
+        links = aggregate_posts(posts, self.min_karma, counts)
+        if links.num_rows:
+            # one chunk per column: the file's bytes then do not depend on how posts were batched
+            write_table_file(FileSystems.join(self.out_dir, shard_name(shard, self.num_shards)),
+                             links.combine_chunks())
+        for name, n in counts.items():
+            counter(NAME, name).inc(n)
+        yield shard, links.column("url").to_pylist()
+
+
+def write_table_file(path: str, table: pa.Table) -> None:
+    """One Parquet file through Beam FileSystems, written to a temporary name and renamed."""
+    tmp = path + ".tmp"
+    with FileSystems.create(tmp, mime_type="application/octet-stream",
+                            compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+        pq.write_table(table, fh, **PARQUET_WRITE_OPTIONS)
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([tmp], [path])
+
+
+def _write_url_list(shard_urls: list[tuple[int, list[str]]], path: str) -> int:
+    """One sorted ``urls.txt`` from the shards' sorted URL lists."""
+    urls = list(heapq.merge(*(u for _, u in sorted(shard_urls))))
+    tmp = path + ".tmp"
+    with FileSystems.create(tmp, mime_type="text/plain", compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+        fh.write("".join(u + "\n" for u in urls).encode("utf-8"))
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([tmp], [path])
+    return len(urls)
+
+
+def read_domain_files(paths: list[str]) -> dict[str, list[str]]:
+    """``{file stem: domains}`` for ``[links] blocked_domain_files`` (local or remote)."""
+    lists: dict[str, list[str]] = {}
+    for path in paths:
+        stem = posixpath.basename(path.rstrip("/")).split(".")[0] or "file"
+        try:
+            with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as fh:
+                lines = fh.read().decode("utf-8").splitlines()
+        except (OSError, ValueError) as e:
+            raise StageError(f"[links] blocked_domain_files: cannot read {path}: {e}") from None
+        lists.setdefault(stem, []).extend(read_domain_list(lines))
+    return lists
+
+
+def _read_links(out: str, columns: list[str]) -> pa.Table:
+    tables = []
+    for path in match_files([out], suffixes=(".parquet",)):
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+            tables.append(pq.read_table(fh, columns=columns))
+    return pa.concat_tables(tables) if tables else LINK_SCHEMA.empty_table().select(columns)
+
+
+class LinksStage(Stage):
+    name = NAME
+    sections = ("links",)
+
+    def run(self, ctx: StageContext) -> StageResult:
+        if not ctx.inputs:
+            raise StageError("the links stage needs Reddit submission dumps: pass --input RS_*.zst ...")
+        files = match_files(ctx.inputs)
+        if not files:
+            raise StageError(f"no dump files in {', '.join(ctx.inputs)}")
+        cfg = ctx.recipe.links
+        domain_lists = read_domain_files(cfg.blocked_domain_files)
+        PostFilter.from_config(cfg, domain_lists)  # fail here, before the pipeline, on a bad list
+        out = ctx.run.stage_dir(NAME)
+        url_list = join(out, URL_LIST)
+        num_shards = ctx.recipe.run.num_shards
+
+        def build(p):
+            read = (p | "ListDumps" >> beam.Create(files)
+                    | "SpreadFiles" >> beam.Reshuffle()
+                    | "ReadDumps" >> beam.ParDo(ReadDumpFn(cfg, domain_lists, num_shards))
+                    .with_outputs(DEAD_LETTER, main="partials"))
+            (read.partials
+             | "GroupByShard" >> beam.GroupByKey()
+             | "MergeAndWrite" >> beam.ParDo(WriteLinkShardFn(out, num_shards, cfg.min_karma))
+             | "ShardUrls" >> beam.combiners.ToList()
+             | "WriteUrlList" >> beam.Map(_write_url_list, url_list))
+            read[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out, "rejected"))
+
+        counters = ctx.run_beam(build)
+        summary = link_summary(_read_links(out, ["url", "domain", "n_posts", "subreddits", "score_sum"]), cfg.top_n)
+        details = {
+            "units": {"records_in": "posts (non-blank dump lines)", "records_out": "canonical URLs",
+                      "reasons": "posts (truncated_stream/corrupt_stream/unreadable: files)"},
+            "dump_files": counters.get("dump_files", 0),
+            "posts_read": counters.get("in", 0),
+            "link_posts": counters.get("link_posts", 0),
+            "posts_after_filters": counters.get("posts_kept", 0),
+            "posts_kept": counters.get("posts_out", 0),
+            "canonical_urls_before_karma": counters.get("urls_grouped", 0),
+            "canonical_urls_below_karma": counters.get("urls_below_karma", 0),
+            "canonical_urls_kept": counters.get("out", 0),
+            "min_karma": cfg.min_karma,
+            **summary,
+        }
+        return StageResult(details=details,
+                           outputs={"links": out, "urls": url_list, "rejected": join(out, "rejected")})
+
+
+STAGE = LinksStage()

@@ -1,0 +1,136 @@
+"""The links Beam stage and `webtext links` end to end, on the real 2005 dumps."""
+
+from __future__ import annotations
+
+import glob
+import json
+import lzma
+import os
+
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from corpus_tools.links import PostFilter, collect_links, url_shard
+from corpus_tools.recipe import Recipe
+from pipelines.webtext import main as webtext
+
+DUMPS = ("RS_v2_2005-06.xz", "RS_v2_2005-07.xz")
+
+
+@pytest.fixture(scope="module")
+def inputs(shared_data, tmp_path_factory):
+    """The 06 dump as xz, the 07 dump recompressed to zstd, plus a small dump with bad lines."""
+    d = tmp_path_factory.mktemp("dumps")
+    raw = lzma.decompress((shared_data / "reddit" / DUMPS[1]).read_bytes())
+    zst = d / "RS_v2_2005-07.zst"
+    zst.write_bytes(zstandard.ZstdCompressor(level=3).compress(raw))
+    bad = d / "RS_bad.ndjson"
+    bad.write_bytes(b'{"id": "g1", "url": "http://good.example.com/x", "is_self": false, "score": "4"}\n'
+                    b"not json at all\n"
+                    b'{"id": "g2", "is_self": false, "score": 9}\n')
+    return [str(shared_data / "reddit" / DUMPS[0]), str(zst), str(bad)]
+
+
+def run_links(out, inputs, *extra) -> int:
+    return webtext(["links", "--input", *inputs, "--out", str(out), *extra])
+
+
+@pytest.fixture(scope="module")
+def run_dir(inputs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert run_links(out, inputs) == 0
+    return out
+
+
+def read_rows(folder) -> list[dict]:
+    rows = []
+    for path in sorted(glob.glob(os.path.join(folder, "part-*.parquet"))):
+        rows.extend(pq.read_table(path).to_pylist())
+    return rows
+
+
+def test_stage_output_matches_the_reference_driver(run_dir, inputs):
+    reference = collect_links(inputs, PostFilter.from_config(Recipe().links))
+    rows = read_rows(run_dir / "links")
+    assert sorted(rows, key=lambda r: r["url"]) == reference.rows
+    assert any(r["url"] == "http://good.example.com/x" for r in rows)
+    urls = (run_dir / "links" / "urls.txt").read_text().splitlines()
+    assert urls == sorted(r["url"] for r in rows)
+    assert (run_dir / "links" / "_SUCCESS").exists()
+
+
+def test_shards_are_sorted_and_keyed_by_url(run_dir):
+    files = sorted(glob.glob(str(run_dir / "links" / "part-*.parquet")))
+    assert [os.path.basename(f) for f in files] == [f"part-{i:05d}-of-00004.parquet" for i in range(4)]
+    for i, f in enumerate(files):
+        urls = pq.read_table(f, columns=["url"]).column("url").to_pylist()
+        assert urls == sorted(urls)
+        assert {url_shard(u, 4) for u in urls} == {i}
+
+
+def test_stats_file(run_dir):
+    stats = json.loads((run_dir / "stats" / "links.json").read_text())
+    assert stats["stage"] == "links"
+    assert stats["records_in"] == 103 + 1079 + 3  # README counts + the 3 lines of the bad dump
+    d = stats["details"]
+    assert stats["records_out"] == d["canonical_urls_kept"] == len(read_rows(run_dir / "links"))
+    assert d["posts_read"] == stats["records_in"]
+    assert d["dump_files"] == 3
+    assert stats["reasons"]["bad_json"] == 1 and stats["reasons"]["no_url"] == 1
+    assert stats["reasons"]["blocked_domain:wikipedia"] == 2 and stats["reasons"]["below_karma"] > 0
+    assert d["canonical_urls_before_karma"] - d["canonical_urls_below_karma"] == d["canonical_urls_kept"]
+    assert sum(stats["reasons"].values()) + d["posts_kept"] == d["posts_read"]
+    assert d["top_domains"][0] == ["news.bbc.co.uk", 46]
+    assert d["top_subreddits"][0][0] == "reddit.com"
+    assert stats["parameters"]["links"]["min_karma"] == 3
+
+
+def test_dead_letters_have_reason_and_line(run_dir, inputs):
+    rejected = read_rows(run_dir / "links" / "rejected")
+    got = sorted((r["source"], r["offset"], r["reason"]) for r in rejected)
+    assert got == [(inputs[2], 2, "bad_json"), (inputs[2], 3, "no_url")]
+
+
+def test_same_input_same_bytes_in_any_order_and_batching(run_dir, inputs, tmp_path):
+    recipe = tmp_path / "small-batches.toml"
+    recipe.write_text("[links]\nbatch_posts = 7\n")
+    again = tmp_path / "again"
+    assert run_links(again, list(reversed(inputs)), "--recipe", str(recipe)) == 0
+    for name in ["urls.txt"] + [f"part-{i:05d}-of-00004.parquet" for i in range(4)]:
+        assert (again / "links" / name).read_bytes() == (run_dir / "links" / name).read_bytes(), name
+
+
+def test_recipe_switches_and_domain_files(inputs, shared_data, tmp_path):
+    listed = tmp_path / "newsy.txt"
+    listed.write_text("# big news sites\nnews.bbc.co.uk\ncnn.com\n")
+    recipe = tmp_path / "webtext.toml"
+    recipe.write_text(f'[run]\nnum_shards = 1\n[links]\nmin_karma = 10\nblocked_domain_files = ["{listed}"]\n')
+    out = tmp_path / "run"
+    assert run_links(out, inputs[:2], "--recipe", str(recipe)) == 0
+    stats = json.loads((out / "stats" / "links.json").read_text())
+    hosts = []
+    for name in DUMPS:
+        with lzma.open(shared_data / "reddit" / name) as fh:
+            hosts.extend(json.loads(line)["url"].split("/")[2].lower() for line in fh)
+    hosts = [h[4:] if h.startswith("www.") else h for h in hosts]
+    listed_posts = sum(1 for h in hosts if h in ("news.bbc.co.uk", "cnn.com") or h.endswith(".cnn.com"))
+    assert stats["reasons"]["blocked_domain:newsy"] == listed_posts
+    rows = read_rows(out / "links")
+    assert rows and all(r["score_sum"] >= 10 for r in rows)
+    assert not any(r["domain"] in ("news.bbc.co.uk", "cnn.com") or r["domain"].endswith(".cnn.com") for r in rows)
+    assert [os.path.basename(f) for f in glob.glob(str(out / "links" / "part-*"))] == ["part-00000-of-00001.parquet"]
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    assert webtext(["links", "--out", str(tmp_path / "r")]) == 2
+    assert "needs Reddit submission dumps" in capsys.readouterr().err
+    assert webtext(["links", "--input", str(tmp_path / "missing.zst"), "--out", str(tmp_path / "r")]) == 2
+    assert "matches no file" in capsys.readouterr().err
+
+
+def test_links_is_the_first_stage_of_webtext_run(inputs, tmp_path):
+    out = tmp_path / "run"
+    assert webtext(["run", "--input", *inputs[:2], "--out", str(out), "--stages", "links"]) == 0
+    assert (out / "links" / "_SUCCESS").exists()
+    assert json.loads((out / "stats" / "links.json").read_text())["records_in"] == 1182

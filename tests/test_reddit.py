@@ -1,0 +1,154 @@
+"""Streaming Pushshift dump readers (corpus_tools.reddit) on the real 2005 dumps."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import json
+import lzma
+
+import pytest
+import zstandard
+
+from corpus_tools.reddit import (
+    BadRecord,
+    DumpLine,
+    DumpProblem,
+    compression_of,
+    parse_number,
+    parse_submission,
+    read_dump,
+    read_dump_path,
+)
+
+
+@pytest.fixture(scope="module")
+def raw_dump(shared_data) -> bytes:
+    """RS_v2_2005-07 decompressed with the standard library (the reference bytes)."""
+    return lzma.decompress((shared_data / "reddit" / "RS_v2_2005-07.xz").read_bytes())
+
+
+def zstd_long(data: bytes) -> bytes:
+    """zstd as Pushshift writes it: a 2 GiB window (--long=31), streamed, content size unknown."""
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=31, enable_ldm=True)
+    buf = io.BytesIO()
+    with zstandard.ZstdCompressor(compression_params=params).stream_writer(buf, closefd=False) as w:
+        w.write(data)
+    return buf.getvalue()
+
+
+def lines_of(items):
+    return [i for i in items if isinstance(i, DumpLine)]
+
+
+def test_every_compression_gives_the_same_lines(raw_dump, tmp_path, shared_data):
+    expected = raw_dump.splitlines()
+    assert len(expected) == 1079  # the README's count
+    blobs = {
+        "RS.zst": zstd_long(raw_dump),
+        "RS.xz": lzma.compress(raw_dump),
+        "RS.bz2": bz2.compress(raw_dump),
+        "RS.gz": gzip.compress(raw_dump),
+        "RS.ndjson": raw_dump,
+    }
+    for name, blob in blobs.items():
+        path = tmp_path / name
+        path.write_bytes(blob)
+        items = list(read_dump_path(str(path)))
+        assert not [i for i in items if isinstance(i, DumpProblem)], name
+        got = [i.data.rstrip(b"\n") for i in items]
+        assert got == expected, name
+        assert [i.line for i in items] == list(range(1, 1080)), name
+    # the shared .xz file itself
+    assert [i.data.rstrip(b"\n") for i in read_dump_path(str(shared_data / "reddit" / "RS_v2_2005-07.xz"))] == expected
+
+
+def test_long_window_zstd_needs_max_window_size(raw_dump):
+    blob = zstd_long(raw_dump)
+    assert zstandard.get_frame_parameters(blob).window_size == 2**31
+    with pytest.raises(zstandard.ZstdError):  # what a reader without max_window_size=2**31 gets
+        zstandard.ZstdDecompressor().stream_reader(io.BytesIO(blob)).read()
+    assert len(lines_of(read_dump(io.BytesIO(blob), "RS.zst"))) == 1079
+
+
+def test_compression_is_sniffed_when_the_name_does_not_say(raw_dump):
+    assert compression_of("RS_2019-01", zstd_long(raw_dump)[:8]) == "zstd"
+    assert compression_of("dump.bin", gzip.compress(b"x")[:8]) == "gzip"
+    assert compression_of("RS_2011-01.bz2") == "bz2"
+    assert compression_of("data.ndjson", b'{"id": 1}') == "none"
+    assert len(lines_of(read_dump(io.BytesIO(bz2.compress(raw_dump)), "no-extension"))) == 1079
+
+
+def test_concatenated_zstd_frames_are_all_read(raw_dump):
+    half = raw_dump.index(b"\n", len(raw_dump) // 2) + 1
+    blob = zstd_long(raw_dump[:half]) + zstd_long(raw_dump[half:])
+    assert len(lines_of(read_dump(io.BytesIO(blob), "RS.zst"))) == 1079
+
+
+@pytest.mark.parametrize("kind", ["zst", "xz", "gz"])
+def test_truncated_stream_keeps_complete_lines_and_reports_where(raw_dump, kind):
+    compress = {"zst": zstd_long, "xz": lzma.compress, "gz": gzip.compress}[kind]
+    blob = compress(raw_dump)
+    cut = blob[: len(blob) // 2]
+    items = list(read_dump(io.BytesIO(cut), f"RS.{kind}"))
+    problems = [i for i in items if isinstance(i, DumpProblem)]
+    lines = lines_of(items)
+    assert len(problems) == 1 and problems[-1] is items[-1]
+    assert problems[0].reason == "truncated_stream"
+    assert 0 < len(lines) < 1079
+    expected = raw_dump.splitlines()
+    # every line yielded is a complete, correct line of the original, in order
+    assert [i.data.rstrip(b"\n") for i in lines] == expected[: len(lines)]
+    assert problems[0].line == len(lines) + 1  # the first line that could not be read
+
+
+def test_corrupt_stream_is_reported_not_raised(raw_dump):
+    blob = bytearray(zstd_long(raw_dump))
+    blob[len(blob) // 2: len(blob) // 2 + 64] = b"\x00" * 64
+    items = list(read_dump(io.BytesIO(bytes(blob)), "RS.zst"))
+    assert isinstance(items[-1], DumpProblem)
+    assert items[-1].reason in ("corrupt_stream", "truncated_stream")
+
+
+def test_blank_lines_are_skipped_but_numbered():
+    data = b'{"id": "a"}\n\n   \n{"id": "b"}\r\n{"id": "c"}'  # no final newline
+    items = list(read_dump(io.BytesIO(data), "x.ndjson"))
+    assert [(i.line, parse_submission(i.data).id) for i in items] == [(1, "a"), (4, "b"), (5, "c")]
+
+
+def test_parse_submission_bad_lines():
+    with pytest.raises(BadRecord) as e:
+        parse_submission(b"this is not json\n")
+    assert e.value.reason == "bad_json"
+    with pytest.raises(BadRecord) as e:
+        parse_submission(b'{"id": "x", "url": "http://a.b/"')  # cut short
+    assert e.value.reason == "bad_json"
+    with pytest.raises(BadRecord) as e:
+        parse_submission(b'{"id": "\xff\xfe"}')  # not UTF-8
+    assert e.value.reason == "bad_json"
+    with pytest.raises(BadRecord) as e:
+        parse_submission(b"[1, 2, 3]")
+    assert e.value.reason == "not_object"
+
+
+def test_parse_submission_keeps_the_used_fields_as_found(raw_dump):
+    first = raw_dump.splitlines()[0]
+    rec = json.loads(first)
+    sub = parse_submission(first)
+    for field in ("id", "url", "is_self", "over_18", "score", "created_utc", "subreddit"):
+        assert getattr(sub, field) == rec[field]
+    mixed = parse_submission(b'{"score": "12", "created_utc": 1119552233.0, "url": {"nested": 1}}')
+    assert (mixed.score, mixed.created_utc, mixed.url, mixed.id) == ("12", 1119552233.0, {"nested": 1}, None)
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        (5, 5), (-3, -3), (0, 0), (7.0, 7), (7.9, 7), ("12", 12), (" 12 ", 12), ("12.0", 12), ("-4", -4),
+        ("1e3", 1000), ("", None), ("abc", None), (None, None), (True, None), (float("nan"), None),
+        ("inf", None), ([1], None), ({"a": 1}, None),
+    ],
+)
+def test_parse_number(value, expected):
+    assert parse_number(value) == expected
