@@ -50,6 +50,7 @@ from corpus_tools.netguard import BlockedAddress, Resolver, parse_networks, pick
 from corpus_tools.recipe import FetchConfig
 from corpus_tools.robots import RobotsRules, rules_from_response
 from corpus_tools.schema import FETCH_LOG_SCHEMA
+from corpus_tools.urls import domain_of
 from corpus_tools.warc_writer import Capture
 
 try:
@@ -220,17 +221,6 @@ def _archived_headers(headers: list[tuple[str, str]], body_len: int) -> list[tup
             out.append((k, v))
     out.append(("Content-Length", str(body_len)))
     return out
-
-
-def domain_of(url: str) -> str | None:
-    """Lower-case host without a leading ``www.`` (what LINK_SCHEMA.domain holds when no links row says)."""
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return None
-    if not host:
-        return None
-    return host[4:] if host.startswith("www.") else host
 
 
 def empty_row(url: str, domain: str | None = None) -> dict[str, Any]:

@@ -55,7 +55,7 @@ REJECT_SCHEMA = pa.schema(
 LINK_SCHEMA = pa.schema(
     [
         pa.field("url", pa.string(), nullable=False),  # canonical URL: what is fetched
-        pa.field("domain", pa.string()),  # registrable host, lower-case, no www.
+        pa.field("domain", pa.string()),  # host, lower-case, no www. (corpus_tools.urls.domain_of)
         pa.field("score_sum", pa.int64()),  # karma summed over every post of this URL
         pa.field("n_posts", pa.int64()),
         pa.field("subreddits", pa.list_(pa.string())),  # sorted, distinct

@@ -250,6 +250,20 @@ def _canonical_query(query: str) -> str:
     return "&".join(kept)
 
 
+def domain_of(url: str | None) -> str | None:
+    """Lower-case host without a leading ``www.`` of any URL (the ``domain`` column of every schema);
+    None when the URL has no host."""
+    if not url:
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host[4:] if host.startswith("www.") else host
+
+
 def host_of(canonical_url: str) -> str:
     """The host (without port) of a URL returned by :func:`canonicalize`."""
     start = canonical_url.find("://") + 3

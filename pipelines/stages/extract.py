@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import posixpath
-from urllib.parse import urlsplit
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
@@ -22,6 +21,7 @@ from corpus_tools.extract import extract_document
 from corpus_tools.recipe import ExtractConfig
 from corpus_tools.schema import FETCH_LOG_SCHEMA, LINK_SCHEMA, make_doc_id, new_document, new_reject
 from corpus_tools.time_limit import CallTimeout, TimeLimited
+from corpus_tools.urls import domain_of
 from corpus_tools.warc import WarcPayload, WarcStats, iter_warc
 from corpus_tools.rundir import join
 from pipelines.deadletter import DEAD_LETTER
@@ -31,18 +31,6 @@ from pipelines.stage import Stage, StageContext, StageError, StageResult
 
 NAME = "extract"
 WARC_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".arc.gz")
-
-
-def domain_of(url: str | None) -> str | None:
-    if not url:
-        return None
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return None
-    if not host:
-        return None
-    return host[4:] if host.startswith("www.") else host
 
 
 class ReadWarcFn(beam.DoFn):
