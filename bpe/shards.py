@@ -81,3 +81,62 @@ def read_shard(path: str) -> np.ndarray:
     if n_tokens == 0:
         return np.zeros(0, dtype=dtype)
     return np.memmap(path, dtype=dtype, mode="r", offset=HEADER_BYTES, shape=(n_tokens,))
+
+
+class ShardWriter:
+    """Stream tokens into consecutive shards of exactly ``shard_tokens`` tokens (the last one may
+    be shorter), as llm.c's ``fineweb.py`` does: a document that does not fit is continued in
+    the next shard. Shards are ``{prefix}_{split}_{index:06d}.bin``, index from ``first_index``.
+    """
+
+    def __init__(self, folder: str, split: str, vocab_size: int, shard_tokens: int = 100_000_000,
+                 prefix: str = "webtext", first_index: int = 0):
+        if shard_tokens < 1:
+            raise ValueError(f"shard_tokens must be >= 1, got {shard_tokens}")
+        self.folder, self.split, self.prefix = folder, split, prefix
+        self.vocab_size, self.shard_tokens = vocab_size, shard_tokens
+        self.index = first_index
+        _, self.dtype = FORMATS[magic_for_vocab(vocab_size)]
+        self._buf = np.empty(min(shard_tokens, 1 << 20), dtype=self.dtype)
+        self._fill = 0
+        self.paths: list[str] = []
+        self.counts: list[int] = []
+        os.makedirs(folder, exist_ok=True)
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(self.counts) + self._fill
+
+    def write(self, tokens: np.ndarray) -> None:
+        tokens = np.asarray(tokens)
+        if tokens.size and (tokens.min() < 0 or tokens.max() >= self.vocab_size):
+            raise ValueError(f"token ids must lie in [0, {self.vocab_size}); got [{tokens.min()}, {tokens.max()}]")
+        pos = 0
+        while pos < tokens.size:
+            room = self.shard_tokens - self._fill
+            take = min(room, tokens.size - pos)
+            need = self._fill + take
+            if need > self._buf.size:
+                grown = np.empty(min(self.shard_tokens, max(need, 2 * self._buf.size)), dtype=self.dtype)
+                grown[: self._fill] = self._buf[: self._fill]
+                self._buf = grown
+            self._buf[self._fill : need] = tokens[pos : pos + take]
+            self._fill = need
+            pos += take
+            if self._fill == self.shard_tokens:
+                self._flush()
+
+    def _flush(self) -> None:
+        path = os.path.join(self.folder, f"{self.prefix}_{self.split}_{self.index:06d}.bin")
+        write_shard(path, self._buf[: self._fill], self.vocab_size)
+        self.paths.append(path)
+        self.counts.append(self._fill)
+        self.index += 1
+        self._fill = 0
+
+    def close(self, write_empty: bool = False) -> list[str]:
+        """Write the last, partial shard (or an empty one when nothing was written and
+        ``write_empty``); return every shard path written."""
+        if self._fill or (write_empty and not self.paths):
+            self._flush()
+        return self.paths

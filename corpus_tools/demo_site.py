@@ -9,7 +9,8 @@ stage should remove, every one for a stated reason:
 * ``copy``: the same article at a second URL (exact duplicate);
 * ``spam``: keyword-stuffed, repetitive text (Gopher repetition / quality rules);
 * ``foreign``: German, French and Spanish pages (language ID);
-* ``thin``: a page with almost no text (minimum length).
+* ``thin``: a page with almost no text (minimum length);
+* ``app-shell``: a JavaScript application shell with no text in its HTML (extraction finds nothing).
 
 Everything is deterministic given the seed.
 """
@@ -31,7 +32,7 @@ class Page:
     path: str  # URL path, e.g. "/articles/if.html"
     title: str
     html: str
-    kind: str  # article | near-dup | copy | spam | foreign | thin
+    kind: str  # article | near-dup | copy | spam | foreign | thin | app-shell
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -153,6 +154,10 @@ def build_site(seed: int = 0, max_articles: int | None = None) -> list[Page]:
     # thin pages
     for i in range(2):
         pages.append(Page(f"/tags/tag-{i}.html", "Tag", render("Tag", ["Nothing here yet, come back soon."], nav), "thin"))
+    # a client-side app: the HTML holds no text at all
+    shell = ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>Dashboard</title>'
+             '<script src="/static/app.js" defer></script></head><body><div id="root"></div></body></html>')
+    pages.append(Page("/app/dashboard.html", "Dashboard", shell, "app-shell"))
     return pages
 
 
@@ -243,7 +248,7 @@ def reddit_posts(pages: list[Page], base_url: str, seed: int = 0, start_utc: int
         if i % 9 == 0:
             post(url, 1)  # one post below the karma bar ...
             post(url + "?utm_source=reddit&utm_medium=social", "2")  # ... but summed with a tracked copy: 3
-        elif i % 13 == 5:
+        elif i % 13 == 5 and page.kind == "article":
             post(url, rng.randrange(0, 3))  # stays below 3: dropped
         else:
             post(url, rng.choice([3, 5, 8, 13, 40, 120, 7.0, "21"]))  # int, float and string scores

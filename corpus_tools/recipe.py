@@ -173,12 +173,28 @@ class DedupConfig:
 class BloomConfig:
     n: int = opt(8, "n-gram length stored in the Bloom filter (GPT-2: 8).", min=1)
     fpr: float = opt(1e-8, "Target false-positive rate (GPT-2: 1e-8).", min=1e-15, max=0.5)
+    partitions: int = opt(1, "Split the filter by hash prefix into this many files; each is built and queried "
+                             "on its own, so a worker holds one partition, not the whole filter.", min=1, max=4096)
+    capacity: int = opt(0, "Expected distinct n-grams the filter is sized for; 0 counts the corpus's n-gram "
+                           "positions in a first pass (an upper bound, so the FPR bound holds).", min=0)
+    self_check_queries: int = opt(1_000_000, "Random absent n-grams queried after the build to measure the "
+                                             "empirical false-positive rate (GPT-2-style self-check); 0 skips.", min=0)
 
 
 # --------------------------------------------------------------------------- contamination
 @dataclass
 class ContaminationConfig:
     benchmarks: list[str] = opt([], "Benchmarks to report on, as NAME=PATH[:FIELD].")
+    exact: bool = opt(False, "Re-check Bloom hits against the corpus n-grams (second pass) so the reported "
+                             "overlap has no false positives.")
+    dirty_min: int = opt(8, "GPT-3 dirty/clean: lower clamp of N (5th-percentile example length).", min=1)
+    dirty_max: int = opt(13, "GPT-3 dirty/clean: upper clamp of N.", min=1)
+    decontaminate_n: int = opt(13, "Decontamination: n-gram length that marks a collision (GPT-3: 13).", min=1)
+    decontaminate_window: int = opt(200, "Decontamination: characters removed on each side of a colliding n-gram.", min=0)
+    decontaminate_min_piece: int = opt(200, "Decontamination: pieces shorter than this (characters) are dropped.", min=0)
+    decontaminate_max_splits: int = opt(10, "Decontamination: a document split more than this many times is dropped.", min=0)
+    decontaminate_max_doc_freq: int = opt(10, "Decontamination: benchmark n-grams found in more than this many "
+                                              "documents are ignored (common phrases).", min=1)
 
 
 # --------------------------------------------------------------------------- tokenize
@@ -186,6 +202,15 @@ class ContaminationConfig:
 class TokenizeConfig:
     vocab_size: int = opt(50257, "BPE vocabulary size including <|endoftext|> (GPT-2: 50257).", min=257)
     shard_tokens: int = opt(100_000_000, "Tokens per shard.", min=1)
+    tokenizer: str = opt("train", "`train`: train byte-level BPE on the corpus into RUN/tokenizer; "
+                         "or a tokenizer folder (vocab.json+merges.txt, or GPT-2's encoder.json+vocab.bpe).")
+    extra_special_tokens: list[str] = opt([], "Special tokens added after <|endoftext|> when training.")
+    min_frequency: int = opt(2, "A pair is merged only if seen at least this often when training.", min=0)
+    val_fraction: float = opt(0.005, "Fraction of documents (by seeded id hash) in the validation shard 0; "
+                              "at least one document when any exists.", min=0.0, max=1.0)
+    encoder: str = opt("auto", "Encoding backend: tiktoken (fastest, used by auto when ids allow) or hf.",
+                       choices=("auto", "tiktoken", "hf"))
+    num_threads: int = opt(0, "Encoding threads; 0 = all cores.", min=0)
 
 
 # --------------------------------------------------------------------------- train

@@ -49,7 +49,7 @@ def demo_recipe(inputs: str, quality_model: str, bench: str, seed: int) -> dict:
         "filter": {"quality_model": quality_model},
         "bloom": {"self_check_queries": 200_000},
         "contamination": {"benchmarks": [f"demo={bench}:text"]},
-        "tokenize": {"vocab_size": 2048},
+        "tokenize": {"vocab_size": 2048, "val_fraction": 0.1},
         "train": {"model": "tiny", "steps": 60, "eval_interval": 20, "log_interval": 10},
     }
 

@@ -69,6 +69,8 @@ class StageContext:
         """Build a pipeline with ``build(p)``, run it to completion, return this stage's counters."""
         p = new_pipeline(self.beam_args)
         build(p)
+        if not self.build_only:
+            self.log(f"[{self._stage}] Beam pipeline on {describe_runner(self.beam_args)}")
         if self.build_only:
             self.built.append(p)
             return {}
@@ -103,7 +105,7 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
     ctx.counters = {}
     ctx.ran_beam = False
     ctx._stage = stage.name
-    ctx.log(f"[{stage.name}] running on {describe_runner(ctx.beam_args)}")
+    ctx.log(f"[{stage.name}] running")
     started, t0 = _now(), time.perf_counter()
     result = stage.run(ctx)
     elapsed = time.perf_counter() - t0

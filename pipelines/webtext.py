@@ -13,6 +13,8 @@ import importlib
 import importlib.util
 import sys
 
+from pipelines.errors import UserError
+
 COMMANDS: tuple[str, ...] = (
     "run", "links", "fetch", "extract", "filter", "dedup", "quality", "bloom", "contamination",
     "decontaminate", "bpe", "tokenize", "train", "sample", "datacard",
@@ -35,10 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
     for name in _available():
         importlib.import_module(f"pipelines.commands.{name}").add_parser(sub)
     return parser
-
-
-class UserError(Exception):
-    """Bad input: printed as one line, exit status 2."""
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:

@@ -21,7 +21,7 @@ def add_parser(sub):
 
 
 def main(args) -> int:
-    from pipelines.webtext import UserError
+    from pipelines.errors import UserError
 
     if args.max_new_tokens < 0 or args.top_k < 0 or not 0 < args.top_p <= 1 or args.temperature < 0:
         raise UserError("need --max-new-tokens >= 0, --top-k >= 0, 0 < --top-p <= 1, --temperature >= 0")

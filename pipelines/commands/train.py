@@ -60,7 +60,7 @@ def resolve_train_config(args) -> TrainConfig:
 
 
 def main(args) -> int:
-    from pipelines.webtext import UserError
+    from pipelines.errors import UserError
 
     cfg = resolve_train_config(args)
     from training_bridge.train import train

@@ -1,0 +1,89 @@
+"""``webtext bpe train`` and ``webtext bpe encode``: byte-level BPE tokenizers, GPT-2 compatible."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from bpe.byte_level import ENDOFTEXT
+
+
+def add_parser(sub):
+    p = sub.add_parser("bpe", help="train a byte-level BPE tokenizer, or encode text with one",
+                       description="GPT-2-compatible byte-level BPE: train a tokenizer folder, or encode lines with one.")
+    bsub = p.add_subparsers(dest="bpe_command", metavar="SUBCOMMAND")
+    bsub.required = True
+
+    t = bsub.add_parser("train", help="train vocab.json + merges.txt + tokenizer.json",
+                        description="Stream documents (Parquet shards, JSONL, MediaWiki XML dumps, plain text) through "
+                                    "HF tokenizers' BPE trainer with GPT-2's byte-level pre-tokenizer and write "
+                                    "vocab.json, merges.txt (#version: 0.2) and tokenizer.json; <|endoftext|> is the "
+                                    "last id (50256 for the default size, when the corpus supports 50,000 merges).")
+    t.add_argument("--input", nargs="+", required=True, metavar="DOCS|TEXT", help="files, folders or globs")
+    t.add_argument("--out", required=True, metavar="TOKENIZER_DIR")
+    t.add_argument("--vocab-size", type=int, default=50257, help="entries including special tokens (default 50257)")
+    t.add_argument("--special-token", action="append", default=[], metavar="TOKEN",
+                   help=f"extra special token after {ENDOFTEXT} (repeatable)")
+    t.add_argument("--min-frequency", type=int, default=2, help="merge only pairs seen this often (default 2)")
+    t.add_argument("--text-docs", choices=("line", "paragraph", "file"), default="line",
+                   help="what a document is in plain-text inputs (default: line)")
+
+    e = bsub.add_parser("encode", help="print GPT-2 token ids, one JSON list per input line",
+                        description="Encode each input line (stdin when no --input) and print one JSON list of ids "
+                                    "per line. With --jsonl each line is a JSON string, so a text may hold newlines. "
+                                    "Plain lines may be any bytes (invalid UTF-8 is encoded byte by byte).")
+    e.add_argument("--tokenizer", required=True, metavar="TOKENIZER_DIR")
+    e.add_argument("--input", metavar="FILE")
+    e.add_argument("--jsonl", action="store_true", help="each input line is a JSON string")
+    e.add_argument("--backend", choices=("auto", "tiktoken", "hf"), default="auto")
+    return p
+
+
+def main(args) -> int:
+    # StageError is printed by the CLI as one line with exit status 2 (also under ``python -m``,
+    # where pipelines.webtext.UserError would be a second class).
+    from pipelines.stage import StageError
+
+    try:
+        return _train(args) if args.bpe_command == "train" else _encode(args)
+    except ValueError as e:  # TokenizerFilesError, bad JSON line, bad size...
+        raise StageError(str(e)) from None
+
+
+def _train(args) -> int:
+    from bpe.text_source import count_documents, iter_text_batches
+    from bpe.trainer import train_to_dir
+
+    files = train_to_dir(iter_text_batches(args.input, args.text_docs), args.out, vocab_size=args.vocab_size,
+                         special_tokens=[ENDOFTEXT, *args.special_token], min_frequency=args.min_frequency,
+                         length=count_documents(args.input), show_progress=sys.stderr.isatty())
+    print(f"webtext bpe train: {len(files.vocab)} entries ({len(files.merges)} merges), "
+          f"special {files.special_tokens} → {args.out}", file=sys.stderr)
+    return 0
+
+
+def _encode(args) -> int:
+    from bpe.encoder import Encoder
+
+    enc = Encoder.from_dir(args.tokenizer, backend=args.backend)
+    src = open(args.input, "rb") if args.input else sys.stdin.buffer
+    out = sys.stdout
+    try:
+        for lineno, raw in enumerate(src, 1):
+            line = raw[:-1] if raw.endswith(b"\n") else raw
+            if args.jsonl:
+                try:
+                    text = json.loads(line)
+                except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                    raise ValueError(f"line {lineno}: not JSON: {e}") from None
+                if not isinstance(text, str):
+                    raise ValueError(f"line {lineno}: expected a JSON string, got {type(text).__name__}")
+                ids = enc.encode(text)
+            else:
+                ids = enc.encode_bytes(line)
+            out.write(json.dumps(ids) + "\n")
+    finally:
+        if args.input:
+            src.close()
+    out.flush()
+    return 0

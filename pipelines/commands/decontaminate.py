@@ -1,0 +1,91 @@
+"""``webtext decontaminate``: GPT-3-style removal of benchmark n-grams from a corpus.
+
+    webtext decontaminate --input DOCS --bench NAME=PATH[:FIELD]... --out DOCS_OUT
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+from corpus_tools.recipe import ContaminationConfig
+
+
+SPILL_ROWS = 20_000  # rows of one shard held in memory before they are spilled to a temporary file
+
+
+def _default(name):
+    return ContaminationConfig.__dataclass_fields__[name].default
+
+
+def add_parser(sub):
+    p = sub.add_parser("decontaminate", help="remove benchmark n-grams from a corpus (GPT-3 App. C)",
+                       description="Remove each 13-gram that collides with a test set, with 200 characters either "
+                                   "side, from the corpus documents; drop pieces under 200 characters and documents "
+                                   "split more than 10 times; ignore n-grams found in more than 10 documents. Writes "
+                                   "Parquet documents and decontamination.json (counts for the data card).")
+    p.add_argument("--input", nargs="+", required=True, metavar="DOCS", help="Parquet documents (folders, globs, files)")
+    p.add_argument("--bench", nargs="+", action="extend", required=True, metavar="NAME=PATH[:FIELD]")
+    p.add_argument("--out", required=True, metavar="DOCS_OUT", help="output folder for the decontaminated shards")
+    p.add_argument("--n", type=int, default=_default("decontaminate_n"), help="collision n-gram length (default: %(default)s)")
+    p.add_argument("--window", type=int, default=_default("decontaminate_window"),
+                   help="characters removed either side (default: %(default)s)")
+    p.add_argument("--min-piece", type=int, default=_default("decontaminate_min_piece"),
+                   help="drop pieces shorter than this (default: %(default)s)")
+    p.add_argument("--max-splits", type=int, default=_default("decontaminate_max_splits"),
+                   help="drop documents split more often (default: %(default)s)")
+    p.add_argument("--max-doc-freq", type=int, default=_default("decontaminate_max_doc_freq"),
+                   help="ignore n-grams found in more documents (default: %(default)s)")
+    p.add_argument("--num-shards", type=int, default=4, help="output shards (default: %(default)s)")
+    return p
+
+
+def main(args) -> int:
+    from corpus_tools.contamination import BenchmarkError, DecontaminationConfig, decontaminate, read_benchmark
+    from corpus_tools.schema import DOC_FIELDS
+    from corpus_tools.shards import expand_paths, iter_records, read_table, write_records
+    from pipelines.parquet_io import shard_of
+    from pipelines.errors import UserError
+
+    if args.n < 1 or args.window < 0 or args.min_piece < 0 or args.max_splits < 0 or args.max_doc_freq < 1:
+        raise UserError("--n and --max-doc-freq must be >= 1; --window, --min-piece, --max-splits >= 0")
+    if args.num_shards < 1:
+        raise UserError("--num-shards must be >= 1")
+    try:
+        benches = [read_benchmark(spec) for spec in args.bench]
+    except BenchmarkError as e:
+        raise UserError(str(e)) from None
+    files = expand_paths(args.input)
+    if not files:
+        raise UserError(f"--input: no Parquet files in {' '.join(args.input)}")
+    cfg = DecontaminationConfig(n=args.n, window=args.window, min_piece=args.min_piece,
+                                max_splits=args.max_splits, max_doc_freq=args.max_doc_freq)
+    docs, stats = decontaminate(lambda: iter_records(files, columns=list(DOC_FIELDS)), benches, cfg)
+    # documents go to shard int(id[:8], 16) % num_shards; a shard's rows are spilled to temporary
+    # Parquet files as they accumulate, so at most one shard is in memory when it is sorted and written
+    os.makedirs(args.out, exist_ok=True)
+    spill = os.path.join(args.out, "_spill")
+    buffers: list[list[dict]] = [[] for _ in range(args.num_shards)]
+    spilled: list[list[str]] = [[] for _ in range(args.num_shards)]
+    for d in docs:
+        i = shard_of(d["id"], args.num_shards)
+        buffers[i].append(d)
+        if len(buffers[i]) >= SPILL_ROWS:
+            path = os.path.join(spill, f"shard-{i:05d}-{len(spilled[i]):05d}.parquet")
+            write_records(buffers[i], path)
+            spilled[i].append(path)
+            buffers[i] = []
+    for i in range(args.num_shards):
+        rows = buffers[i]
+        for path in spilled[i]:
+            rows.extend(read_table(path).to_pylist())
+        rows.sort(key=lambda r: r["id"])
+        write_records(rows, os.path.join(args.out, f"part-{i:05d}-of-{args.num_shards:05d}.parquet"))
+        buffers[i] = []
+    shutil.rmtree(spill, ignore_errors=True)
+    with open(os.path.join(args.out, "decontamination.json"), "w", encoding="utf-8") as fh:
+        json.dump(stats, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    print(json.dumps(stats, indent=2, sort_keys=True))
+    return 0

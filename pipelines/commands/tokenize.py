@@ -1,0 +1,29 @@
+"""``webtext tokenize``: documents → llm.c token shards (RUN/tokens), training RUN/tokenizer if asked."""
+
+from __future__ import annotations
+
+from pipelines.stage import add_stage_arguments, execute_stage, make_context
+from pipelines.stages import load_stage
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "tokenize", help="documents → llm.c token shards (RUN/tokens; shard 0 = validation)",
+        description="Encode documents (RUN/dedup, or --input Parquet/JSONL/text) with a byte-level BPE tokenizer "
+                    "into llm.c-format shards in RUN/tokens: <|endoftext|> before every document, shard 0 is the "
+                    "validation split chosen by a seeded hash of document ids. With [tokenize] tokenizer = "
+                    "\"train\" (the default) a tokenizer is first trained on the same documents into RUN/tokenizer.")
+    add_stage_arguments(p, input_help="document shards, JSONL or text files (default: RUN/dedup)")
+    p.add_argument("--tokenizer", metavar="DIR",
+                   help="tokenizer folder to use instead of the recipe's [tokenize] tokenizer "
+                        "(vocab.json+merges.txt, or GPT-2's encoder.json+vocab.bpe)")
+    return p
+
+
+def main(args) -> int:
+    ctx = make_context(args)
+    if args.tokenizer:
+        ctx.recipe = ctx.recipe.replace({"tokenize": {"tokenizer": args.tokenizer}})
+        ctx.run.write_text(ctx.run.recipe_path, ctx.recipe.to_toml())
+    execute_stage(load_stage("tokenize"), ctx, force="tokenize" in args.force or "all" in args.force)
+    return 0

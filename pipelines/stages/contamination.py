@@ -1,0 +1,62 @@
+"""Contamination stage: RUN/bloom + the recipe's benchmarks → RUN/contamination report.
+
+When ``[contamination] benchmarks`` lists ``NAME=PATH[:FIELD]`` test sets, writes
+``report.md``, ``report.json`` and ``examples-<name>.csv`` to RUN/contamination (GPT-2 §4
+n-gram overlap, GPT-3 App. C dirty/clean); with ``exact = true`` every Bloom hit is
+re-checked against the corpus (RUN/dedup, or ``--input``). With no benchmarks configured it
+records ``{"configured": false}`` and finishes. Test sets are small, so the report is
+computed in the driver; the corpus pass of exact mode streams the shards.
+"""
+
+from __future__ import annotations
+
+from corpus_tools.bloom import BloomFileError, open_bloom
+from corpus_tools.contamination import BenchmarkError, compute_report, read_benchmark, write_report
+from corpus_tools.ngrams import HASH_ID
+from corpus_tools.rundir import join
+from corpus_tools.shards import expand_paths, iter_texts
+from pipelines.stage import Stage, StageContext, StageError, StageResult
+
+NAME = "contamination"
+
+
+class ContaminationStage(Stage):
+    name = NAME
+    sections = ("bloom", "contamination")
+
+    def run(self, ctx: StageContext) -> StageResult:
+        cfg = ctx.recipe.contamination
+        out = ctx.run.stage_dir(NAME)
+        if not cfg.benchmarks:
+            ctx.run.makedirs(out)
+            return StageResult(records_in=0, records_out=0, reasons={}, details={"configured": False},
+                               outputs={"dir": out})
+        if not ctx.run.is_done("bloom"):
+            raise StageError(f"stage 'contamination' reads RUN/bloom, which has not run in {ctx.run.root}; run it first")
+        if cfg.dirty_min > cfg.dirty_max:
+            raise StageError(f"[contamination] dirty_min={cfg.dirty_min} > dirty_max={cfg.dirty_max}")
+        bloom_dir = ctx.run.stage_dir("bloom")
+        try:
+            bloom = open_bloom(bloom_dir, expected_hash_id=HASH_ID)
+            benches = [read_benchmark(spec) for spec in cfg.benchmarks]
+        except (BloomFileError, BenchmarkError) as e:
+            raise StageError(str(e)) from None
+        corpus = None
+        if cfg.exact:
+            files = expand_paths(ctx.input_or(previous="dedup"))
+            corpus = lambda: iter_texts(files)  # noqa: E731
+        try:
+            report = compute_report(bloom, benches, exact=cfg.exact, corpus=corpus, dirty_min=cfg.dirty_min,
+                                    dirty_max=cfg.dirty_max, bloom_label=bloom_dir)
+        except BloomFileError as e:
+            raise StageError(str(e)) from None
+        paths = write_report(report, out)
+        public = {k: v for k, v in report.items() if not k.startswith("_")}
+        examples = sum(b["examples"] for b in public["benchmarks"])
+        dirty = sum(b["dirty_examples"] for b in public["benchmarks"])
+        return StageResult(records_in=examples, records_out=examples - dirty, reasons={"dirty": dirty} if dirty else {},
+                           details={"configured": True, **public},
+                           outputs={"report": join(out, "report.json"), **paths})
+
+
+STAGE = ContaminationStage()

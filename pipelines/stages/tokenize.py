@@ -1,0 +1,125 @@
+"""Tokenize stage: the corpus → a byte-level BPE tokenizer (RUN/tokenizer) → llm.c token shards (RUN/tokens).
+
+With ``[tokenize] tokenizer = "train"`` the tokenizer is trained on the stage's input; with a
+folder (GPT-2's files, say) that folder is copied into RUN/tokenizer with a tokenizer.json, so a
+run directory always holds the tokenizer its shards were made with.
+
+Not a Beam pipeline: BPE training is one global computation (HF ``tokenizers``, all cores) and
+shards are cut at exact token counts in document order, so both run in this process;
+encoding is parallel across cores inside :func:`bpe.tokenize_docs.tokenize_documents`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import time
+
+from bpe.byte_level import ENDOFTEXT
+from bpe.encoder import Encoder
+from bpe.text_source import count_documents, is_remote, iter_text_batches
+from bpe.tokenize_docs import tokenize_paths
+from bpe.tokenizer_files import TokenizerFilesError, export_tokenizer_dir
+from bpe.trainer import train_to_dir
+from pipelines.stage import Stage, StageContext, StageError, StageResult
+
+TOKENIZER_DIR = "tokenizer"
+
+
+@contextlib.contextmanager
+def local_folder(target: str):
+    """A local folder to write into: ``target`` itself, or for a remote ``target`` (gs://...)
+    a temporary folder whose files are uploaded there (through fsspec) on success."""
+    if not is_remote(target):
+        os.makedirs(target, exist_ok=True)
+        yield target
+        return
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(target)
+    with tempfile.TemporaryDirectory(prefix="webtext-") as tmp:
+        yield tmp
+        fs.makedirs(root, exist_ok=True)
+        for name in sorted(os.listdir(tmp)):
+            fs.put_file(os.path.join(tmp, name), root.rstrip("/") + "/" + name)
+
+
+class TokenizeStage(Stage):
+    name = "tokenize"
+    sections = ("tokenize",)
+
+    def run(self, ctx: StageContext) -> StageResult:
+        cfg = ctx.recipe.tokenize
+        inputs = ctx.input_or(previous="dedup")
+        out = ctx.run.stage_dir(self.name)
+        progress = sys.stderr.isatty()
+        details: dict = {}
+        run_tok_dir = ctx.run.path(TOKENIZER_DIR)
+        with local_folder(run_tok_dir) as tok_dir:
+            details.update(self._tokenizer(ctx, inputs, tok_dir, progress))
+            encoder = self._encoder(tok_dir, cfg)
+        with local_folder(out) as local_out:
+            t0 = time.perf_counter()
+            res = tokenize_paths(inputs, encoder, local_out, shard_tokens=cfg.shard_tokens,
+                                 val_fraction=cfg.val_fraction, seed=ctx.recipe.run.seed, progress=progress)
+            elapsed = time.perf_counter() - t0
+        details.update(
+            tokenizer=run_tok_dir,
+            encoder=encoder.backend,
+            vocab_size=encoder.vocab_size,
+            eot_id=encoder.eot_id,
+            documents=res.documents,
+            val_documents=res.val_documents,
+            tokens=res.tokens,
+            val_tokens=res.val_tokens,
+            train_tokens=res.tokens - res.val_tokens,
+            bytes=res.bytes,
+            bytes_per_token=round(res.bytes_per_token, 4),
+            shards=len(res.shards),
+            encode_s=round(elapsed, 3),
+            encode_mb_per_s=round(res.bytes / 1e6 / elapsed, 3) if elapsed > 0 else None,
+        )
+        ctx.log(f"[{self.name}] {res.documents} documents → {res.tokens} tokens in {len(res.shards)} shards "
+                f"({res.val_tokens} validation tokens, {res.bytes_per_token:.2f} bytes/token)")
+        return StageResult(records_in=res.documents, records_out=res.documents, reasons={}, details=details,
+                           outputs={"tokens": out, "tokenizer": run_tok_dir})
+
+    def _tokenizer(self, ctx: StageContext, inputs: list[str], tok_dir: str, progress: bool) -> dict:
+        """Train into, or copy a given tokenizer folder into, ``tok_dir``; returns stats details."""
+        cfg = ctx.recipe.tokenize
+        details: dict = {}
+        if cfg.tokenizer == "train":
+            ctx.log(f"[{self.name}] training byte-level BPE ({cfg.vocab_size} entries) on {', '.join(inputs)}")
+            t0 = time.perf_counter()
+            files = train_to_dir(iter_text_batches(inputs), tok_dir, vocab_size=cfg.vocab_size,
+                                 special_tokens=[ENDOFTEXT, *cfg.extra_special_tokens],
+                                 min_frequency=cfg.min_frequency, length=count_documents(inputs),
+                                 show_progress=progress)
+            details["train_s"] = round(time.perf_counter() - t0, 3)
+            details["merges"] = len(files.merges)
+            if files.vocab_size < cfg.vocab_size:
+                ctx.log(f"[{self.name}] the corpus supports only {files.vocab_size} entries "
+                        f"(min_frequency={cfg.min_frequency}); <|endoftext|> = {files.eot_id}")
+        else:
+            if not os.path.isdir(cfg.tokenizer):
+                raise StageError(f"[tokenize] tokenizer = {cfg.tokenizer!r}: no such folder (use \"train\" or a tokenizer folder)")
+            try:
+                export_tokenizer_dir(cfg.tokenizer, tok_dir)  # the run keeps its own copy
+            except (TokenizerFilesError, ValueError) as e:
+                raise StageError(f"tokenizer {cfg.tokenizer}: {e}") from None
+            details["tokenizer_source"] = os.path.abspath(cfg.tokenizer)
+        return details
+
+    def _encoder(self, tok_dir: str, cfg) -> Encoder:
+        try:
+            encoder = Encoder.from_dir(tok_dir, backend=cfg.encoder, num_threads=cfg.num_threads or None)
+        except (TokenizerFilesError, ValueError) as e:
+            raise StageError(f"tokenizer {tok_dir}: {e}") from None
+        if encoder.eot_id is None:
+            raise StageError(f"tokenizer {tok_dir} has no {ENDOFTEXT} token to separate documents")
+        return encoder
+
+
+STAGE = TokenizeStage()

@@ -1,0 +1,198 @@
+"""The Beam bloom stage, the contamination stage, and the bloom/contamination/decontaminate commands."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from corpus_tools.bloom import open_bloom
+from corpus_tools.contamination import build_bloom
+from corpus_tools.ngrams import HASH_ID, NgramHasher
+from corpus_tools.recipe import Recipe
+from corpus_tools.rundir import RunDir
+from corpus_tools.schema import DOC_SCHEMA, make_doc_id, new_document
+from corpus_tools.shards import read_table, write_records
+from pipelines.stage import StageContext, execute_stage
+from pipelines.stages import load_stage
+from pipelines.webtext import main as webtext
+
+WORD = re.compile(r"[^\W_]+")
+
+
+def grams(text, n):
+    w = WORD.findall(text.lower())
+    return {" ".join(w[i:i + n]) for i in range(len(w) - n + 1)}
+
+
+@pytest.fixture(scope="module")
+def corpus(shared_data, tmp_path_factory):
+    """RUN/dedup: real news articles with three WikiText-2 test paragraphs planted, plus one bad row."""
+    root = tmp_path_factory.mktemp("run")
+    news = (shared_data / "corpora" / "lee-news-background.txt").read_text(encoding="utf-8").splitlines()
+    news = [l for l in news if l.strip()]
+    wt_path = shared_data / "benchmarks" / "wikitext-2" / "test.txt"
+    paragraphs = [l.strip() for l in wt_path.read_text(encoding="utf-8").splitlines() if len(l.split()) > 80][5:8]
+    texts = list(news)
+    for i, p in enumerate(paragraphs):
+        texts[10 * i] = texts[10 * i] + "\n\n" + p + "\n\n" + texts[10 * i + 1]
+    docs = [new_document(id=make_doc_id(f"http://news/{i}", t), url=f"http://news/{i}", text=t)
+            for i, t in enumerate(texts)]
+    dedup = root / "dedup"
+    write_records(sorted(docs[::2], key=lambda d: d["id"]), str(dedup / "part-00000-of-00003.parquet"))
+    write_records(sorted(docs[1::2], key=lambda d: d["id"]), str(dedup / "part-00001-of-00003.parquet"))
+    # a row without text (a schema where text may be null): must be dead-lettered, not lost
+    loose = pa.schema([f.with_nullable(True) for f in DOC_SCHEMA])
+    pq.write_table(pa.Table.from_pylist([new_document(id="ffffffff", url="http://bad", text=None)], schema=loose),
+                   str(dedup / "part-00002-of-00003.parquet"))
+    RunDir(root).mark_done("dedup")
+    return {"root": root, "texts": texts, "paragraphs": paragraphs, "wikitext": str(wt_path)}
+
+
+def test_bloom_stage_builds_the_same_filter_as_the_library(corpus):
+    run = RunDir(corpus["root"])
+    recipe = Recipe().replace({"bloom": {"partitions": 2, "self_check_queries": 20_000}})
+    stats = execute_stage(load_stage("bloom"), StageContext(run, recipe), force=True)
+    texts = corpus["texts"]
+    positions = sum(max(0, len(WORD.findall(t.lower())) - 7) for t in texts)
+    assert stats["records_in"] == len(texts) + 1
+    assert stats["records_out"] == len(texts)
+    assert stats["reasons"] == {"no_text": 1}
+    assert read_table(str(corpus["root"] / "bloom" / "rejected")).num_rows == 1
+    d = stats["details"]
+    assert d["capacity"] == positions and d["n_inserted"] == positions and d["partitions"] == 2
+    assert d["self_check"]["queries"] == 20_000 and d["self_check"]["false_positives"] == 0
+    # OR-merged partial filters from Beam == the filters built in one process on the same texts
+    lib = build_bloom(lambda: texts, None, n=8, fpr=1e-8, capacity=positions, partitions=2)
+    beam_bloom = open_bloom(str(corpus["root"] / "bloom"), expected_hash_id=HASH_ID)
+    for i in range(2):
+        part = beam_bloom.load_part(i)
+        assert np.array_equal(part.bits, lib[i].bits)
+        assert part.n_inserted == lib[i].n_inserted
+        assert np.array_equal(part.hll.registers, lib[i].hll.registers)
+    distinct = len(set().union(*(grams(t, 8) for t in texts)))
+    assert abs(d["distinct_estimate"] - distinct) / distinct < 0.03
+
+
+def test_contamination_stage(corpus):
+    run = RunDir(corpus["root"])
+    if not run.is_done("bloom"):
+        execute_stage(load_stage("bloom"), StageContext(run, Recipe()))
+    stage = load_stage("contamination")
+    stats = execute_stage(stage, StageContext(run, Recipe()), force=True)
+    assert stats["details"] == {"configured": False}
+    recipe = Recipe().replace({"contamination": {"benchmarks": [f"wikitext2={corpus['wikitext']}"], "exact": True}})
+    stats = execute_stage(stage, StageContext(run, recipe), force=True)
+    report = json.loads((corpus["root"] / "contamination" / "report.json").read_text())
+    b = report["benchmarks"][0]
+    test_lines = [l for l in open(corpus["wikitext"], encoding="utf-8")]
+    test_grams = set().union(*(grams(l, 8) for l in test_lines if not re.match(r"^\s*(=\s+)+.*?(\s+=)+\s*$", l)))
+    corpus_grams = set().union(*(grams(t, 8) for t in corpus["texts"]))
+    assert report["exact"] is True and report["n"] == 8 and report["fpr"] == 1e-8
+    assert (b["ngrams"], b["ngrams_found"]) == (len(test_grams), len(test_grams & corpus_grams))
+    assert b["dirty_examples"] >= len(corpus["paragraphs"])
+    assert stats["records_in"] == b["examples"]
+    assert (corpus["root"] / "contamination" / "examples-wikitext2.csv").exists()
+
+
+def test_cli_build_report_and_errors(corpus, tmp_path, capsys):
+    bloom_dir = tmp_path / "bloom"
+    assert webtext(["bloom", "build", "--input", str(corpus["root"] / "dedup"), "--out", str(bloom_dir),
+                    "--self-check", "5000"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["documents"] == len(corpus["texts"]) + 1 and out["rejected"] == {"no_text": 1}
+    assert webtext(["contamination", "report", "--bloom", str(bloom_dir), "--bench",
+                    f"wikitext2={corpus['wikitext']}", "--out", str(tmp_path / "rep")]) == 0
+    printed = capsys.readouterr().out
+    assert "| wikitext2 |" in printed
+    report = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert report["exact"] is False and report["benchmarks"][0]["ngrams_found"] > 0
+
+    # bad inputs: one line, non-zero exit
+    assert webtext(["contamination", "report", "--bloom", str(tmp_path / "nope"), "--bench",
+                    f"w={corpus['wikitext']}", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "no such Bloom filter" in err and len(err.strip().splitlines()) == 1
+    part = next(bloom_dir.glob("part-*.bloom"))
+    data = bytearray(part.read_bytes())
+    data[100] ^= 1
+    part.write_bytes(bytes(data))
+    assert webtext(["contamination", "report", "--bloom", str(bloom_dir), "--bench",
+                    f"w={corpus['wikitext']}", "--out", str(tmp_path / "x")]) == 2
+    assert "checksum" in capsys.readouterr().err
+    assert webtext(["contamination", "report", "--bloom", str(bloom_dir), "--bench", "missing-equals",
+                    "--out", str(tmp_path / "x")]) == 2
+    assert "NAME=PATH" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        webtext(["contamination", "report", "--help"])
+    assert e.value.code == 0
+
+
+def test_cli_decontaminate(corpus, tmp_path, capsys):
+    out = tmp_path / "clean"
+    bench = tmp_path / "bench.txt"
+    bench.write_text("\n".join(corpus["paragraphs"]) + "\n", encoding="utf-8")
+    assert webtext(["decontaminate", "--input", str(corpus["root"] / "dedup" / "part-0000[01]*.parquet"),
+                    "--bench", f"planted={bench}", "--out", str(out), "--num-shards", "2"]) == 0
+    stats = json.loads((out / "decontamination.json").read_text())
+    table = read_table(str(out))
+    assert stats["documents_split"] == len(corpus["paragraphs"])
+    assert stats["documents_out"] == table.num_rows
+    leaked = set().union(*(grams(p, 13) for p in corpus["paragraphs"]))
+    for text in table.column("text").to_pylist():
+        assert not (grams(text, 13) & leaked)
+    untouched = set(corpus["texts"]) - {t for t in corpus["texts"] if grams(t, 13) & leaked}
+    assert untouched <= set(table.column("text").to_pylist())
+
+
+def test_same_bytes_with_two_worker_processes(corpus, tmp_path, capsys):
+    docs = str(corpus["root"] / "dedup")
+    assert webtext(["bloom", "build", "--input", docs, "--out", str(tmp_path / "one"), "--partitions", "3",
+                    "--self-check", "0"]) == 0
+    assert webtext(["bloom", "build", "--input", docs, "--out", str(tmp_path / "two"), "--partitions", "3",
+                    "--self-check", "0", "--direct_num_workers=2", "--direct_running_mode=multi_processing"]) == 0
+    for name in ["bloom.json"] + [f"part-{i:05d}-of-00003.bloom" for i in range(3)]:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+def test_bloom_stage_with_given_capacity_skips_the_count_pass(corpus):
+    from corpus_tools.bloom import bloom_size
+
+    run = RunDir(corpus["root"])
+    recipe = Recipe().replace({"bloom": {"capacity": 100_000, "self_check_queries": 0}})
+    stats = execute_stage(load_stage("bloom"), StageContext(run, recipe), force=True)
+    assert "ngram_positions" not in stats["counters"]
+    assert stats["details"]["capacity"] == 100_000
+    assert stats["details"]["bits"] == bloom_size(100_000, 1e-8)[0]
+    assert "self_check" not in stats["details"]
+    h1, h2, _ = NgramHasher().hash_texts(corpus["texts"], 8)
+    assert open_bloom(str(corpus["root"] / "bloom")).contains_hashes(h1, h2).all()
+
+
+def test_cli_decontaminate_spills_to_the_same_bytes(corpus, tmp_path, monkeypatch, capsys):
+    import pipelines.commands.decontaminate as command
+
+    bench = tmp_path / "bench.txt"
+    bench.write_text("\n".join(corpus["paragraphs"]) + "\n", encoding="utf-8")
+    args = ["decontaminate", "--input", str(corpus["root"] / "dedup" / "part-0000[01]*.parquet"),
+            "--bench", f"planted={bench}", "--num-shards", "2", "--out"]
+    assert webtext(args + [str(tmp_path / "a")]) == 0
+    monkeypatch.setattr(command, "SPILL_ROWS", 7)
+    assert webtext(args + [str(tmp_path / "b")]) == 0
+    for name in ("part-00000-of-00002.parquet", "part-00001-of-00002.parquet", "decontamination.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert not (tmp_path / "b" / "_spill").exists()
+
+
+def test_cli_decontaminate_drops_rows_without_text(corpus, tmp_path, capsys):
+    bench = tmp_path / "bench.txt"
+    bench.write_text("\n".join(corpus["paragraphs"]) + "\n", encoding="utf-8")
+    assert webtext(["decontaminate", "--input", str(corpus["root"] / "dedup"), "--bench", f"planted={bench}",
+                    "--out", str(tmp_path / "o")]) == 0
+    stats = json.loads((tmp_path / "o" / "decontamination.json").read_text())
+    assert stats["documents_in"] == len(corpus["texts"]) + 1 and stats["documents_dropped_no_text"] == 1
+    assert read_table(str(tmp_path / "o")).num_rows == stats["documents_out"]

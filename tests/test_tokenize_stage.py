@@ -1,0 +1,168 @@
+"""`webtext tokenize`, `webtext bpe train` and `webtext bpe encode` end to end on real files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bpe.encoder import Encoder
+from bpe.shards import read_shard
+from corpus_tools.schema import make_doc_id, new_document
+from corpus_tools.shards import write_records
+from pipelines.webtext import main
+
+
+def cli(*args) -> int:
+    return main([str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def docs(shared_data, tmp_path_factory):
+    lines = (shared_data / "corpora" / "lee-news-background.txt").read_text(encoding="utf-8").splitlines()
+    texts = [t for t in lines if t.strip()]
+    folder = tmp_path_factory.mktemp("dedup")
+    recs = [new_document(id=make_doc_id(f"https://n/{i}", t), url=f"https://n/{i}", text=t) for i, t in enumerate(texts)]
+    write_records(recs, str(folder / "part-00000-of-00001.parquet"))
+    return folder, recs
+
+
+def _docs_in(shard: np.ndarray, eot: int) -> list[np.ndarray]:
+    t = np.asarray(shard, dtype=np.int64)
+    starts = list(np.flatnonzero(t == eot)) + [t.size]
+    return [t[a + 1 : b] for a, b in zip(starts, starts[1:])]
+
+
+def test_tokenize_with_gpt2_files(docs, shared_data, tmp_path, capsys):
+    folder, recs = docs
+    run = tmp_path / "run"
+    assert cli("tokenize", "--out", run, "--input", folder, "--tokenizer", shared_data / "gpt2-bpe") == 0
+    tokens = run / "tokens"
+    val = read_shard(str(tokens / "webtext_val_000000.bin"))
+    train = read_shard(str(tokens / "webtext_train_000001.bin"))
+    gpt2 = Encoder.from_dir(str(shared_data / "gpt2-bpe"))
+    decoded = [gpt2.decode(d) for d in _docs_in(val, 50256)] + [gpt2.decode(d) for d in _docs_in(train, 50256)]
+    assert sorted(decoded) == sorted(r["text"] for r in recs)
+    assert 1 <= len(_docs_in(val, 50256)) < len(recs) // 10
+    stats = json.loads((run / "stats" / "tokenize.json").read_text())
+    d = stats["details"]
+    assert stats["records_in"] == stats["records_out"] == len(recs) and stats["reasons"] == {}
+    assert d["vocab_size"] == 50257 and d["eot_id"] == 50256 and d["encoder"] == "tiktoken"
+    assert d["tokens"] == val.size + train.size and d["val_tokens"] == val.size
+    assert d["documents"] == len(recs)
+    n_bytes = sum(len(r["text"].encode()) for r in recs)
+    assert d["bytes_per_token"] == pytest.approx(n_bytes / (d["tokens"] - len(recs)), rel=1e-3)
+    assert 3.5 < d["bytes_per_token"] < 5.5  # GPT-2 on English news: about 4 bytes per token
+    assert (tokens / "_SUCCESS").exists()
+    assert str(shared_data / "gpt2-bpe") in (run / "recipe.toml").read_text()
+    # the run keeps its own copy of the tokenizer, with a tokenizer.json that transformers loads
+    from transformers import PreTrainedTokenizerFast
+
+    fast = PreTrainedTokenizerFast(tokenizer_file=str(run / "tokenizer" / "tokenizer.json"))
+    assert fast.encode("hello world") == [31373, 995] and fast.convert_tokens_to_ids("<|endoftext|>") == 50256
+    assert (run / "tokenizer" / "vocab.json").read_bytes() != b""
+    assert Encoder.from_dir(str(run / "tokenizer")).encode(recs[0]["text"]) == gpt2.encode(recs[0]["text"])
+    # a rerun skips the finished stage and leaves the shards untouched
+    before = (tokens / "webtext_train_000001.bin").read_bytes()
+    assert cli("tokenize", "--out", run, "--input", folder, "--tokenizer", shared_data / "gpt2-bpe") == 0
+    assert "already done" in capsys.readouterr().err
+    assert (tokens / "webtext_train_000001.bin").read_bytes() == before
+
+
+def test_tokenize_trains_a_tokenizer_when_asked(docs, tmp_path):
+    folder, recs = docs
+    run = tmp_path / "run"
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[tokenize]\nvocab_size = 3000\nextra_special_tokens = ["<|pad|>"]\nshard_tokens = 40000\n')
+    assert cli("tokenize", "--out", run, "--input", folder, "--recipe", recipe) == 0
+    enc = Encoder.from_dir(str(run / "tokenizer"))
+    assert enc.vocab_size == 3000 and enc.eot_id == 2998
+    assert enc.files.special_tokens == {"<|endoftext|>": 2998, "<|pad|>": 2999}
+    shards = sorted((run / "tokens").glob("*_train_*.bin"))
+    assert len(shards) > 1
+    all_train = np.concatenate([read_shard(str(p)) for p in shards])
+    assert all_train.max() <= 2998
+    texts = [enc.decode(d) for d in _docs_in(all_train, 2998)]
+    val = [enc.decode(d) for d in _docs_in(read_shard(str(run / "tokens" / "webtext_val_000000.bin")), 2998)]
+    assert sorted(texts + val) == sorted(r["text"] for r in recs)
+    stats = json.loads((run / "stats" / "tokenize.json").read_text())
+    assert stats["details"]["vocab_size"] == 3000 and stats["details"]["merges"] == 3000 - 256 - 2
+
+
+def test_tiny_corpus_still_gets_one_validation_document(tmp_path, shared_data):
+    f = tmp_path / "few.jsonl"
+    texts = ["first document", "second one", "third", "fourth text here"]
+    f.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    run = tmp_path / "run"
+    assert cli("tokenize", "--out", run, "--input", f, "--tokenizer", shared_data / "gpt2-bpe") == 0
+    gpt2 = Encoder.from_dir(str(shared_data / "gpt2-bpe"))
+    val = [gpt2.decode(d) for d in _docs_in(read_shard(str(run / "tokens" / "webtext_val_000000.bin")), 50256)]
+    train = [gpt2.decode(d) for d in _docs_in(read_shard(str(run / "tokens" / "webtext_train_000001.bin")), 50256)]
+    assert len(val) == 1 and sorted(val + train) == sorted(texts)
+
+
+def test_bpe_encode_command(shared_data, tmp_path, capsys):
+    tok = shared_data / "gpt2-bpe"
+    plain = tmp_path / "in.txt"
+    plain.write_bytes(b"hello world\nThis is some text\nindivisible\nbad \xff\xfe bytes\n")
+    assert cli("bpe", "encode", "--tokenizer", tok, "--input", plain) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(x) for x in lines[:3]] == [[31373, 995], [1212, 318, 617, 2420], [521, 452, 12843]]
+    gpt2 = Encoder.from_dir(str(tok))
+    assert gpt2.decode_bytes(json.loads(lines[3])) == b"bad \xff\xfe bytes"
+    jl = tmp_path / "in.jsonl"
+    jl.write_text(json.dumps("two\nlines") + "\n" + json.dumps("hello world") + "\n")
+    assert cli("bpe", "encode", "--tokenizer", tok, "--input", jl, "--jsonl") == 0
+    out = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert out == [gpt2.encode("two\nlines"), [31373, 995]] and 198 in out[0]  # 198 = "\n"
+    jl.write_text('{"text": 1}\n')
+    assert cli("bpe", "encode", "--tokenizer", tok, "--input", jl, "--jsonl") == 2
+    assert "expected a JSON string" in capsys.readouterr().err
+    assert cli("bpe", "encode", "--tokenizer", tmp_path / "missing") == 2
+
+
+def test_bpe_train_command(shared_data, tmp_path, capsys):
+    out = tmp_path / "tok"
+    assert cli("bpe", "train", "--input", shared_data / "corpora" / "tinyshakespeare.txt", "--out", out,
+               "--vocab-size", "1000", "--special-token", "<|sep|>") == 0
+    vocab = json.loads((out / "vocab.json").read_text())
+    assert len(vocab) == 1000 and vocab["<|endoftext|>"] == 998 and vocab["<|sep|>"] == 999
+    assert (out / "merges.txt").read_text().startswith("#version: 0.2\n")
+    enc = Encoder.from_dir(str(out))
+    line = "To be, or not to be: that is the question."
+    assert enc.decode(enc.encode(line)) == line and len(enc.encode(line)) < len(line.encode()) / 2
+    assert cli("bpe", "train", "--input", shared_data / "corpora" / "tinyshakespeare.txt", "--out", out,
+               "--vocab-size", "100") == 2
+
+
+def test_remote_paths_through_fsspec(shared_data):
+    """A run directory and inputs on a non-local filesystem (fsspec's in-memory one stands in for gs://)."""
+    import fsspec
+
+    from bpe.shards import HEADER_BYTES
+    from corpus_tools.recipe import Recipe
+    from corpus_tools.rundir import RunDir
+    from pipelines.stage import StageContext, execute_stage
+    from pipelines.stages import load_stage
+
+    fs = fsspec.filesystem("memory")
+    texts = [f"remote document number {i}: {'word ' * (i % 7)}" for i in range(40)]
+    with fs.open("/webtext-test-in/docs/part-00000-of-00001.parquet", "wb") as fh:
+        write_records([new_document(id=make_doc_id(None, t), text=t) for t in texts], fh)
+    recipe = Recipe().replace({"tokenize": {"tokenizer": str(shared_data / "gpt2-bpe")}})
+    ctx = StageContext(RunDir("memory://webtext-test-run"), recipe, inputs=["memory://webtext-test-in/docs"],
+                       log=lambda m: None)
+    stats = execute_stage(load_stage("tokenize"), ctx)
+    assert stats["records_in"] == 40
+    names = sorted(p.rsplit("/", 1)[-1] for p in fs.ls("/webtext-test-run/tokens", detail=False))
+    assert names == ["_SUCCESS", "manifest.json", "webtext_train_000001.bin", "webtext_val_000000.bin"]
+    assert fs.exists("/webtext-test-run/tokenizer/tokenizer.json")
+    gpt2 = Encoder.from_dir(str(shared_data / "gpt2-bpe"))
+    got = []
+    for name in ("webtext_val_000000.bin", "webtext_train_000001.bin"):
+        data = fs.cat_file(f"/webtext-test-run/tokens/{name}")
+        got += [gpt2.decode(d) for d in _docs_in(np.frombuffer(data[HEADER_BYTES:], dtype="<u2"), 50256)]
+    assert sorted(got) == sorted(texts)
+    fs.rm("/webtext-test-run", recursive=True)
+    fs.rm("/webtext-test-in", recursive=True)
