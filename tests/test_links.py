@@ -284,10 +284,11 @@ def test_link_summary_counts():
     assert s["score_sum_quantiles"]["max"] == 10
 
 
-def test_many_repeated_urls_group_like_few(shared_data):
-    """Thousands of URLs posted twice (the sort-merge path) give the same rows as grouping by hand."""
+@pytest.mark.parametrize("n_urls", [3000, 6000])  # 1,000 / 2,000 repeated URLs: slice merge / full sort
+def test_many_repeated_urls_group_like_by_hand(n_urls):
+    """Thousands of URLs posted twice give the same rows as grouping by hand."""
     rows = []
-    for i in range(3000):
+    for i in range(n_urls):
         for k in range(1 + (i % 3 == 0)):  # every third URL posted twice
             rows.append({"url": f"http://site{i % 7}.example/{i:05d}", "score": 1 + k, "created_utc": 1000 + i + k,
                          "subreddit": f"sub{k}", "post_id": f"{i}-{k}", "raw_url": f"http://www.site{i % 7}.example/{i:05d}"})
@@ -299,7 +300,7 @@ def test_many_repeated_urls_group_like_few(shared_data):
     for r in rows:
         expected[r["url"]].append(r)
     kept = {u: ps for u, ps in expected.items() if sum(p["score"] for p in ps) >= 2}
-    assert len(urls) == len(kept) == 1000  # only the twice-posted ones reach 1 + 2 = 3 >= 2
+    assert len(urls) == len(kept) == n_urls // 3  # only the twice-posted ones reach 1 + 2 = 3 >= 2
     for row in links.to_pylist():
         ps = kept[row["url"]]
         assert row["score_sum"] == 3 and row["n_posts"] == 2

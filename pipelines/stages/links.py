@@ -78,7 +78,7 @@ class ReadDumpFn(beam.DoFn):
 class WriteLinkShardFn(beam.DoFn):
     """All posts of one shard's URLs → grouped, karma-filtered rows sorted by URL, in one Parquet file.
 
-    Emits ``(shard, sorted kept URLs)`` for the URL list.
+    Emits ``(shard, its sorted kept URLs as newline-terminated UTF-8)`` for the URL list.
     """
 
     def __init__(self, out_dir: str, num_shards: int, min_karma: int):
@@ -95,7 +95,8 @@ class WriteLinkShardFn(beam.DoFn):
                              links.combine_chunks())
         for name, n in counts.items():
             counter(NAME, name).inc(n)
-        yield shard, links.column("url").to_pylist()
+        # one bytes object per shard (not a list of strings): Beam sizes cached values object by object
+        yield shard, "".join(u + "\n" for u in links.column("url").to_pylist()).encode("utf-8")
 
 
 def write_table_file(path: str, table: pa.Table) -> None:
@@ -109,9 +110,10 @@ def write_table_file(path: str, table: pa.Table) -> None:
     FileSystems.rename([tmp], [path])
 
 
-def _write_url_list(shard_urls: list[tuple[int, list[str]]], path: str) -> int:
+def _write_url_list(shard_urls: list[tuple[int, bytes]], path: str) -> int:
     """One sorted ``urls.txt`` from the shards' sorted URL lists."""
-    urls = list(heapq.merge(*(u for _, u in sorted(shard_urls))))
+    lists = [blob.decode("utf-8").splitlines() for _, blob in sorted(shard_urls)]
+    urls = list(heapq.merge(*lists))
     tmp = path + ".tmp"
     with FileSystems.create(tmp, mime_type="text/plain", compression_type=CompressionTypes.UNCOMPRESSED) as fh:
         fh.write("".join(u + "\n" for u in urls).encode("utf-8"))
