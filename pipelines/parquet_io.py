@@ -39,8 +39,12 @@ def _tiebreak(row: dict[str, Any]) -> str:
 
 
 def write_parquet_file(path: str, rows: list[dict[str, Any]], schema: pa.Schema) -> None:
-    """One Parquet file through Beam FileSystems (local, gs://, s3://...), atomically."""
-    table = pa.Table.from_pylist(rows, schema=schema)
+    """One Parquet file of row dicts through Beam FileSystems (local, gs://, s3://...), atomically."""
+    write_parquet_table(path, pa.Table.from_pylist(rows, schema=schema))
+
+
+def write_parquet_table(path: str, table: pa.Table) -> None:
+    """One Parquet file through Beam FileSystems, written to a temporary name and renamed."""
     tmp = path + ".tmp"
     with FileSystems.create(tmp, mime_type="application/octet-stream",
                             compression_type=CompressionTypes.UNCOMPRESSED) as fh:

@@ -119,7 +119,6 @@ def test_below_threshold_never_clustered(corpus, result):
 
 def test_counts_and_stats(corpus, result):
     run, stats, kept, clusters = result
-    e = corpus["expect"]
     n_valid = len(corpus["docs"])
     removed = {r: read_table(run.path("dedup", "removed", r)).num_rows
                for r in ("exact_duplicate", "url_duplicate", "near_duplicate")}

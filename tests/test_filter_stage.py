@@ -11,7 +11,7 @@ import random
 import pyarrow.parquet as pq
 import pytest
 
-from corpus_tools.quality_classifier import ClassifierParams, load_texts, train_classifier
+from corpus_tools.quality_classifier import load_texts
 from corpus_tools.schema import make_doc_id, new_document
 from corpus_tools.shards import write_records
 from pipelines.webtext import main as webtext

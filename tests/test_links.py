@@ -6,7 +6,6 @@ README's record counts, a plain-string URL normaliser), never copied from the im
 
 from __future__ import annotations
 
-import io
 import json
 import lzma
 import random

@@ -5,7 +5,6 @@ Always regenerates the card (the other stages may have been rerun since), and ne
 
 from __future__ import annotations
 
-import argparse
 import os
 
 from corpus_tools.recipe import Recipe, load_recipe

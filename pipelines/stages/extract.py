@@ -19,7 +19,7 @@ from apache_beam.io.filesystems import FileSystems
 from corpus_tools.charset import UndecodableError, decode_html
 from corpus_tools.extract import extract_document
 from corpus_tools.recipe import ExtractConfig
-from corpus_tools.schema import FETCH_LOG_SCHEMA, LINK_SCHEMA, make_doc_id, new_document, new_reject
+from corpus_tools.schema import make_doc_id, new_document, new_reject
 from corpus_tools.time_limit import CallTimeout, TimeLimited
 from corpus_tools.urls import domain_of
 from corpus_tools.warc import WarcPayload, WarcStats, iter_warc

@@ -11,7 +11,6 @@ from __future__ import annotations
 import heapq
 import posixpath
 from collections import Counter
-from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
@@ -30,11 +29,10 @@ from corpus_tools.links import (
 from corpus_tools.recipe import LinksConfig
 from corpus_tools.rundir import join
 from corpus_tools.schema import LINK_SCHEMA, new_reject
-from corpus_tools.shards import PARQUET_WRITE_OPTIONS
 from corpus_tools.urls import read_domain_list
 from pipelines.deadletter import DEAD_LETTER
 from pipelines.metrics import counter
-from pipelines.parquet_io import WriteRejects, match_files, shard_name
+from pipelines.parquet_io import WriteRejects, match_files, shard_name, write_parquet_table
 from pipelines.stage import Stage, StageContext, StageError, StageResult
 
 NAME = "links"
@@ -91,23 +89,12 @@ class WriteLinkShardFn(beam.DoFn):
         links = aggregate_posts(posts, self.min_karma, counts)
         if links.num_rows:
             # one chunk per column: the file's bytes then do not depend on how posts were batched
-            write_table_file(FileSystems.join(self.out_dir, shard_name(shard, self.num_shards)),
+            write_parquet_table(FileSystems.join(self.out_dir, shard_name(shard, self.num_shards)),
                              links.combine_chunks())
         for name, n in counts.items():
             counter(NAME, name).inc(n)
         # one bytes object per shard (not a list of strings): Beam sizes cached values object by object
         yield shard, "".join(u + "\n" for u in links.column("url").to_pylist()).encode("utf-8")
-
-
-def write_table_file(path: str, table: pa.Table) -> None:
-    """One Parquet file through Beam FileSystems, written to a temporary name and renamed."""
-    tmp = path + ".tmp"
-    with FileSystems.create(tmp, mime_type="application/octet-stream",
-                            compression_type=CompressionTypes.UNCOMPRESSED) as fh:
-        pq.write_table(table, fh, **PARQUET_WRITE_OPTIONS)
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([tmp], [path])
 
 
 def _write_url_list(shard_urls: list[tuple[int, bytes]], path: str) -> int:
