@@ -87,10 +87,17 @@ def trafilatura_repaired(html: str) -> str:
 
 
 OURS_CFG = ExtractConfig()
+NO_GAP_CFG = ExtractConfig(gap_lines=0)
 
 
 def ours(html: str) -> str:
     found = extract_document(html, None, OURS_CFG)
+    return found["text"] if found else ""
+
+
+def ours_without_gap_fill(html: str) -> str:
+    """Ablation: the combination with gap filling off (the policy before gap filling)."""
+    found = extract_document(html, None, NO_GAP_CFG)
     return found["text"] if found else ""
 
 
@@ -123,6 +130,7 @@ CONTESTANTS = {
     "newspaper3k": newspaper_alone,
     "naive: trafilatura, else newspaper <200 chars": naive_fallback,
     "ablation: trafilatura + HTML repair": trafilatura_repaired,
+    "ablation: combined without gap filling": ours_without_gap_fill,
     "webtext combined (default)": ours,
     "rejected: + favor_recall superset": ours_plus_recall_superset,
     "rejected: + newspaper superset": ours_plus_newspaper_superset,

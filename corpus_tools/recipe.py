@@ -106,6 +106,9 @@ class ExtractConfig:
     extractor: str = opt("combined", "Main-text extractor: trafilatura with a newspaper3k fallback (measured best), or one alone.",
                          choices=("combined", "trafilatura", "newspaper3k"))
     fallback_chars: int = opt(200, "combined: run newspaper3k when trafilatura's text is shorter than this.", min=0)
+    gap_lines: int = opt(10, "combined: put back page text dropped between two kept paragraphs when the gap is at most "
+                             "this many lines (forum bylines, quote headers); 0 turns gap filling off.", min=0)
+    gap_chars: int = opt(600, "combined: ... and at most this many characters.", min=0)
 
 
 # --------------------------------------------------------------------------- filter
