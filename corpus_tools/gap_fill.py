@@ -27,10 +27,24 @@ from lxml import html as lxml_html
 
 _BLOCK = frozenset(
     "p div br li tr td th h1 h2 h3 h4 h5 h6 table blockquote pre dt dd section article header "
-    "ul ol dl hr main figure figcaption address center cite".split()
+    "ul ol dl hr main address center cite".split()
 )
-# not read: invisible, or page chrome that is never between two main-text paragraphs
-_SKIP = frozenset("script style noscript template svg head nav footer aside select option button iframe form textarea".split())
+# not read: invisible, page chrome, and figures (an image's caption and credit are not running
+# text; trafilatura leaves images out too)
+_SKIP = frozenset(
+    "script style noscript template svg head nav footer aside select option button iframe form textarea "
+    "figure figcaption".split()
+)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _hidden(el) -> bool:
+    """Not shown by a browser whatever the style sheet: ``hidden``, ``aria-hidden``, inline ``display: none``."""
+    return (
+        el.get("hidden") is not None
+        or el.get("aria-hidden", "").lower() == "true"
+        or bool(_HIDDEN_STYLE.search(el.get("style", "")))
+    )
 _SPACE = re.compile(r"\s+")
 
 
@@ -76,7 +90,7 @@ def page_lines(html: str) -> list[tuple[str, float]]:
             if el.tail:
                 add(el.tail, in_link)
             continue
-        if not tag or tag in _SKIP:
+        if not tag or tag in _SKIP or _hidden(el):
             if el.tail:
                 add(el.tail, in_link)
             continue
