@@ -125,6 +125,21 @@ def ours_plus_newspaper_superset(html: str) -> str:
     return base
 
 
+def ours_plus_readability_superset(html: str) -> str:
+    """Rejected candidate: readability-lxml (as trafilatura ships it) when its text contains ours
+    and adds at least 20% more."""
+    from trafilatura.external import try_readability
+    from trafilatura.utils import load_html
+
+    base = ours(html)
+    tree = load_html(repair_html(html))
+    found = try_readability(tree) if tree is not None else None
+    other = "\n".join(t.strip() for t in found.itertext() if t.strip()) if found is not None else ""
+    if _containment(base, other) >= 0.9 and _containment(other, base) <= 0.8:
+        return other
+    return base
+
+
 CONTESTANTS = {
     "trafilatura (default extract)": trafilatura_default,
     "newspaper3k": newspaper_alone,
@@ -134,7 +149,30 @@ CONTESTANTS = {
     "webtext combined (default)": ours,
     "rejected: + favor_recall superset": ours_plus_recall_superset,
     "rejected: + newspaper superset": ours_plus_newspaper_superset,
+    "rejected: + readability superset": ours_plus_readability_superset,
 }
+
+GAP_GRID = [(0, 0), (4, 200), (6, 300), (8, 400), (10, 600), (15, 800), (20, 1000), (40, 2000)]
+
+
+def gap_fill_leave_one_out(pages, no_gap_outputs) -> None:
+    """Gap-filling limits chosen on 27 pages, scored on the 28th: is (10 lines, 600 chars) overfit?"""
+    from corpus_tools.gap_fill import fill_gaps, page_lines
+
+    lines = [page_lines(repair_html(p[2])) for p in pages]
+    f1 = {lim: [prf(fill_gaps(o, ln, *lim), p[3])[2] for o, ln, p in zip(no_gap_outputs, lines, pages)]
+          for lim in GAP_GRID}
+    print("\ngap filling (max lines, max chars): F1 all / en on the 28 pages")
+    for lim, fs in f1.items():
+        en = [f for f, p in zip(fs, pages) if p[0] == "en"]
+        print(f"  {str(lim):12s} {sum(fs) / len(fs):.3f} / {sum(en) / len(en):.3f}")
+    held = []
+    for i in range(len(pages)):
+        best = max(GAP_GRID, key=lambda lim: sum(f for j, f in enumerate(f1[lim]) if j != i))
+        held.append((f1[best][i], best))
+    en = [h[0] for h, p in zip(held, pages) if p[0] == "en"]
+    print(f"  leave-one-out (limits chosen on the other 27 pages): F1 all {sum(h[0] for h in held) / len(held):.3f}, "
+          f"en {sum(en) / len(en):.3f}; limits chosen: {sorted(Counter(h[1] for h in held).items())}")
 
 
 def main() -> int:
@@ -193,6 +231,8 @@ def main() -> int:
         a, b = per_page["trafilatura (default extract)"][i][2], per_page["webtext combined (default)"][i][2]
         mark = "  <- broken gold pair" if (p[0], p[1]) in BROKEN else ""
         print(f"  {p[0]} {p[1][:60]:60s} {a:.3f} -> {b:.3f}{mark}")
+
+    gap_fill_leave_one_out(pages, results["ablation: combined without gap filling"][2])
 
     from corpus_tools.langid import LanguageIdentifier
 
