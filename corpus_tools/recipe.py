@@ -108,7 +108,7 @@ class ExtractConfig:
     fallback_chars: int = opt(200, "combined: run newspaper3k when trafilatura's text is shorter than this.", min=0)
     gap_lines: int = opt(10, "combined: put back page text dropped between two kept paragraphs when the gap is at most "
                              "this many lines (forum bylines, quote headers); 0 turns gap filling off.", min=0)
-    gap_chars: int = opt(600, "combined: ... and at most this many characters.", min=0)
+    gap_chars: int = opt(600, "combined: gap filling puts back a gap only when it is at most this many characters.", min=0)
 
 
 # --------------------------------------------------------------------------- filter
