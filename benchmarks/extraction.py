@@ -152,27 +152,35 @@ CONTESTANTS = {
     "rejected: + readability superset": ours_plus_readability_superset,
 }
 
-GAP_GRID = [(0, 0), (4, 200), (6, 300), (8, 400), (10, 600), (15, 800), (20, 1000), (40, 2000)]
+GAP_LIMITS = [(0, 0), (4, 200), (6, 300), (8, 400), (10, 600), (15, 800), (20, 1000), (40, 2000)]
+GAP_LINK_DENSITY = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 
 
 def gap_fill_leave_one_out(pages, no_gap_outputs) -> None:
-    """Gap-filling limits chosen on 27 pages, scored on the 28th: is (10 lines, 600 chars) overfit?"""
+    """Gap-filling settings (max lines, max chars, max link density) chosen on 27 pages and scored
+    on the 28th, for each page: are the defaults fitted to a few pages?"""
     from corpus_tools.gap_fill import fill_gaps, page_lines
 
     lines = [page_lines(repair_html(p[2])) for p in pages]
-    f1 = {lim: [prf(fill_gaps(o, ln, *lim), p[3])[2] for o, ln, p in zip(no_gap_outputs, lines, pages)]
-          for lim in GAP_GRID}
-    print("\ngap filling (max lines, max chars): F1 all / en on the 28 pages")
-    for lim, fs in f1.items():
-        en = [f for f, p in zip(fs, pages) if p[0] == "en"]
-        print(f"  {str(lim):12s} {sum(fs) / len(fs):.3f} / {sum(en) / len(en):.3f}")
+    grid = [(n, c, d) for n, c in GAP_LIMITS for d in GAP_LINK_DENSITY]
+    f1 = {g: [prf(fill_gaps(o, ln, g[0], g[1], max_link_density=g[2]), p[3])[2]
+              for o, ln, p in zip(no_gap_outputs, lines, pages)] for g in grid}
+    en_idx = [i for i, p in enumerate(pages) if p[0] == "en"]
+    print("\ngap filling, F1 all / en on the 28 pages; rows (max lines, max chars), columns max link density")
+    print(f"  {'':12s}" + "".join(f"{d:>14.1f}" for d in GAP_LINK_DENSITY))
+    for n, c in GAP_LIMITS:
+        cells = []
+        for d in GAP_LINK_DENSITY:
+            fs = f1[(n, c, d)]
+            cells.append(f"{sum(fs) / len(fs):.3f}/{sum(fs[i] for i in en_idx) / len(en_idx):.3f}")
+        print(f"  {str((n, c)):12s}" + "".join(f"{x:>14s}" for x in cells))
     held = []
     for i in range(len(pages)):
-        best = max(GAP_GRID, key=lambda lim: sum(f for j, f in enumerate(f1[lim]) if j != i))
+        best = max(grid, key=lambda g: sum(f for j, f in enumerate(f1[g]) if j != i))
         held.append((f1[best][i], best))
-    en = [h[0] for h, p in zip(held, pages) if p[0] == "en"]
-    print(f"  leave-one-out (limits chosen on the other 27 pages): F1 all {sum(h[0] for h in held) / len(held):.3f}, "
-          f"en {sum(en) / len(en):.3f}; limits chosen: {sorted(Counter(h[1] for h in held).items())}")
+    en = [held[i][0] for i in en_idx]
+    print(f"  leave-one-out (settings chosen on the other 27 pages): F1 all {sum(h[0] for h in held) / len(held):.3f}, "
+          f"en {sum(en) / len(en):.3f}; chosen: {sorted(Counter(h[1] for h in held).items())}")
 
 
 def main() -> int:

@@ -123,6 +123,7 @@ def extract_combined(
     fallback_chars: int = 200,
     gap_lines: int = 10,
     gap_chars: int = 600,
+    gap_link_density: float = 0.8,
 ) -> dict[str, Any] | None:
     """The combination policy (module docstring). Returns text, title, date, extractor, language_hint."""
     fixed = repair_html(html)
@@ -137,6 +138,7 @@ def extract_combined(
     if best is None:
         return None
     if gap_lines > 0:
-        best["text"] = fill_gaps(best["text"], page_lines(fixed), gap_lines, gap_chars)
+        lines = page_lines(fixed)
+        best["text"] = fill_gaps(best["text"], lines, gap_lines, gap_chars, max_link_density=gap_link_density)
     best["language_hint"] = html_language_hint(html)
     return best

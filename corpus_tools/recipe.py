@@ -109,6 +109,8 @@ class ExtractConfig:
     gap_lines: int = opt(10, "combined: put back page text dropped between two kept paragraphs when the gap is at most "
                              "this many lines (forum bylines, quote headers); 0 turns gap filling off.", min=0)
     gap_chars: int = opt(600, "combined: gap filling puts back a gap only when it is at most this many characters.", min=0)
+    gap_link_density: float = opt(0.8, "combined: gap filling leaves out lines with more than this share of their characters "
+                                       "inside links (navigation).", min=0.0, max=1.0)
 
 
 # --------------------------------------------------------------------------- filter

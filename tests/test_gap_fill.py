@@ -20,6 +20,7 @@ FORUM = f"""<html><body>
   <div>Posts: 57</div></div>
 <div class="post"><p>{POST_2}</p></div>
 <div class="postprofile"><div>Postby dave &raquo; Mon Sep 02, 2019 9:01 am</div>
+  <div><cite><a href="/u/3">Joshua B Zelinsky</a></cite> Says:</div>
   <figure><img src="a.png"><figcaption>Photo: somebody's avatar</figcaption></figure>
   <span hidden>Hidden moderator note</span>
   <div style="display: none">Invisible widget</div></div>
@@ -32,6 +33,7 @@ def test_page_lines_cut_at_blocks_with_link_density():
     lines = dict(page_lines(FORUM))
     assert lines[POST_1] == 0.0
     assert lines["Top"] == 1.0  # all of it inside <a>
+    assert lines["Joshua B Zelinsky Says:"] == len("Joshua B Zelinsky") / len("Joshua B Zelinsky Says:")
     assert lines["Posts: 57"] == 0.0
     assert "Postby carol » Sun Sep 01, 2019 8:43 pm" in lines
     texts = " ".join(lines)
@@ -49,8 +51,12 @@ def test_bylines_between_kept_posts_are_put_back_in_place():
         "Posts: 57",  # "Top" is link text: navigation, left out
         POST_2,
         "Postby dave » Mon Sep 02, 2019 9:01 am",
+        "Joshua B Zelinsky Says:",  # 17 of 23 characters are link text: a header, not navigation
         POST_3,
     ]
+    # with a stricter link-density limit the header goes, the bylines stay
+    strict = fill_gaps(extracted, page_lines(FORUM), max_link_density=0.5)
+    assert "Zelinsky" not in strict and "Postby dave" in strict and "Posts: 57" in strict
 
 
 def test_text_already_there_is_not_duplicated():
@@ -63,7 +69,7 @@ def test_text_already_there_is_not_duplicated():
 def test_long_gaps_and_off_switch_leave_text_alone():
     extracted = "\n".join([POST_1, POST_2, POST_3])
     lines = page_lines(FORUM)
-    # the carol gap is 3 lines (Top, Postby, Posts): a 2-line limit leaves it, keeps dave's 1-line gap
+    # the carol gap is 3 lines (Top, Postby, Posts): a 2-line limit leaves it, keeps dave's 2-line gap
     two = fill_gaps(extracted, lines, max_lines=2)
     assert "carol" not in two and "Postby dave" in two
     # a character limit below the length of dave's byline leaves that gap too
