@@ -15,6 +15,7 @@ POST_3 = "Shop around for title insurance, it saved us several hundred dollars a
 
 FORUM = f"""<html><body>
 <nav><a href="/">Home</a> <a href="/f">Forums</a></nav>
+<div class="banner">Welcome to the community forum for investors</div>
 <div class="post"><p>{POST_1}</p></div>
 <div class="postprofile"><a href="/u/1">Top</a><div>Postby carol &raquo; Sun Sep 01, 2019 8:43 pm</div>
   <div>Posts: 57</div></div>
@@ -78,6 +79,18 @@ def test_long_gaps_and_off_switch_leave_text_alone():
     assert fill_gaps(extracted, []) == extracted
     # text outside the anchors (before the first kept paragraph, after the last) is never added
     assert fill_gaps(POST_2, lines) == POST_2
+
+
+def test_search_budget_bounds_work_on_pages_of_lines_not_in_the_text(monkeypatch):
+    import corpus_tools.gap_fill as gap_fill
+
+    extracted = "\n".join([POST_1, POST_2, POST_3])
+    lines = page_lines(FORUM)
+    assert "Postby carol" in fill_gaps(extracted, lines)
+    # the banner line (>= 20 characters, not in the text) is searched for in vain first; with no
+    # budget left for such searches, no anchor is looked for after it and the text is returned as is
+    monkeypatch.setattr(gap_fill, "_SCAN_BUDGET", 0)
+    assert fill_gaps(extracted, lines) == extracted
 
 
 def test_unparseable_or_bodyless_html_gives_no_lines():
