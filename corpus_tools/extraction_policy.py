@@ -11,7 +11,8 @@ The policy (chosen by ``benchmarks/extraction.py`` on ``htmltotext``; see docs/s
    (WebText's Newspaper as the second opinion); its text is used when longer.
 4. **Gap filling** (:mod:`corpus_tools.gap_fill`): short runs of page text that trafilatura
    dropped between two paragraphs it kept (forum bylines and post dates, quote headers) are put
-   back, at most ``gap_lines`` lines / ``gap_chars`` characters a gap (0 lines: off).
+   back, at most ``gap_lines`` lines / ``gap_chars`` characters a gap, lines with at most
+   ``gap_link_density`` of link text (0 lines: off).
 
 Candidates that were measured and rejected (trafilatura ``favor_recall``, or newspaper,
 replacing trafilatura's text whenever they are a longer superset of it) are in
