@@ -87,10 +87,17 @@ def trafilatura_repaired(html: str) -> str:
 
 
 OURS_CFG = ExtractConfig()
+NO_GAP_CFG = ExtractConfig(gap_lines=0)
 
 
 def ours(html: str) -> str:
     found = extract_document(html, None, OURS_CFG)
+    return found["text"] if found else ""
+
+
+def ours_without_gap_fill(html: str) -> str:
+    """Ablation: the combination with gap filling off (the policy before gap filling)."""
+    found = extract_document(html, None, NO_GAP_CFG)
     return found["text"] if found else ""
 
 
@@ -118,15 +125,62 @@ def ours_plus_newspaper_superset(html: str) -> str:
     return base
 
 
+def ours_plus_readability_superset(html: str) -> str:
+    """Rejected candidate: readability-lxml (as trafilatura ships it) when its text contains ours
+    and adds at least 20% more."""
+    from trafilatura.external import try_readability
+    from trafilatura.utils import load_html
+
+    base = ours(html)
+    tree = load_html(repair_html(html))
+    found = try_readability(tree) if tree is not None else None
+    other = "\n".join(t.strip() for t in found.itertext() if t.strip()) if found is not None else ""
+    if _containment(base, other) >= 0.9 and _containment(other, base) <= 0.8:
+        return other
+    return base
+
+
 CONTESTANTS = {
     "trafilatura (default extract)": trafilatura_default,
     "newspaper3k": newspaper_alone,
     "naive: trafilatura, else newspaper <200 chars": naive_fallback,
     "ablation: trafilatura + HTML repair": trafilatura_repaired,
+    "ablation: combined without gap filling": ours_without_gap_fill,
     "webtext combined (default)": ours,
     "rejected: + favor_recall superset": ours_plus_recall_superset,
     "rejected: + newspaper superset": ours_plus_newspaper_superset,
+    "rejected: + readability superset": ours_plus_readability_superset,
 }
+
+GAP_LIMITS = [(0, 0), (4, 200), (6, 300), (8, 400), (10, 600), (15, 800), (20, 1000), (40, 2000)]
+GAP_LINK_DENSITY = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+
+
+def gap_fill_leave_one_out(pages, no_gap_outputs) -> None:
+    """Gap-filling settings (max lines, max chars, max link density) chosen on 27 pages and scored
+    on the 28th, for each page: are the defaults fitted to a few pages?"""
+    from corpus_tools.gap_fill import fill_gaps, page_lines
+
+    lines = [page_lines(repair_html(p[2])) for p in pages]
+    grid = [(n, c, d) for n, c in GAP_LIMITS for d in GAP_LINK_DENSITY]
+    f1 = {g: [prf(fill_gaps(o, ln, g[0], g[1], max_link_density=g[2]), p[3])[2]
+              for o, ln, p in zip(no_gap_outputs, lines, pages)] for g in grid}
+    en_idx = [i for i, p in enumerate(pages) if p[0] == "en"]
+    print("\ngap filling, F1 all / en on the 28 pages; rows (max lines, max chars), columns max link density")
+    print(f"  {'':12s}" + "".join(f"{d:>14.1f}" for d in GAP_LINK_DENSITY))
+    for n, c in GAP_LIMITS:
+        cells = []
+        for d in GAP_LINK_DENSITY:
+            fs = f1[(n, c, d)]
+            cells.append(f"{sum(fs) / len(fs):.3f}/{sum(fs[i] for i in en_idx) / len(en_idx):.3f}")
+        print(f"  {str((n, c)):12s}" + "".join(f"{x:>14s}" for x in cells))
+    held = []
+    for i in range(len(pages)):
+        best = max(grid, key=lambda g: sum(f for j, f in enumerate(f1[g]) if j != i))
+        held.append((f1[best][i], best))
+    en = [held[i][0] for i in en_idx]
+    print(f"  leave-one-out (settings chosen on the other 27 pages): F1 all {sum(h[0] for h in held) / len(held):.3f}, "
+          f"en {sum(en) / len(en):.3f}; chosen: {sorted(Counter(h[1] for h in held).items())}")
 
 
 def main() -> int:
@@ -185,6 +239,8 @@ def main() -> int:
         a, b = per_page["trafilatura (default extract)"][i][2], per_page["webtext combined (default)"][i][2]
         mark = "  <- broken gold pair" if (p[0], p[1]) in BROKEN else ""
         print(f"  {p[0]} {p[1][:60]:60s} {a:.3f} -> {b:.3f}{mark}")
+
+    gap_fill_leave_one_out(pages, results["ablation: combined without gap filling"][2])
 
     from corpus_tools.langid import LanguageIdentifier
 

@@ -19,4 +19,5 @@ def extract_document(html: str, url: str | None, cfg: ExtractConfig) -> dict[str
         return extract_trafilatura(repair_html(html), url, cfg.favor)
     if cfg.extractor == "newspaper3k":
         return extract_newspaper(repair_html(html), url)
-    return extract_combined(html, url, cfg.favor, cfg.fallback_chars)
+    return extract_combined(html, url, cfg.favor, cfg.fallback_chars, cfg.gap_lines, cfg.gap_chars,
+                            cfg.gap_link_density)

@@ -9,6 +9,10 @@ The policy (chosen by ``benchmarks/extraction.py`` on ``htmltotext``; see docs/s
 2. **trafilatura** (its own readability/jusText fallbacks on) produces text, title and date.
 3. **newspaper3k** runs only when trafilatura returns less than ``fallback_chars`` characters
    (WebText's Newspaper as the second opinion); its text is used when longer.
+4. **Gap filling** (:mod:`corpus_tools.gap_fill`): short runs of page text that trafilatura
+   dropped between two paragraphs it kept (forum bylines and post dates, quote headers) are put
+   back, at most ``gap_lines`` lines / ``gap_chars`` characters a gap, lines with at most
+   ``gap_link_density`` of link text (0 lines: off).
 
 Candidates that were measured and rejected (trafilatura ``favor_recall``, or newspaper,
 replacing trafilatura's text whenever they are a longer superset of it) are in
@@ -20,6 +24,8 @@ from __future__ import annotations
 import codecs
 import re
 from typing import Any
+
+from corpus_tools.gap_fill import fill_gaps, page_lines
 
 _END_TAGS = re.compile(r"</\s*(?:html|body)\s*>", re.IGNORECASE)
 _HTML_LANG = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)", re.IGNORECASE)
@@ -112,7 +118,13 @@ def extract_newspaper(html: str, url: str | None = None) -> dict[str, Any] | Non
 
 
 def extract_combined(
-    html: str, url: str | None = None, favor: str = "balanced", fallback_chars: int = 200
+    html: str,
+    url: str | None = None,
+    favor: str = "balanced",
+    fallback_chars: int = 200,
+    gap_lines: int = 10,
+    gap_chars: int = 600,
+    gap_link_density: float = 0.8,
 ) -> dict[str, Any] | None:
     """The combination policy (module docstring). Returns text, title, date, extractor, language_hint."""
     fixed = repair_html(html)
@@ -126,5 +138,8 @@ def extract_combined(
             best = other
     if best is None:
         return None
+    if gap_lines > 0:
+        lines = page_lines(fixed)
+        best["text"] = fill_gaps(best["text"], lines, gap_lines, gap_chars, max_link_density=gap_link_density)
     best["language_hint"] = html_language_hint(html)
     return best

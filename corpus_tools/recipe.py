@@ -106,6 +106,11 @@ class ExtractConfig:
     extractor: str = opt("combined", "Main-text extractor: trafilatura with a newspaper3k fallback (measured best), or one alone.",
                          choices=("combined", "trafilatura", "newspaper3k"))
     fallback_chars: int = opt(200, "combined: run newspaper3k when trafilatura's text is shorter than this.", min=0)
+    gap_lines: int = opt(10, "combined: put back page text dropped between two kept paragraphs when the gap is at most "
+                             "this many lines (forum bylines, quote headers); 0 turns gap filling off.", min=0)
+    gap_chars: int = opt(600, "combined: gap filling puts back a gap only when it is at most this many characters.", min=0)
+    gap_link_density: float = opt(0.8, "combined: gap filling leaves out lines with more than this share of their characters "
+                                       "inside links (navigation).", min=0.0, max=1.0)
 
 
 # --------------------------------------------------------------------------- filter
