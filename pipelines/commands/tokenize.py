@@ -12,7 +12,11 @@ def add_parser(sub):
         description="Encode documents (RUN/dedup, or --input Parquet/JSONL/text) with a byte-level BPE tokenizer "
                     "into llm.c-format shards in RUN/tokens: <|endoftext|> before every document, shard 0 is the "
                     "validation split chosen by a seeded hash of document ids. With [tokenize] tokenizer = "
-                    "\"train\" (the default) a tokenizer is first trained on the same documents into RUN/tokenizer.")
+                    "\"train\" (the default) a tokenizer is first trained on the same documents into RUN/tokenizer. "
+                    "Deviation from the design's `--out TOKENS_DIR`: like every stage command, --out is the run "
+                    "directory, so the shards land in RUN/tokens next to RUN/tokenizer and RUN/stats/tokenize.json "
+                    "(`webtext train --data RUN/tokens`, or `--data RUN`). See 'Deviations from the design' in "
+                    "docs/architecture.md.")
     add_stage_arguments(p, input_help="document shards, JSONL or text files (default: RUN/dedup)")
     p.add_argument("--tokenizer", metavar="DIR",
                    help="tokenizer folder to use instead of the recipe's [tokenize] tokenizer "
