@@ -126,6 +126,14 @@ def test_bad_checkpoints_are_one_line(tmp_path, capsys):
         assert words in _one_error_line(capsys, "sample")
 
 
+def test_tokenize_with_a_missing_tokenizer_folder_leaves_the_run_recipe_alone(bad_files, capsys):
+    run = RunDir(bad_files / "run")
+    assert main(["tokenize", "--out", run.root, "--input", str(bad_files / "docs.jsonl"),
+                 "--tokenizer", str(bad_files / "no-such-tokenizer")]) == 2
+    assert "no such folder" in _one_error_line(capsys, "tokenize")
+    assert not run.exists(run.recipe_path) or "no-such-tokenizer" not in run.read_text(run.recipe_path)
+
+
 def test_datacard_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
     folder = tmp_path / "photos"
     folder.mkdir()

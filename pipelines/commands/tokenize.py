@@ -25,6 +25,14 @@ def add_parser(sub):
 
 
 def main(args) -> int:
+    import os
+
+    from pipelines.stage import StageError
+
+    if args.tokenizer and "://" not in args.tokenizer and not os.path.isdir(args.tokenizer):
+        # checked before RUN/recipe.toml records it, so a typo does not stick to the run
+        raise StageError(f"--tokenizer {args.tokenizer}: no such folder (a folder with vocab.json + merges.txt, "
+                         "or GPT-2's encoder.json + vocab.bpe)")
     ctx = make_context(args)
     if args.tokenizer:
         ctx.recipe = ctx.recipe.replace({"tokenize": {"tokenizer": args.tokenizer}})
