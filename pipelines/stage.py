@@ -188,6 +188,11 @@ def check_inputs(paths: list[str]) -> list[str]:
 
 
 def make_context(args: argparse.Namespace) -> StageContext:
+    from pipelines.stages import STAGES
+
+    unknown = [f for f in getattr(args, "force", None) or [] if f not in STAGES and f != "all"]
+    if unknown:
+        raise StageError(f"--force {unknown[0]!r}: not a stage; stages are: {', '.join(STAGES)} (or 'all')")
     run = RunDir(args.out)
     recipe = resolve_recipe(args, run)
     inputs = check_inputs(args.input) if getattr(args, "input", None) else None

@@ -247,3 +247,32 @@ def test_card_says_decontamination_not_run_when_absent(tmp_path):
     assert data["decontamination"] == {"status": "not run"}
     readme = open(run.path("card", "README.md"), encoding="utf-8").read()
     assert "Decontamination (`webtext decontaminate --run RUN`): not run" in readme.split("#### Decontamination", 1)[1]
+
+
+# --------------------------------------------------------------------------- bad flag values
+@pytest.mark.parametrize("argv, words", [
+    (["quality", "train", "--positive", "p.txt", "--negative", "n.txt", "--out", "q.bin", "--val-fraction", "2"],
+     "--val-fraction"),
+    (["quality", "train", "--positive", "p.txt", "--negative", "n.txt", "--out", "q.bin", "--chunk-lines", "0"],
+     "--chunk-lines"),
+    (["bpe", "train", "--input", "t.txt", "--out", "tok", "--min-frequency", "-1"], "--min-frequency"),
+    (["bloom", "check", "--bloom", "b", "--queries", "-5"], "--queries"),
+    (["bloom", "build", "--input", "d", "--out", "b", "--capacity", "-3"], "--capacity"),
+    (["sample", "--ckpt", "c", "--prompt", "p", "--num-samples", "0"], "--num-samples"),
+    (["sample", "--ckpt", "c", "--prompt", "p", "--device", "tpu"], "--device"),
+    (["run", "--out", "RUN", "--force", "dedupe"], "--force 'dedupe'"),
+])
+def test_bad_flag_values_are_one_line(argv, words, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative paths above: nothing exists, nothing may be written
+    (tmp_path / "t.txt").write_text("some text\n")
+    assert main(argv) == 2
+    assert words in _one_error_line(capsys, argv[0])
+    assert sorted(os.listdir(tmp_path)) == ["t.txt"]
+
+
+def test_unreadable_benchmark_file_is_one_line(bad_files, capsys):
+    docs = bad_files / "docs"
+    write_records([_doc("https://a.example/1", _words("w", 50))], str(docs / "part-00000-of-00001.parquet"))
+    assert main(["decontaminate", "--input", str(docs), "--bench", f"b={bad_files / 'corrupt.parquet'}",
+                 "--out", str(bad_files / "out")]) == 2
+    assert "benchmark b:" in _one_error_line(capsys, "decontaminate")
