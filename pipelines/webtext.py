@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import re
 import sys
 
@@ -79,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     except _user_errors() as e:
         print(f"webtext {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `webtext bpe encode ... | head`: the reader left; stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 128 + 13  # the shell's status for SIGPIPE
 
 
 def _remote_paths(argv: list[str]) -> list[str]:

@@ -276,3 +276,22 @@ def test_unreadable_benchmark_file_is_one_line(bad_files, capsys):
     assert main(["decontaminate", "--input", str(docs), "--bench", f"b={bad_files / 'corrupt.parquet'}",
                  "--out", str(bad_files / "out")]) == 2
     assert "benchmark b:" in _one_error_line(capsys, "decontaminate")
+
+
+def test_output_piped_into_head_stops_quietly(shared_data, tmp_path):
+    import subprocess
+    import sys
+
+    lines = tmp_path / "lines.txt"
+    lines.write_text("".join(f"line {i}\n" for i in range(40_000)))  # far more output than a pipe buffer
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.webtext", "bpe", "encode", "--tokenizer",
+                             str(shared_data / "gpt2-bpe"), "--input", str(lines)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # what `| head -1` does
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    ids = json.loads(first)
+    assert ids and all(isinstance(i, int) for i in ids)  # the first line came through whole
+    assert "Traceback" not in err and "BrokenPipe" not in err
