@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "decontaminate", "bpe", "tokenize", "train", "sample", "datacard",
 )
 # Commands whose unknown --flags go to Beam; the others reject unknown arguments.
+TEXT_FLAGS = ("--prompt",)  # flags whose value is text, never a path
 BEAM_COMMANDS = {"run", "links", "fetch", "extract", "filter", "dedup", "bloom", "tokenize"}
 
 
@@ -86,7 +87,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _remote_paths(argv: list[str]) -> list[str]:
-    """Arguments (or ``--flag=value`` values) that are URLs of a file system: ``gs://b/x``, ``s3://...``."""
+    """Arguments (or ``--flag=value`` values) that are URLs of a file system: ``gs://b/x``, ``s3://...``.
+    Free text (``--prompt``) is not a path."""
+    argv = [a for i, a in enumerate(argv) if not (i and argv[i - 1] in TEXT_FLAGS) and not a.startswith(
+        tuple(f + "=" for f in TEXT_FLAGS))]
     values = [a.split("=", 1)[1] if a.startswith("--") and "=" in a else a for a in argv]
     # NAME=PATH[:FIELD] benchmark specs: the path part
     values = [v.split("=", 1)[1] if "=" in v and "://" in v.split("=", 1)[1] else v for v in values]

@@ -72,6 +72,8 @@ def test_remote_paths_are_found_in_arguments():
     argv = ["filter", "--out", "gs://b/run", "--input", "s3://b/docs/", "local/docs", "--bench",
             "wiki=gs://b/w.jsonl:text", "--temp_location=gs://b/tmp", "https://example.com/x", "file:///tmp/x"]
     assert _remote_paths(argv) == ["gs://b/run", "s3://b/docs/", "gs://b/w.jsonl:text", "gs://b/tmp"]
+    assert _remote_paths(["sample", "--ckpt", "gs://b/ck", "--prompt", "s3://not/a/path"]) == ["gs://b/ck"]
+    assert _remote_paths(["sample", "--prompt=gs://text", "--ckpt", "c"]) == []
 
 
 @pytest.mark.skipif(importlib.util.find_spec("gcsfs") is not None, reason="gcsfs is installed here")
