@@ -297,3 +297,22 @@ def test_output_piped_into_head_stops_quietly(shared_data, tmp_path):
     ids = json.loads(first)
     assert ids and all(isinstance(i, int) for i in ids)  # the first line came through whole
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_ctrl_c_stops_with_one_line_and_status_130(shared_data):
+    import signal
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+               PYTHONUNBUFFERED="1")  # so its first line arrives before stdin ends
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.webtext", "bpe", "encode", "--tokenizer",
+                             str(shared_data / "gpt2-bpe")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    proc.stdin.write(b"hello world\n")
+    proc.stdin.flush()
+    assert json.loads(proc.stdout.readline()) == [31373, 995]  # GPT-2's ids (shared data README); it is running
+    proc.send_signal(signal.SIGINT)  # while it waits for more input
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 130
+    assert err.strip() == "webtext bpe: interrupted"
