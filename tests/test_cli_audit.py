@@ -316,3 +316,28 @@ def test_ctrl_c_stops_with_one_line_and_status_130(shared_data):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 130
     assert err.strip() == "webtext bpe: interrupted"
+
+
+def test_run_directory_layout_and_stats_contract_on_real_warc(shared_data, tmp_path):
+    """`webtext run` on the real Common Crawl excerpt: every stage's stats have the documented keys,
+    say what they read, and the outputs are where docs/architecture.md puts them."""
+    recipe = tmp_path / "webtext.toml"
+    recipe.write_text(f'[tokenize]\ntokenizer = "{shared_data / "gpt2-bpe"}"\nval_fraction = 0.5\n'
+                      '[filter]\nlanguages = []\nrules = []\n')  # keep every page: the excerpt is mostly zh
+    root = tmp_path / "run"
+    warc = str(shared_data / "warc" / "cc-main-2020-34-excerpt.warc.gz")
+    stages = ["extract", "filter", "dedup", "bloom", "tokenize", "datacard"]
+    assert main(["run", "--recipe", str(recipe), "--input", warc, "--out", str(root),
+                 "--stages", ",".join(stages)]) == 0
+    run = RunDir(root)
+    reads = {"extract": [warc], "filter": [str(root / "docs")], "dedup": [str(root / "filtered")],
+             "bloom": [str(root / "dedup")], "tokenize": [str(root / "dedup")], "datacard": []}
+    for stage in stages:
+        stats = run.read_stats(stage)
+        assert STATS_KEYS <= set(stats), (stage, STATS_KEYS - set(stats))
+        assert stats["stage"] == stage and stats["inputs"] == reads[stage], stage
+        assert (root / {"extract": "docs", "filter": "filtered", "tokenize": "tokens", "datacard": "card"}
+                .get(stage, stage) / "_SUCCESS").exists(), stage
+    assert sorted(p.name for p in (root / "tokenizer").iterdir()) == ["merges.txt", "tokenizer.json", "vocab.json"]
+    assert len(list((root / "tokens").glob("*.bin"))) >= 2 and (root / "card" / "README.md").exists()
+    assert list((root / "bloom").glob("*.bloom")) and list((root / "dedup").glob("part-*-of-*.parquet"))
