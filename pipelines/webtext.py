@@ -21,8 +21,8 @@ COMMANDS: tuple[str, ...] = (
     "run", "links", "fetch", "extract", "filter", "dedup", "quality", "bloom", "contamination",
     "decontaminate", "bpe", "tokenize", "train", "sample", "datacard",
 )
-# Commands whose unknown --flags go to Beam; the others reject unknown arguments.
 TEXT_FLAGS = ("--prompt",)  # flags whose value is text, never a path
+# Commands whose unknown --flags go to Beam; the others reject unknown arguments.
 BEAM_COMMANDS = {"run", "links", "fetch", "extract", "filter", "dedup", "bloom", "tokenize"}
 
 
