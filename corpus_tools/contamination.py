@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
+import pyarrow as pa
 
 from corpus_tools.bloom import BloomFilter, PartitionedBloom, open_bloom, partition_of
 from corpus_tools.ngrams import HASH_ID, NgramHasher, unique_pairs, word_spans, words
@@ -199,7 +200,10 @@ def read_benchmark(spec: str) -> Benchmark:
     name, path, fld = parse_bench_spec(spec)
     if not ("://" in path or os.path.exists(path)):
         raise BenchmarkError(f"benchmark {name}: {path}: no such file or folder")
-    examples, fmt = read_examples(path, fld, preset_for(name))
+    try:
+        examples, fmt = read_examples(path, fld, preset_for(name))
+    except (OSError, UnicodeDecodeError, pa.ArrowException) as e:  # a corrupt Parquet file, unreadable bytes...
+        raise BenchmarkError(f"benchmark {name}: {path}: cannot be read: {e}") from None
     return Benchmark(name=name, path=path, examples=examples, source_format=fmt)
 
 

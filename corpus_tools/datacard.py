@@ -162,6 +162,30 @@ def _contamination(run: RunDir) -> dict[str, Any]:
             "exact": report.get("exact"), "benchmarks": rows}
 
 
+DECONTAMINATION_COUNTS = (
+    "documents_in", "documents_clean", "documents_split", "documents_dropped_too_many_splits",
+    "documents_dropped_all_pieces_short", "documents_dropped_no_text", "pieces_out", "pieces_dropped_short",
+    "documents_out", "chars_in", "chars_removed", "benchmark_ngrams", "ngrams_colliding",
+    "ngrams_ignored_frequent", "ngrams_used",
+)
+
+
+def _decontamination(run: RunDir) -> dict[str, Any]:
+    """The counts ``webtext decontaminate --run RUN`` recorded in ``stats/decontaminate.json``."""
+    stats, err = _read_json(run, run.stats_path("decontaminate"))
+    if err:
+        return {"status": "unreadable", "error": err}
+    details = stats.get("details") if isinstance(stats, dict) else None
+    if not isinstance(details, dict):
+        return {"status": NOT_RUN}
+    out = {"status": "measured", **{k: _int_or_none(details.get(k)) for k in DECONTAMINATION_COUNTS}}
+    out.update({k: details.get(k) for k in ("n", "window", "min_piece", "max_splits", "max_doc_freq")})
+    out["benchmarks"] = [str(b) for b in details.get("benchmarks") or []]
+    outputs = stats.get("outputs") if isinstance(stats.get("outputs"), dict) else {}
+    out["output"] = outputs.get("docs")
+    return out
+
+
 def _recipe(run: RunDir, recipe: Recipe | None) -> tuple[dict[str, Any], DatacardConfig, str]:
     """(the recipe as a dict, the datacard section, where it came from)."""
     if recipe is not None:
@@ -233,6 +257,7 @@ def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
                               profile_fetch_log),
         "clusters": _profile("clusters", parquet_paths(join(run.stage_dir("dedup"), "clusters")), profile_clusters),
         "contamination": _contamination(run),
+        "decontamination": _decontamination(run),
         "recipe": recipe_dict,
         "recipe_source": recipe_source,
         "datacard": dataclasses.asdict(cfg),
@@ -472,6 +497,36 @@ def _contamination_md(data: dict[str, Any], figures: dict[str, str]) -> str:
     ])
 
 
+def _decontamination_md(data: dict[str, Any]) -> str:
+    d = data.get("decontamination") or {"status": NOT_RUN}
+    if d.get("status") != "measured":
+        return _not_run("Decontamination (`webtext decontaminate --run RUN`)", d)
+    removed = d["chars_removed"]
+    return "\n".join([
+        f"`webtext decontaminate` (GPT-3 appendix C) removed every {d['n']}-gram shared with "
+        f"{', '.join(d['benchmarks']) or 'the test sets'}, with {d['window']} characters either side, from a copy "
+        f"of the corpus{' in `' + str(d['output']) + '`' if d.get('output') else ''}; {d['n']}-grams found in more "
+        f"than {d['max_doc_freq']} documents were ignored, pieces under {d['min_piece']} characters and documents "
+        f"cut more than {d['max_splits']} times were dropped. The numbers above describe the corpus before this step.",
+        "",
+        md_table(["measure", "count"], [
+            ["documents in", fmt_int(d["documents_in"])],
+            ["documents untouched", fmt_int(d["documents_clean"])],
+            ["documents cut", fmt_int(d["documents_split"])],
+            ["documents dropped: cut too often", fmt_int(d["documents_dropped_too_many_splits"])],
+            ["documents dropped: all pieces too short", fmt_int(d["documents_dropped_all_pieces_short"])],
+            ["documents dropped: no text", fmt_int(d["documents_dropped_no_text"])],
+            ["pieces kept (new documents)", fmt_int(d["pieces_out"])],
+            ["pieces dropped (too short)", fmt_int(d["pieces_dropped_short"])],
+            ["documents out (untouched + pieces)", fmt_int(d["documents_out"])],
+            ["characters removed", f"{fmt_int(removed)} of {fmt_int(d['chars_in'])} ({fmt_pct(_pct(removed, d['chars_in']))})"],
+            [f"test-set {d['n']}-grams", fmt_int(d["benchmark_ngrams"])],
+            [f"{d['n']}-grams found in the corpus", fmt_int(d["ngrams_colliding"])],
+            [f"{d['n']}-grams ignored (in > {d['max_doc_freq']} documents)", fmt_int(d["ngrams_ignored_frequent"])],
+        ]),
+    ])
+
+
 def _reproducibility_md(data: dict[str, Any]) -> str:
     v = data["versions"]
     rows = [[pkg, ", ".join(v["stages"].get(pkg, [])) or "–", v["card"].get(pkg, "–")]
@@ -705,6 +760,8 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
          "Quality filters are heuristics and can remove dialects or minority-language text disproportionately.\n"),
         "### Benchmark contamination\n",
         _contamination_md(data, figures) + "\n",
+        "#### Decontamination\n",
+        _decontamination_md(data) + "\n",
         "### Recommendations\n",
         "Check the contamination table before reporting results on those benchmarks; filter further for your use.\n",
         "## Datasheet\n",

@@ -131,12 +131,41 @@ def match_files(patterns: list[str], suffixes: tuple[str, ...] | None = None) ->
     return sorted(set(out))
 
 
+def check_parquet_files(files: list[str], every_file: bool = False) -> None:
+    """Fail in one line, before a pipeline starts, on a local ``*.parquet`` file (with
+    ``every_file``: on any local file) that is not Parquet.
+
+    Reads each local file's footer (cheap); remote files are left to the pipeline, since opening
+    thousands of objects from the submitting machine would cost more than it saves.
+    """
+    from pipelines.errors import UserError
+
+    for f in files:
+        if (not every_file and not f.endswith(".parquet")) or ("://" in f and not f.startswith("file://")):
+            continue
+        try:
+            pq.read_metadata(f)
+        except (pa.ArrowException, OSError) as e:
+            raise UserError(f"{f} is not a readable Parquet file: {e}") from None
+
+
 class ReadDocs(beam.PTransform):
-    """Rows (dicts) of every ``*.parquet`` file in the given folders/globs/files."""
+    """Rows (dicts) of every ``*.parquet`` file in the given folders/globs/files.
+
+    Inputs that hold files but no ``*.parquet`` one (a JSONL file given to a document stage)
+    are an error, not an empty corpus; an empty folder is an empty corpus.
+    """
 
     def __init__(self, paths: list[str]):
         super().__init__()
         self.files = match_files(paths, suffixes=(".parquet",))
+        if not self.files:
+            others = match_files(paths)
+            if others:
+                from pipelines.errors import UserError
+
+                raise UserError(f"no Parquet document files in {' '.join(paths)} "
+                                f"(found {len(others)} other file(s), e.g. {others[0]})")
 
     def expand(self, pbegin):
         return (

@@ -53,6 +53,7 @@ class StageContext:
         self.build_only = build_only
         self.built: list[Any] = []
         self.ran_beam = False
+        self.read_from: list[str] = []
 
     def input_or(self, previous: str) -> list[str]:
         """The ``--input`` paths, or the output folder of the stage ``previous`` (which must have run)."""
@@ -63,7 +64,8 @@ class StageContext:
                 f"stage '{self._stage}' reads the output of '{previous}', which has not run in {self.run.root}; "
                 f"run it first or pass --input"
             )
-        return [self.run.stage_dir(previous)]
+        self.read_from = [self.run.stage_dir(previous)]  # recorded as the stage's "inputs"
+        return self.read_from
 
     def run_beam(self, build: Callable[[Any], Any]) -> dict[str, int]:
         """Build a pipeline with ``build(p)``, run it to completion, return this stage's counters."""
@@ -104,6 +106,7 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
     run.clear_stage(stage.name)
     ctx.counters = {}
     ctx.ran_beam = False
+    ctx.read_from = []
     ctx._stage = stage.name
     ctx.log(f"[{stage.name}] running")
     started, t0 = _now(), time.perf_counter()
@@ -120,7 +123,7 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
         "counters": ctx.counters,
         "details": result.details,
         "parameters": {s: ctx.recipe.to_dict()[s] for s in stage.sections},
-        "inputs": ctx.inputs or [],
+        "inputs": ctx.inputs or ctx.read_from,
         "outputs": result.outputs or {"dir": run.stage_dir(stage.name)},
         "started_at": started,
         "finished_at": _now(),
@@ -172,16 +175,24 @@ def resolve_recipe(args: argparse.Namespace, run: RunDir) -> Recipe:
 
 
 def check_inputs(paths: list[str]) -> list[str]:
-    """Fail before any pipeline starts when an input path matches nothing."""
-    from pipelines.parquet_io import match_files
+    """Fail before any pipeline starts when an input path matches nothing or a local
+    ``*.parquet`` input is not Parquet."""
+    from pipelines.parquet_io import check_parquet_files, match_files
 
     for p in paths:
-        if not match_files([p]):
+        files = match_files([p])
+        if not files:
             raise StageError(f"input not found: {p} matches no file")
+        check_parquet_files(files)
     return paths
 
 
 def make_context(args: argparse.Namespace) -> StageContext:
+    from pipelines.stages import STAGES
+
+    unknown = [f for f in getattr(args, "force", None) or [] if f not in STAGES and f != "all"]
+    if unknown:
+        raise StageError(f"--force {unknown[0]!r}: not a stage; stages are: {', '.join(STAGES)} (or 'all')")
     run = RunDir(args.out)
     recipe = resolve_recipe(args, run)
     inputs = check_inputs(args.input) if getattr(args, "input", None) else None

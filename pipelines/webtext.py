@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
+import re
 import sys
 
 from pipelines.errors import UserError
@@ -19,6 +21,7 @@ COMMANDS: tuple[str, ...] = (
     "run", "links", "fetch", "extract", "filter", "dedup", "quality", "bloom", "contamination",
     "decontaminate", "bpe", "tokenize", "train", "sample", "datacard",
 )
+TEXT_FLAGS = ("--prompt",)  # flags whose value is text, never a path
 # Commands whose unknown --flags go to Beam; the others reject unknown arguments.
 BEAM_COMMANDS = {"run", "links", "fetch", "extract", "filter", "dedup", "bloom", "tokenize"}
 
@@ -27,8 +30,17 @@ def _available() -> list[str]:
     return [c for c in COMMANDS if importlib.util.find_spec(f"pipelines.commands.{c}") is not None]
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the reason and where help is), not the usage block.
+
+    Sub-parsers are made with the parser's own class, so every subcommand inherits it."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="webtext",
         description="Build WebText / Common-Crawl-style pretraining corpora as Beam pipelines, then tokenize and train.",
     )
@@ -64,10 +76,54 @@ def main(argv: list[str] | None = None) -> int:
     args.beam_args = extra
     module = importlib.import_module(f"pipelines.commands.{args.command}")
     try:
+        check_remote_paths(argv, beam=args.command in BEAM_COMMANDS)
         return int(module.main(args) or 0)
     except _user_errors() as e:
         print(f"webtext {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: a finished stage stays finished, the interrupted one reruns
+        print(f"webtext {args.command}: interrupted", file=sys.stderr)
+        return 128 + 2  # the shell's status for SIGINT
+    except BrokenPipeError:  # `webtext bpe encode ... | head`: the reader left; stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 128 + 13  # the shell's status for SIGPIPE
+
+
+def _remote_paths(argv: list[str]) -> list[str]:
+    """Arguments (or ``--flag=value`` values) that are URLs of a file system: ``gs://b/x``, ``s3://...``.
+    Free text (``--prompt``) is not a path."""
+    argv = [a for i, a in enumerate(argv) if not (i and argv[i - 1] in TEXT_FLAGS) and not a.startswith(
+        tuple(f + "=" for f in TEXT_FLAGS))]
+    values = [a.split("=", 1)[1] if a.startswith("--") and "=" in a else a for a in argv]
+    # NAME=PATH[:FIELD] benchmark specs: the path part
+    values = [v.split("=", 1)[1] if "=" in v and "://" in v.split("=", 1)[1] else v for v in values]
+    return [v for v in values if re.match(r"^[a-z][a-z0-9+.-]*://", v) and not v.startswith(("file://", "http://",
+                                                                                         "https://"))]
+
+
+def check_remote_paths(argv: list[str], beam: bool = False) -> None:
+    """Fail in one line, before any work, when a remote path's file system is not installed.
+
+    Checks the fsspec driver (``gcsfs`` for gs://, ``s3fs`` for s3://) and, for Beam-backed
+    commands, Beam's own file system (``apache-beam[gcp]``/``[aws]``). Nothing is contacted.
+    """
+    extras = {"gs": "gcp", "gcs": "gcp", "s3": "aws", "s3a": "aws"}
+    for path in _remote_paths(argv):
+        scheme = path.split("://", 1)[0]
+        hint = f"pip install 'webtext[{extras[scheme]}]'" if scheme in extras else "install its fsspec driver"
+        try:
+            import fsspec
+
+            fsspec.get_filesystem_class(scheme)
+        except (ImportError, ValueError) as e:
+            raise UserError(f"{path}: no file system for {scheme}:// here ({hint}): {e}") from None
+        if beam:
+            from apache_beam.io.filesystems import FileSystems
+
+            try:
+                FileSystems.get_filesystem(path)
+            except ValueError:
+                raise UserError(f"{path}: Beam has no file system for {scheme}:// here ({hint})") from None
 
 
 def _follows_flag(extra: list[str], value: str) -> bool:

@@ -16,6 +16,7 @@ the previous checkpoint intact.
 from __future__ import annotations
 
 import os
+import pickle
 
 import torch
 
@@ -43,9 +44,16 @@ def load_checkpoint(ckpt: str, map_location: str | torch.device = "cpu") -> dict
     path = checkpoint_path(ckpt)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, map_location=map_location, weights_only=True)
-    if state.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a webtext checkpoint (format {state.get('format')!r}, expected {FORMAT!r})")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:  # not a torch file, or one holding pickled objects (never loaded)
+        raise ValueError(f"{path}: not a webtext checkpoint (not a torch file of tensors and plain data)") from None
+    except (RuntimeError, EOFError) as e:  # truncated or corrupt
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]
+        raise ValueError(f"{path}: not a readable checkpoint ({reason})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        fmt = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"{path}: not a webtext checkpoint (format {fmt!r}, expected {FORMAT!r})")
     return state
 
 

@@ -51,6 +51,8 @@ def main(args) -> int:
     if args.bloom_command == "check":
         if getattr(args, "beam_args", None):
             raise UserError(f"unrecognized arguments: {' '.join(args.beam_args)}")
+        if args.queries < 1:
+            raise UserError("--queries must be >= 1")
         try:
             bloom = open_bloom(args.bloom, expected_hash_id=HASH_ID)
         except BloomFileError as e:
@@ -65,6 +67,8 @@ def main(args) -> int:
         raise UserError("--fpr must be in (0, 1)")
     if args.partitions < 1:
         raise UserError("--partitions must be >= 1")
+    if args.capacity < 0 or args.self_check < 0:
+        raise UserError("--capacity and --self-check must be >= 0")
     from pipelines.stage import check_inputs
     from pipelines.stages.bloom import build_bloom_pipeline
 

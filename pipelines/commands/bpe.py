@@ -54,6 +54,9 @@ def _train(args) -> int:
     from bpe.text_source import count_documents, iter_text_batches
     from bpe.trainer import train_to_dir
 
+    if args.min_frequency < 0:
+        raise ValueError(f"--min-frequency must be >= 0, got {args.min_frequency}")
+
     files = train_to_dir(iter_text_batches(args.input, args.text_docs), args.out, vocab_size=args.vocab_size,
                          special_tokens=[ENDOFTEXT, *args.special_token], min_frequency=args.min_frequency,
                          length=count_documents(args.input), show_progress=sys.stderr.isatty())

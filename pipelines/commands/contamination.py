@@ -40,6 +40,7 @@ def main(args) -> int:
                                             write_report)
     from corpus_tools.ngrams import HASH_ID
     from corpus_tools.shards import expand_paths, iter_texts
+    from pipelines.parquet_io import check_parquet_files
     from pipelines.stage import StageError as UserError  # caught by webtext.main also under `python -m`
 
     if args.exact and not args.corpus:
@@ -59,6 +60,7 @@ def main(args) -> int:
         files = expand_paths(args.corpus)
         if not files:
             raise UserError(f"--corpus: no Parquet files in {' '.join(args.corpus)}")
+        check_parquet_files(files, every_file=True)
         corpus = lambda: iter_texts(files)  # noqa: E731
     try:  # partitions are opened (and checked) as they are queried
         report = compute_report(bloom, benches, exact=args.exact, corpus=corpus, dirty_min=args.dirty_min,

@@ -1,17 +1,24 @@
 """``webtext decontaminate``: GPT-3-style removal of benchmark n-grams from a corpus.
 
-    webtext decontaminate --input DOCS --bench NAME=PATH[:FIELD]... --out DOCS_OUT
+    webtext decontaminate --input DOCS --bench NAME=PATH[:FIELD]... --out DOCS_OUT [--run RUN]
+
+With ``--run RUN`` the counts are also recorded as ``RUN/stats/decontaminate.json`` (the stats
+contract of docs/architecture.md), where ``webtext datacard RUN`` reads them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
+import time
 
 from corpus_tools.recipe import ContaminationConfig
 
 
+NAME = "decontaminate"  # RUN/stats/decontaminate.json with --run
+PARAMETER_KEYS = ("n", "window", "min_piece", "max_splits", "max_doc_freq")  # in the counts dict, not counts
 SPILL_ROWS = 20_000  # rows of one shard held in memory before they are spilled to a temporary file
 
 
@@ -24,7 +31,8 @@ def add_parser(sub):
                        description="Remove each 13-gram that collides with a test set, with 200 characters either "
                                    "side, from the corpus documents; drop pieces under 200 characters and documents "
                                    "split more than 10 times; ignore n-grams found in more than 10 documents. Writes "
-                                   "Parquet documents and decontamination.json (counts for the data card).")
+                                   "Parquet documents and DOCS_OUT/decontamination.json (the counts); with --run RUN "
+                                   "also RUN/stats/decontaminate.json, which `webtext datacard RUN` shows.")
     p.add_argument("--input", nargs="+", required=True, metavar="DOCS", help="Parquet documents (folders, globs, files)")
     p.add_argument("--bench", nargs="+", action="extend", required=True, metavar="NAME=PATH[:FIELD]")
     p.add_argument("--out", required=True, metavar="DOCS_OUT", help="output folder for the decontaminated shards")
@@ -38,6 +46,8 @@ def add_parser(sub):
     p.add_argument("--max-doc-freq", type=int, default=_default("decontaminate_max_doc_freq"),
                    help="ignore n-grams found in more documents (default: %(default)s)")
     p.add_argument("--num-shards", type=int, default=4, help="output shards (default: %(default)s)")
+    p.add_argument("--run", metavar="RUN", help="run directory to record the counts in (RUN/stats/decontaminate.json) "
+                                                "for its data card")
     return p
 
 
@@ -45,13 +55,16 @@ def main(args) -> int:
     from corpus_tools.contamination import BenchmarkError, DecontaminationConfig, decontaminate, read_benchmark
     from corpus_tools.schema import DOC_FIELDS
     from corpus_tools.shards import expand_paths, iter_records, read_table, write_records
-    from pipelines.parquet_io import shard_of
+    from pipelines.parquet_io import check_parquet_files, shard_of
     from pipelines.errors import UserError
 
     if args.n < 1 or args.window < 0 or args.min_piece < 0 or args.max_splits < 0 or args.max_doc_freq < 1:
         raise UserError("--n and --max-doc-freq must be >= 1; --window, --min-piece, --max-splits >= 0")
     if args.num_shards < 1:
         raise UserError("--num-shards must be >= 1")
+    if args.run and "://" not in args.run and not os.path.isdir(args.run):
+        raise UserError(f"--run: no run directory at {args.run}")
+    started, t0 = _now(), time.perf_counter()
     try:
         benches = [read_benchmark(spec) for spec in args.bench]
     except BenchmarkError as e:
@@ -59,6 +72,7 @@ def main(args) -> int:
     files = expand_paths(args.input)
     if not files:
         raise UserError(f"--input: no Parquet files in {' '.join(args.input)}")
+    check_parquet_files(files, every_file=True)
     cfg = DecontaminationConfig(n=args.n, window=args.window, min_piece=args.min_piece,
                                 max_splits=args.max_splits, max_doc_freq=args.max_doc_freq)
     docs, stats = decontaminate(lambda: iter_records(files, columns=list(DOC_FIELDS)), benches, cfg)
@@ -87,5 +101,44 @@ def main(args) -> int:
     with open(os.path.join(args.out, "decontamination.json"), "w", encoding="utf-8") as fh:
         json.dump(stats, fh, indent=2, sort_keys=True)
         fh.write("\n")
+    if args.run:
+        record_stats(args, stats, started, time.perf_counter() - t0)
     print(json.dumps(stats, indent=2, sort_keys=True))
     return 0
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def record_stats(args, counts: dict, started: str, elapsed: float) -> str:
+    """``RUN/stats/decontaminate.json`` in the stats contract: documents in, documents (pieces
+    included) out, the documents dropped by reason, every count in ``details``."""
+    from corpus_tools.rundir import RunDir
+    from corpus_tools.versions import library_versions
+
+    run = RunDir(args.run)
+    reasons = {"too_many_splits": counts["documents_dropped_too_many_splits"],
+               "all_pieces_short": counts["documents_dropped_all_pieces_short"],
+               "no_text": counts["documents_dropped_no_text"]}
+    stats = {
+        "stage": NAME,
+        "records_in": counts["documents_in"],
+        "records_out": counts["documents_out"],
+        "reasons": {k: v for k, v in reasons.items() if v},
+        "counters": {k: v for k, v in counts.items() if isinstance(v, int) and k not in PARAMETER_KEYS},
+        "details": counts,
+        "parameters": {"contamination": {"decontaminate_n": args.n, "decontaminate_window": args.window,
+                                         "decontaminate_min_piece": args.min_piece,
+                                         "decontaminate_max_splits": args.max_splits,
+                                         "decontaminate_max_doc_freq": args.max_doc_freq},
+                       "benchmarks": list(args.bench)},
+        "inputs": list(args.input),
+        "outputs": {"docs": args.out, "counts": os.path.join(args.out, "decontamination.json")},
+        "started_at": started,
+        "finished_at": _now(),
+        "elapsed_s": round(elapsed, 3),
+        "versions": library_versions(),
+    }
+    run.write_stats(NAME, stats)
+    return run.stats_path(NAME)

@@ -32,6 +32,12 @@ def add_parser(sub):
 
 def main(args) -> int:
     from corpus_tools.quality_classifier import ClassifierParams, load_texts, train_classifier
+    from pipelines.errors import UserError
+
+    if args.chunk_lines < 1 or args.epoch < 1 or args.word_ngrams < 1 or args.dim < 1 or not args.lr > 0:
+        raise UserError("need --chunk-lines, --epoch, --word-ngrams, --dim >= 1 and --lr > 0")
+    if not 0 < args.val_fraction < 1 or (args.limit is not None and args.limit < 1):
+        raise UserError("need 0 < --val-fraction < 1 and --limit >= 1")
 
     pos = load_texts(args.positive, args.chunk_lines, args.limit)
     neg = load_texts(args.negative, args.chunk_lines, args.limit)

@@ -25,6 +25,10 @@ def main(args) -> int:
 
     if args.max_new_tokens < 0 or args.top_k < 0 or not 0 < args.top_p <= 1 or args.temperature < 0:
         raise UserError("need --max-new-tokens >= 0, --top-k >= 0, 0 < --top-p <= 1, --temperature >= 0")
+    if args.num_samples < 1:
+        raise UserError("--num-samples must be >= 1")
+    if args.device.split(":", 1)[0] not in ("cpu", "cuda", "mps"):
+        raise UserError(f"--device {args.device!r}: expected cpu, cuda, cuda:N or mps")
     from training_bridge.sample import sample_text
 
     for i in range(args.num_samples):

@@ -12,7 +12,11 @@ def add_parser(sub):
         description="Encode documents (RUN/dedup, or --input Parquet/JSONL/text) with a byte-level BPE tokenizer "
                     "into llm.c-format shards in RUN/tokens: <|endoftext|> before every document, shard 0 is the "
                     "validation split chosen by a seeded hash of document ids. With [tokenize] tokenizer = "
-                    "\"train\" (the default) a tokenizer is first trained on the same documents into RUN/tokenizer.")
+                    "\"train\" (the default) a tokenizer is first trained on the same documents into RUN/tokenizer. "
+                    "Deviation from the design's `--out TOKENS_DIR`: like every stage command, --out is the run "
+                    "directory, so the shards land in RUN/tokens next to RUN/tokenizer and RUN/stats/tokenize.json "
+                    "(`webtext train --data RUN/tokens`, or `--data RUN`). See 'Deviations from the design' in "
+                    "docs/architecture.md.")
     add_stage_arguments(p, input_help="document shards, JSONL or text files (default: RUN/dedup)")
     p.add_argument("--tokenizer", metavar="DIR",
                    help="tokenizer folder to use instead of the recipe's [tokenize] tokenizer "
@@ -21,6 +25,14 @@ def add_parser(sub):
 
 
 def main(args) -> int:
+    import os
+
+    from pipelines.stage import StageError
+
+    if args.tokenizer and "://" not in args.tokenizer and not os.path.isdir(args.tokenizer):
+        # checked before RUN/recipe.toml records it, so a typo does not stick to the run
+        raise StageError(f"--tokenizer {args.tokenizer}: no such folder (a folder with vocab.json + merges.txt, "
+                         "or GPT-2's encoder.json + vocab.bpe)")
     ctx = make_context(args)
     if args.tokenizer:
         ctx.recipe = ctx.recipe.replace({"tokenize": {"tokenizer": args.tokenizer}})

@@ -24,7 +24,8 @@ def add_parser(sub):
                        description="Train (or resume) a GPT-2 model on llm.c-format token shards: the first .bin "
                                    "by name is validation, the rest training. Writes CKPT_DIR/ckpt.pt, "
                                    "CKPT_DIR/metrics.jsonl and, when done, a Hugging Face model in CKPT_DIR/hf.")
-    p.add_argument("--data", required=True, metavar="TOKENS_DIR", help="folder of .bin token shards")
+    p.add_argument("--data", required=True, metavar="TOKENS_DIR",
+                   help="folder of .bin token shards, or a run directory (its tokens/ folder is used)")
     p.add_argument("--out", required=True, metavar="CKPT_DIR", help="checkpoint folder (resumed if it holds one)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
     p.add_argument("--recipe", metavar="TOML", help="recipe file whose [train] section is used")
@@ -59,10 +60,24 @@ def resolve_train_config(args) -> TrainConfig:
     return recipe.replace({"train": overrides}).train  # validated like a recipe file
 
 
+def tokens_dir(data: str) -> str:
+    """``--data`` as given, or ``RUN/tokens`` when ``data`` is a run directory (no ``.bin`` of its own,
+    a ``tokens/`` folder that has some): ``webtext tokenize --out RUN`` writes its shards there."""
+    import os
+
+    if not os.path.isdir(data) or any(n.endswith(".bin") for n in os.listdir(data)):
+        return data
+    sub = os.path.join(data, "tokens")
+    if os.path.isdir(sub) and any(n.endswith(".bin") for n in os.listdir(sub)):
+        return sub
+    return data
+
+
 def main(args) -> int:
     from pipelines.errors import UserError
 
     cfg = resolve_train_config(args)
+    args.data = tokens_dir(args.data)
     from training_bridge.train import train
 
     try:

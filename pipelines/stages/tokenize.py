@@ -81,7 +81,7 @@ class TokenizeStage(Stage):
             encode_s=round(elapsed, 3),
             encode_mb_per_s=round(res.bytes / 1e6 / elapsed, 3) if elapsed > 0 else None,
         )
-        ctx.log(f"[{self.name}] {res.documents} documents → {res.tokens} tokens in {len(res.shards)} shards "
+        ctx.log(f"[{self.name}] {res.documents} documents → {res.tokens} tokens in {len(res.shards)} shards in {out} "
                 f"({res.val_tokens} validation tokens, {res.bytes_per_token:.2f} bytes/token)")
         return StageResult(records_in=res.documents, records_out=res.documents, reasons={}, details=details,
                            outputs={"tokens": out, "tokenizer": run_tok_dir})

@@ -1,0 +1,343 @@
+"""The command-line contract (docs/architecture.md, 'The command line'), checked as a user meets it:
+bad input is one line and exit status 2, remote paths are understood, outputs land where the
+docs say, and the run directory's stats follow the stats contract."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+
+import pytest
+
+from corpus_tools.rundir import RunDir
+from corpus_tools.schema import make_doc_id, new_document
+from corpus_tools.shards import write_records
+from pipelines.webtext import _remote_paths, main
+
+STATS_KEYS = {"stage", "records_in", "records_out", "reasons", "counters", "details", "parameters", "inputs",
+              "outputs", "started_at", "finished_at", "elapsed_s", "versions"}
+
+
+def _one_error_line(capsys, command: str) -> str:
+    """The one error line; a stage's own progress line ("[filter] running") may come before it."""
+    err = capsys.readouterr().err.strip()
+    lines = [ln for ln in err.splitlines() if not (ln.startswith("[") and ln.endswith("] running"))]
+    assert len(lines) == 1, f"expected one line, got:\n{err}"
+    assert lines[0].startswith(f"webtext {command}") and "error:" in lines[0] and "Traceback" not in err
+    return lines[0]
+
+
+def _doc(url: str, text: str) -> dict:
+    return new_document(id=make_doc_id(url, text), url=url, domain=url.split("/")[2], text=text, language="en")
+
+
+@pytest.fixture()
+def bad_files(tmp_path):
+    (tmp_path / "corrupt.parquet").write_text("this is not parquet\n")
+    (tmp_path / "docs.jsonl").write_text(json.dumps({"text": "a document as JSONL"}) + "\n")
+    (tmp_path / "bench.jsonl").write_text(json.dumps({"text": "one two three four five"}) + "\n")
+    return tmp_path
+
+
+# --------------------------------------------------------------------------- usage errors
+@pytest.mark.parametrize("argv", [
+    ["train", "--data", "d", "--out", "o", "--model", "huge"],      # bad choice (train's usage is ~20 lines)
+    ["bloom", "build", "--input", "docs"],                          # missing --out
+    ["sample", "--ckpt", "c", "--prompt", "p", "--top-k", "many"],  # not an int
+    ["bpe", "encode", "--tokenizer", "t", "--no-such-flag"],        # unknown flag, non-Beam command
+    ["quality"],                                                    # missing subcommand
+    ["datacard"],                                                   # missing RUN
+    ["no-such-command"],
+])
+def test_usage_errors_are_one_line_with_exit_status_2(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "error:" in err and "--help" in err and not err.startswith("usage:")
+
+
+def test_help_still_prints_usage_and_exits_0(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["decontaminate", "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: webtext decontaminate") and "--run RUN" in out
+
+
+# --------------------------------------------------------------------------- remote paths
+def test_remote_paths_are_found_in_arguments():
+    argv = ["filter", "--out", "gs://b/run", "--input", "s3://b/docs/", "local/docs", "--bench",
+            "wiki=gs://b/w.jsonl:text", "--temp_location=gs://b/tmp", "https://example.com/x", "file:///tmp/x"]
+    assert _remote_paths(argv) == ["gs://b/run", "s3://b/docs/", "gs://b/w.jsonl:text", "gs://b/tmp"]
+    assert _remote_paths(["sample", "--ckpt", "gs://b/ck", "--prompt", "s3://not/a/path"]) == ["gs://b/ck"]
+    assert _remote_paths(["sample", "--prompt=gs://text", "--ckpt", "c"]) == []
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gcsfs") is not None, reason="gcsfs is installed here")
+@pytest.mark.parametrize("argv", [
+    ["datacard", "gs://some-bucket/run"],
+    ["filter", "--out", "gs://some-bucket/run", "--input", "gs://some-bucket/docs"],
+    ["decontaminate", "--input", "gs://some-bucket/docs", "--bench", "a=gs://some-bucket/a.jsonl",
+     "--out", "gs://some-bucket/out"],
+    ["bpe", "train", "--input", "gs://some-bucket/docs", "--out", "gs://some-bucket/tok"],
+])
+def test_remote_path_without_its_file_system_is_one_line(argv, capsys):
+    assert main(argv) == 2
+    line = _one_error_line(capsys, argv[0])
+    assert "gs://some-bucket/" in line and "webtext[gcp]" in line
+
+
+# --------------------------------------------------------------------------- bad inputs
+def test_corrupt_parquet_input_is_one_line_before_any_pipeline(bad_files, capsys):
+    corrupt = str(bad_files / "corrupt.parquet")
+    for argv in (["dedup", "--out", str(bad_files / "run"), "--input", corrupt],
+                 ["tokenize", "--out", str(bad_files / "run"), "--input", corrupt],
+                 ["bloom", "build", "--input", corrupt, "--out", str(bad_files / "bloom")]):
+        assert main(argv) == 2, argv
+        assert "is not a readable Parquet file" in _one_error_line(capsys, argv[0])
+    assert not (bad_files / "bloom").exists() and not (bad_files / "run" / "dedup").exists()
+
+
+def test_jsonl_given_to_a_document_stage_is_an_error_not_an_empty_corpus(bad_files, capsys):
+    run = bad_files / "run"
+    assert main(["filter", "--out", str(run), "--input", str(bad_files / "docs.jsonl")]) == 2
+    assert "no Parquet document files" in _one_error_line(capsys, "filter")
+    assert not RunDir(run).is_done("filter")
+
+
+def test_decontaminate_refuses_files_that_are_not_parquet(bad_files, capsys):
+    for name in ("docs.jsonl", "corrupt.parquet"):
+        assert main(["decontaminate", "--input", str(bad_files / name), "--bench", f"b={bad_files / 'bench.jsonl'}",
+                     "--out", str(bad_files / "out")]) == 2
+        assert f"{name} is not a readable Parquet file" in _one_error_line(capsys, "decontaminate")
+
+
+def test_bad_checkpoints_are_one_line(tmp_path, capsys):
+    import torch
+
+    (tmp_path / "garbage.pt").write_bytes(b"\x80\x04not a checkpoint at all" * 10)
+    full = tmp_path / "full.pt"
+    torch.save({"format": "x", "w": torch.zeros(100)}, full)
+    (tmp_path / "truncated.pt").write_bytes(full.read_bytes()[:200])
+    for name, words in (("garbage.pt", "not a webtext checkpoint"), ("truncated.pt", "not a readable checkpoint"),
+                        ("full.pt", "not a webtext checkpoint")):
+        assert main(["sample", "--ckpt", str(tmp_path / name), "--prompt", "hi"]) == 2
+        assert words in _one_error_line(capsys, "sample")
+
+
+def test_tokenize_with_a_missing_tokenizer_folder_leaves_the_run_recipe_alone(bad_files, capsys):
+    run = RunDir(bad_files / "run")
+    assert main(["tokenize", "--out", run.root, "--input", str(bad_files / "docs.jsonl"),
+                 "--tokenizer", str(bad_files / "no-such-tokenizer")]) == 2
+    assert "no such folder" in _one_error_line(capsys, "tokenize")
+    assert not run.exists(run.recipe_path) or "no-such-tokenizer" not in run.read_text(run.recipe_path)
+
+
+def test_datacard_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "cat.jpg").write_bytes(b"\xff\xd8")
+    assert main(["datacard", str(folder)]) == 2
+    assert "not a run directory" in _one_error_line(capsys, "datacard")
+    assert sorted(os.listdir(folder)) == ["cat.jpg"]
+
+
+# --------------------------------------------------------------------------- stats and outputs
+def test_stats_record_the_previous_stage_folder_as_inputs(tmp_path):
+    from corpus_tools.recipe import Recipe
+    from pipelines.stage import Stage, StageContext, StageResult, execute_stage
+
+    class Reader(Stage):
+        name = "filter"
+        sections = ("filter",)
+
+        def run(self, ctx):
+            ctx.input_or(previous="extract")
+            return StageResult(records_in=0, records_out=0, reasons={})
+
+    run = RunDir(tmp_path / "run")
+    run.mark_done("extract")
+    stats = execute_stage(Reader(), StageContext(run, Recipe(), log=lambda m: None))
+    assert stats["inputs"] == [str(tmp_path / "run" / "docs")]
+    assert STATS_KEYS <= set(json.loads(open(run.stats_path("filter")).read()))
+    given = StageContext(run, Recipe(), inputs=["elsewhere/x.parquet"], log=lambda m: None)
+    assert execute_stage(Reader(), given, force=True)["inputs"] == ["elsewhere/x.parquet"]
+
+
+def test_train_data_accepts_the_run_directory(tmp_path):
+    from pipelines.commands.train import tokens_dir
+
+    run = tmp_path / "run"
+    (run / "tokens").mkdir(parents=True)
+    assert tokens_dir(str(run)) == str(run)  # no shards anywhere: left as given, train says so
+    for name in ("part_val_000000.bin", "part_train_000001.bin"):
+        (run / "tokens" / name).write_bytes(b"")
+    assert tokens_dir(str(run)) == str(run / "tokens")
+    assert tokens_dir(str(run / "tokens")) == str(run / "tokens")
+
+
+def test_tokenize_help_and_architecture_doc_state_the_out_deviation(capsys):
+    with pytest.raises(SystemExit):
+        main(["tokenize", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--out RUN" in out and "RUN/tokens" in out and "Deviation from the design" in out
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "architecture.md"), encoding="utf-8").read()
+    section = doc.split("## Deviations from the design", 1)[1]
+    assert "webtext tokenize --out RUN" in section and "TOKENS_DIR/tokens/" in section
+
+
+# --------------------------------------------------------------------------- decontamination in the card
+def _words(prefix: str, n: int) -> str:
+    return " ".join(f"{prefix}{i}" for i in range(n))
+
+
+def test_decontaminate_records_into_the_run_and_the_card_shows_it(tmp_path, capsys):
+    # 5 documents; one holds a 20-word test-set passage between two 600+-character fillers, so the
+    # GPT-3 cut (the colliding 13-grams plus 200 characters either side) leaves two pieces >= 200 chars.
+    passage = _words("bench", 20)
+    planted = _words("before", 120) + " " + passage + " " + _words("after", 120)
+    assert len(_words("before", 120)) > 600 and len(_words("after", 120)) > 600
+    docs = [_doc("https://a.example/planted", planted)]
+    docs += [_doc(f"https://b.example/{i}", _words(f"clean{i}x", 80)) for i in range(4)]
+    corpus = tmp_path / "corpus"
+    write_records(docs, str(corpus / "part-00000-of-00001.parquet"))
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text(json.dumps({"text": passage}) + "\n" + json.dumps({"text": _words("unseen", 30)}) + "\n")
+
+    run_dir = tmp_path / "run"
+    run = RunDir(run_dir)
+    from corpus_tools.recipe import Recipe
+
+    run.write_text(run.recipe_path, Recipe().to_toml())
+    out = tmp_path / "decontaminated"
+    assert main(["decontaminate", "--input", str(corpus), "--bench", f"mybench={bench}", "--out", str(out),
+                 "--run", str(run_dir)]) == 0
+    capsys.readouterr()
+    stats = json.loads((run_dir / "stats" / "decontaminate.json").read_text())
+    assert STATS_KEYS <= set(stats) and stats["stage"] == "decontaminate"
+    # expected from the construction: 5 in, 4 untouched, 1 cut into 2 pieces, nothing dropped
+    assert stats["records_in"] == 5 and stats["records_out"] == 4 + 2 and stats["reasons"] == {}
+    assert stats["details"]["documents_split"] == 1 and stats["details"]["pieces_out"] == 2
+    assert stats["details"]["benchmark_ngrams"] == (20 - 13 + 1) + (30 - 13 + 1)
+    assert stats["details"]["ngrams_colliding"] == 20 - 13 + 1
+    assert stats["inputs"] == [str(corpus)] and stats["outputs"]["docs"] == str(out)
+    assert "n" not in stats["counters"] and stats["counters"]["documents_in"] == 5
+
+    assert main(["datacard", str(run_dir)]) == 0
+    data = json.loads((run_dir / "card" / "datacard.json").read_text())
+    dec = data["decontamination"]
+    assert dec["status"] == "measured" and dec["documents_in"] == 5 and dec["documents_out"] == 6
+    assert dec["benchmarks"] == ["mybench"] and dec["output"] == str(out)
+    assert data["stages"]["decontaminate"]["records_in"] == 5
+    readme = (run_dir / "card" / "README.md").read_text()
+    section = readme.split("#### Decontamination", 1)[1].split("###", 1)[0]
+    assert "mybench" in section and "| documents cut | 1 |" in section
+    assert "| documents out (untouched + pieces) | 6 |" in section
+    assert "| pieces kept (new documents) | 2 |" in section
+
+
+def test_card_says_decontamination_not_run_when_absent(tmp_path):
+    from corpus_tools.datacard import write_datacard
+    from corpus_tools.recipe import Recipe
+
+    run = RunDir(tmp_path / "run")
+    run.write_text(run.recipe_path, Recipe().to_toml())
+    data = write_datacard(run.root)
+    assert data["decontamination"] == {"status": "not run"}
+    readme = open(run.path("card", "README.md"), encoding="utf-8").read()
+    assert "Decontamination (`webtext decontaminate --run RUN`): not run" in readme.split("#### Decontamination", 1)[1]
+
+
+# --------------------------------------------------------------------------- bad flag values
+@pytest.mark.parametrize("argv, words", [
+    (["quality", "train", "--positive", "p.txt", "--negative", "n.txt", "--out", "q.bin", "--val-fraction", "2"],
+     "--val-fraction"),
+    (["quality", "train", "--positive", "p.txt", "--negative", "n.txt", "--out", "q.bin", "--chunk-lines", "0"],
+     "--chunk-lines"),
+    (["bpe", "train", "--input", "t.txt", "--out", "tok", "--min-frequency", "-1"], "--min-frequency"),
+    (["bloom", "check", "--bloom", "b", "--queries", "-5"], "--queries"),
+    (["bloom", "build", "--input", "d", "--out", "b", "--capacity", "-3"], "--capacity"),
+    (["sample", "--ckpt", "c", "--prompt", "p", "--num-samples", "0"], "--num-samples"),
+    (["sample", "--ckpt", "c", "--prompt", "p", "--device", "tpu"], "--device"),
+    (["run", "--out", "RUN", "--force", "dedupe"], "--force 'dedupe'"),
+])
+def test_bad_flag_values_are_one_line(argv, words, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative paths above: nothing exists, nothing may be written
+    (tmp_path / "t.txt").write_text("some text\n")
+    assert main(argv) == 2
+    assert words in _one_error_line(capsys, argv[0])
+    assert sorted(os.listdir(tmp_path)) == ["t.txt"]
+
+
+def test_unreadable_benchmark_file_is_one_line(bad_files, capsys):
+    docs = bad_files / "docs"
+    write_records([_doc("https://a.example/1", _words("w", 50))], str(docs / "part-00000-of-00001.parquet"))
+    assert main(["decontaminate", "--input", str(docs), "--bench", f"b={bad_files / 'corrupt.parquet'}",
+                 "--out", str(bad_files / "out")]) == 2
+    assert "benchmark b:" in _one_error_line(capsys, "decontaminate")
+
+
+def test_output_piped_into_head_stops_quietly(shared_data, tmp_path):
+    import subprocess
+    import sys
+
+    lines = tmp_path / "lines.txt"
+    lines.write_text("".join(f"line {i}\n" for i in range(40_000)))  # far more output than a pipe buffer
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.webtext", "bpe", "encode", "--tokenizer",
+                             str(shared_data / "gpt2-bpe"), "--input", str(lines)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # what `| head -1` does
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    ids = json.loads(first)
+    assert ids and all(isinstance(i, int) for i in ids)  # the first line came through whole
+    assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_ctrl_c_stops_with_one_line_and_status_130(shared_data):
+    import signal
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+               PYTHONUNBUFFERED="1")  # so its first line arrives before stdin ends
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.webtext", "bpe", "encode", "--tokenizer",
+                             str(shared_data / "gpt2-bpe")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    proc.stdin.write(b"hello world\n")
+    proc.stdin.flush()
+    assert json.loads(proc.stdout.readline()) == [31373, 995]  # GPT-2's ids (shared data README); it is running
+    proc.send_signal(signal.SIGINT)  # while it waits for more input
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 130
+    assert err.strip() == "webtext bpe: interrupted"
+
+
+def test_run_directory_layout_and_stats_contract_on_real_warc(shared_data, tmp_path):
+    """`webtext run` on the real Common Crawl excerpt: every stage's stats have the documented keys,
+    say what they read, and the outputs are where docs/architecture.md puts them."""
+    recipe = tmp_path / "webtext.toml"
+    recipe.write_text(f'[tokenize]\ntokenizer = "{shared_data / "gpt2-bpe"}"\nval_fraction = 0.5\n'
+                      '[filter]\nlanguages = []\nrules = []\n')  # keep every page: the excerpt is mostly zh
+    root = tmp_path / "run"
+    warc = str(shared_data / "warc" / "cc-main-2020-34-excerpt.warc.gz")
+    stages = ["extract", "filter", "dedup", "bloom", "tokenize", "datacard"]
+    assert main(["run", "--recipe", str(recipe), "--input", warc, "--out", str(root),
+                 "--stages", ",".join(stages)]) == 0
+    run = RunDir(root)
+    reads = {"extract": [warc], "filter": [str(root / "docs")], "dedup": [str(root / "filtered")],
+             "bloom": [str(root / "dedup")], "tokenize": [str(root / "dedup")], "datacard": []}
+    for stage in stages:
+        stats = run.read_stats(stage)
+        assert STATS_KEYS <= set(stats), (stage, STATS_KEYS - set(stats))
+        assert stats["stage"] == stage and stats["inputs"] == reads[stage], stage
+        assert (root / {"extract": "docs", "filter": "filtered", "tokenize": "tokens", "datacard": "card"}
+                .get(stage, stage) / "_SUCCESS").exists(), stage
+    assert sorted(p.name for p in (root / "tokenizer").iterdir()) == ["merges.txt", "tokenizer.json", "vocab.json"]
+    assert len(list((root / "tokens").glob("*.bin"))) >= 2 and (root / "card" / "README.md").exists()
+    assert list((root / "bloom").glob("*.bloom")) and list((root / "dedup").glob("part-*-of-*.parquet"))
