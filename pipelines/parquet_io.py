@@ -84,12 +84,27 @@ class WriteShards(beam.PTransform):
 
     def expand(self, pcoll):
         key, n = self.key, self.num_shards
-        return (
+        written = (
             pcoll
             | "AssignShard" >> beam.Map(lambda r: (shard_of(key(r), n), r))
             | "GroupShard" >> beam.GroupByKey()
             | "WriteShard" >> beam.ParDo(_WriteShard(self.out_dir, self.schema, n, key, self.prefix))
         )
+        # No rows at all: still write (empty) shard 0, so an empty result is a readable, empty
+        # dataset with the schema, not a missing one.
+        n_written = written | "CountShards" >> beam.combiners.Count.Globally()
+        empty = (
+            pcoll.pipeline
+            | "Once" >> beam.Create([None])
+            | "EmptyShard" >> beam.FlatMap(self._write_empty_if_none, n_written=beam.pvalue.AsSingleton(n_written))
+        )
+        return (written, empty) | "Written" >> beam.Flatten()
+
+    def _write_empty_if_none(self, _, n_written: int):
+        if n_written == 0:
+            path = FileSystems.join(self.out_dir, shard_name(0, self.num_shards, self.prefix))
+            write_parquet_file(path, [], self.schema)
+            yield path, 0
 
 
 class WriteDocs(WriteShards):

@@ -143,3 +143,18 @@ def test_rerunning_a_stage_redoes_the_later_ones(shared_data, tmp_path):
     assert card.stat().st_mtime_ns == first  # nothing ran: nothing redone
     assert run_cli("run", "--input", src, "--out", out, "--stages", "extract,datacard", "--force", "extract") == 0
     assert card.stat().st_mtime_ns != first  # extract re-ran, so the card was redone
+
+
+def test_a_run_whose_filters_remove_everything_still_finishes_with_a_card(shared_data, tmp_path):
+    # The CC excerpt is Chinese, Russian, Dutch, German...: the default English-only filter keeps nothing.
+    out = tmp_path / "run"
+    assert run_cli("run", "--input", shared_data / "warc" / "cc-main-2020-34-excerpt.warc.gz", "--out", out) == 0
+    filtered = json.loads((out / "stats" / "filter.json").read_text())
+    assert filtered["records_in"] == 16 and filtered["records_out"] == 0
+    # an empty result is an empty, readable dataset with the schema, not a missing folder
+    (empty,) = shard_files(out / "dedup")
+    table = pq.read_table(empty)
+    assert table.num_rows == 0 and table.schema.names == pq.read_schema(shard_files(out / "docs")[0]).names
+    assert json.loads((out / "stats" / "tokenize.json").read_text())["records_out"] == 0
+    card = (out / "card" / "README.md").read_text()
+    assert "| **deduplicated (final)** | 0 |" in card
