@@ -36,9 +36,11 @@ from corpus_tools.urls import (
     BLOCKED_EXTENSIONS,
     Blocklist,
     UrlRejected,
+    canonical_host,
     canonical_parts,
     url_extension,
 )
+from corpus_tools.url_batch import canonical_batch
 
 STAGE = "links"
 
@@ -91,6 +93,7 @@ class PostFilter:
         self.blocklist = blocklist if blocklist is not None else Blocklist.build()
         self.blocked_extensions = frozenset(e.lower().lstrip(".") for e in blocked_extensions)
         self._canon_cache: dict[str, tuple[str, str, str | None]] = {}
+        self._host_cache: dict[str, tuple[str, str | None]] = {}
 
     @classmethod
     def from_config(cls, cfg: Any, domain_files: Mapping[str, Iterable[str]] | None = None) -> "PostFilter":
@@ -121,8 +124,27 @@ class PostFilter:
         self._canon_cache[raw_url] = verdict
         return verdict
 
-    def classify(self, record: Submission) -> tuple[str | None, tuple | str]:
-        """``(None, post)`` for a kept post (a tuple in :class:`LinkPost` field order), else ``(reason, detail)``."""
+    def _host_verdict(self, host: str) -> tuple[str, str | None]:
+        """(canonical host or "", drop reason or None) of a host as spelled in a URL, cached."""
+        hit = self._host_cache.get(host)
+        if hit is not None:
+            return hit
+        try:
+            canonical = canonical_host(host)
+        except UrlRejected as e:
+            verdict: tuple[str, str | None] = ("", e.reason)
+        except (ValueError, UnicodeError):
+            verdict = ("", "bad_url")
+        else:
+            verdict = (canonical, self.blocklist.reason(canonical))
+        if len(self._host_cache) > 100_000:
+            self._host_cache.clear()
+        self._host_cache[host] = verdict
+        return verdict
+
+    def check_record(self, record: Submission) -> tuple[str, str] | None:
+        """The rules before the URL is read: ``(reason, detail)`` for ``self_post`` / ``no_url`` /
+        ``nsfw``, None when the record goes on to the URL rules."""
         is_self = record.is_self
         if is_self is not False and _truthy(is_self):
             return "self_post", ""
@@ -132,9 +154,11 @@ class PostFilter:
         over_18 = record.over_18
         if over_18 is not False and not self.keep_nsfw and _truthy(over_18):
             return "nsfw", raw_url
-        url, _, reason = self._url_verdict(raw_url)
-        if reason is not None:
-            return reason, raw_url
+        return None
+
+    @staticmethod
+    def _post(record: Submission, url: str) -> tuple[str | None, tuple | str]:
+        """The rule after the URL (``bad_score``), else the kept post tuple."""
         score = parse_number(record.score)
         if score is None or not -_INT_LIMIT < score < _INT_LIMIT:
             return "bad_score", f"score = {record.score!r}"
@@ -147,8 +171,33 @@ class PostFilter:
             created if type(created) is int and -_INT_LIMIT < created < _INT_LIMIT else _timestamp(created),
             subreddit if type(subreddit) is str and subreddit else None,
             post_id if type(post_id) is str else (str(post_id) if post_id is not None else None),
-            raw_url,
+            record.url,
         )
+
+    def classify(self, record: Submission) -> tuple[str | None, tuple | str]:
+        """``(None, post)`` for a kept post (a tuple in :class:`LinkPost` field order), else ``(reason, detail)``."""
+        early = self.check_record(record)
+        if early is not None:
+            return early
+        url, _, reason = self._url_verdict(record.url)
+        if reason is not None:
+            return reason, record.url
+        return self._post(record, url)
+
+    def classify_checked(self, records: list[Submission]) -> list[tuple[str | None, tuple | str]]:
+        """:meth:`classify` of many records that passed :meth:`check_record`, with the same results.
+
+        URLs of the common shape are canonicalised together in Arrow kernels
+        (:func:`corpus_tools.url_batch.canonical_batch`), the others one by one.
+        """
+        canonical, reasons = canonical_batch([r.url for r in records], self._host_verdict, self.blocked_extensions)
+        out: list[tuple[str | None, tuple | str]] = []
+        append, post, verdict = out.append, self._post, self._url_verdict
+        for record, url, reason in zip(records, canonical, reasons):
+            if url is None:
+                url, _, reason = verdict(record.url)
+            append((reason, record.url) if reason is not None else post(record, url))
+        return out
 
 
 # --------------------------------------------------------------------------- kept posts as Arrow batches
@@ -164,6 +213,7 @@ POST_SCHEMA = pa.schema(
         pa.field("raw_url", pa.string(), nullable=False),
     ]
 )
+_POST_STRUCT = pa.struct(list(POST_SCHEMA))
 _INT_LIMIT = 2**53  # scores/timestamps beyond this are not real values (and would not fit int64 arithmetic)
 
 
@@ -193,9 +243,9 @@ class PostBuffer:
         posts, self.posts, self.shards = self.posts, [], []
         if not posts:
             return POST_SCHEMA.empty_table()
-        columns = zip(*posts)  # transpose in C
-        arrays = [pa.array(col, type=f.type) for col, f in zip(columns, POST_SCHEMA)]
-        return pa.Table.from_arrays(arrays, schema=POST_SCHEMA)
+        # the tuples are read as structs, column by column, in C (no transpose in Python)
+        return pa.Table.from_batches([pa.RecordBatch.from_struct_array(pa.array(posts, type=_POST_STRUCT))],
+                                     schema=POST_SCHEMA)
 
     def take_by_shard(self) -> list[tuple[int, pa.Table]]:
         """``(shard, posts)`` for each shard that has posts, in shard order; empties the buffer."""
@@ -358,10 +408,11 @@ def aggregate_posts(posts: pa.Table, min_karma: int, counts: Counter) -> pa.Tabl
 class LinkCollector:
     """Read dumps, count every outcome, and batch the kept posts.
 
-    :meth:`read` yields ``("reject", REJECT_SCHEMA dict)`` for dead letters and
-    ``("posts", (shard, POST_SCHEMA table))`` batches: every ``batch_posts`` kept posts (and
-    at the end) the buffer is split by the :func:`url_shard` of the URLs (one shard when
-    ``num_shards`` is 1).
+    :meth:`read` yields ``("reject", REJECT_SCHEMA dict)`` for dead letters (in line order
+    within a batch) and ``("posts", (shard, POST_SCHEMA table))`` batches: every
+    ``batch_posts`` link posts that reach the URL rules (and at the end) are classified
+    together (:meth:`PostFilter.classify_checked`: URLs canonicalised in Arrow kernels) and the
+    kept ones split by the :func:`url_shard` of their URLs (one shard when ``num_shards`` is 1).
     Outcome counts accumulate in :attr:`counts`: ``in`` (non-blank lines), ``link_posts``
     (records that are link posts with a URL), ``posts_kept`` (posts that passed every
     filter) and ``reason.<reason>``.
@@ -375,17 +426,18 @@ class LinkCollector:
 
     def read(self, fh: IO[bytes], name: str = "", compression: str | None = None
              ) -> Iterator[tuple[str, Any]]:
-        classify = self.filter.classify
-        buffer = PostBuffer(self.num_shards)
-        append = buffer.append
+        check = self.filter.check_record
         batch_posts = self.batch_posts
-        n_in = n_kept = line_no = pending = 0
+        buffer = PostBuffer(self.num_shards)
+        pending: list[tuple[int, Submission]] = []  # (line number, record) waiting for the URL rules
+        rejects: list[dict[str, Any]] = []  # dead letters of the lines read since the last batch
+        n_in = line_no = 0
         file_counts: Counter[str] = Counter()
         for line in iter_lines(fh, name, compression):
             line_no += 1
             if type(line) is DumpProblem:
                 file_counts[line.reason] += 1
-                yield "reject", new_reject(STAGE, line.reason, source=name, offset=line.line, detail=line.detail)
+                rejects.append(new_reject(STAGE, line.reason, source=name, offset=line.line, detail=line.detail))
                 continue
             if line.isspace():
                 continue
@@ -394,28 +446,48 @@ class LinkCollector:
                 record = parse_submission(line)
             except BadRecord as e:
                 file_counts[e.reason] += 1
-                yield "reject", new_reject(STAGE, e.reason, source=name, offset=line_no, detail=e.detail)
+                rejects.append(new_reject(STAGE, e.reason, source=name, offset=line_no, detail=e.detail))
                 continue
-            reason, result = classify(record)
-            if reason is None:
-                n_kept += 1
-                append(result)  # type: ignore[arg-type]
-                pending += 1
-                if pending >= batch_posts:
-                    pending = 0
-                    yield from (("posts", item) for item in buffer.take_by_shard())
+            early = check(record)
+            if early is None:
+                pending.append((line_no, record))
+                if len(pending) >= batch_posts:
+                    yield from self._batch(pending, rejects, buffer, name, file_counts)
                 continue
+            reason, detail = early
             file_counts[reason] += 1
             if reason in DEAD_LETTER_REASONS:
                 url = record.url
-                yield "reject", new_reject(STAGE, reason, source=name, offset=line_no,
-                                           url=url if isinstance(url, str) else None, detail=str(result))
+                rejects.append(new_reject(STAGE, reason, source=name, offset=line_no,
+                                          url=url if isinstance(url, str) else None, detail=detail))
+        yield from self._batch(pending, rejects, buffer, name, file_counts)
         counts = self.counts
         counts["in"] += n_in
         counts["link_posts"] += n_in - sum(file_counts[r] for r in _NOT_LINK_POSTS)
-        counts["posts_kept"] += n_kept
         for reason, n in file_counts.items():
             counts["reason." + reason] += n
+
+    def _batch(self, pending: list[tuple[int, Submission]], rejects: list[dict[str, Any]], buffer: PostBuffer,
+               name: str, file_counts: Counter) -> Iterator[tuple[str, Any]]:
+        """Apply the URL and score rules to the pending records, then yield the dead letters
+        (in line order) and the kept posts by shard; empties ``pending`` and ``rejects``."""
+        append = buffer.append
+        n_kept = 0
+        for (line_no, record), (reason, result) in zip(pending, self.filter.classify_checked(
+                [record for _, record in pending])):
+            if reason is None:
+                append(result)  # type: ignore[arg-type]
+                n_kept += 1
+                continue
+            file_counts[reason] += 1
+            if reason in DEAD_LETTER_REASONS:
+                rejects.append(new_reject(STAGE, reason, source=name, offset=line_no, url=record.url,
+                                          detail=str(result)))
+        self.counts["posts_kept"] += n_kept
+        pending.clear()
+        rejects.sort(key=lambda r: r["offset"])
+        yield from (("reject", r) for r in rejects)
+        rejects.clear()
         yield from (("posts", item) for item in buffer.take_by_shard())
 
 
