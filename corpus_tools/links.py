@@ -184,20 +184,56 @@ class PostFilter:
             return reason, record.url
         return self._post(record, url)
 
-    def classify_checked(self, records: list[Submission]) -> list[tuple[str | None, tuple | str]]:
-        """:meth:`classify` of many records that passed :meth:`check_record`, with the same results.
+    def classify_checked(self, records: list[Submission]) -> tuple[pa.Table, list[str], list[tuple[int, str, str]]]:
+        """:meth:`classify` of many records that passed :meth:`check_record`, with the same results:
+        ``(kept posts as a POST_SCHEMA table, their canonical URLs, [(index, reason, detail)] of the others)``.
 
         URLs of the common shape are canonicalised together in Arrow kernels
-        (:func:`corpus_tools.url_batch.canonical_batch`), the others one by one.
+        (:func:`corpus_tools.url_batch.canonical_batch`), the others one by one; the kept
+        posts' columns are built in Arrow, not as a tuple per post.
         """
         canonical, reasons = canonical_batch([r.url for r in records], self._host_verdict, self.blocked_extensions)
-        out: list[tuple[str | None, tuple | str]] = []
-        append, post, verdict = out.append, self._post, self._url_verdict
-        for record, url, reason in zip(records, canonical, reasons):
+        verdict = self._url_verdict
+        kept: list[Submission] = []
+        urls: list[str] = []
+        scores: list[int] = []
+        dropped: list[tuple[int, str, str]] = []
+        for i, (record, url, reason) in enumerate(zip(records, canonical, reasons)):
             if url is None:
                 url, _, reason = verdict(record.url)
-            append((reason, record.url) if reason is not None else post(record, url))
-        return out
+            if reason is not None:
+                dropped.append((i, reason, record.url))
+                continue
+            score = record.score
+            if type(score) is not int:
+                score = parse_number(score)
+            if score is None or not -_INT_LIMIT < score < _INT_LIMIT:
+                dropped.append((i, "bad_score", f"score = {record.score!r}"))
+                continue
+            kept.append(record)
+            urls.append(url)
+            scores.append(score)
+        return _post_table(kept, urls, scores), urls, dropped
+
+
+def _post_table(records: list[Submission], urls: list[str], scores: list[int]) -> pa.Table:
+    """The kept posts as ``POST_SCHEMA`` columns; values normalised as :meth:`PostFilter._post` does
+    (one Python pass per column only when some value is not of the usual type)."""
+    created = [r.created_utc for r in records]
+    if not all(type(t) is int and -_INT_LIMIT < t < _INT_LIMIT for t in created):
+        created = [t if type(t) is int and -_INT_LIMIT < t < _INT_LIMIT else _timestamp(t) for t in created]
+    subreddits = [r.subreddit for r in records]
+    if not all(type(v) is str for v in subreddits):
+        subreddits = [v if type(v) is str else None for v in subreddits]
+    subreddit = pa.array(subreddits, pa.string())
+    subreddit = pc.if_else(pc.equal(subreddit, ""), pa.scalar(None, pa.string()), subreddit)  # "" -> null
+    ids = [r.id for r in records]
+    if not all(type(v) is str for v in ids):
+        ids = [v if type(v) is str else (str(v) if v is not None else None) for v in ids]
+    return pa.Table.from_arrays(
+        [pa.array(urls, pa.string()), pa.array(scores, pa.int64()), pa.array(created, pa.int64()), subreddit,
+         pa.array(ids, pa.string()), pa.array([r.url for r in records], pa.string())],
+        schema=POST_SCHEMA)
 
 
 # --------------------------------------------------------------------------- kept posts as Arrow batches
@@ -213,49 +249,7 @@ POST_SCHEMA = pa.schema(
         pa.field("raw_url", pa.string(), nullable=False),
     ]
 )
-_POST_STRUCT = pa.struct(list(POST_SCHEMA))
 _INT_LIMIT = 2**53  # scores/timestamps beyond this are not real values (and would not fit int64 arithmetic)
-
-
-class PostBuffer:
-    """Kept posts (tuples in :class:`LinkPost` order), turned into a ``POST_SCHEMA`` table by :meth:`take`.
-
-    With ``num_shards`` > 1 it also notes each post's :func:`url_shard` (while the URL is
-    still a Python string), which :meth:`take_by_shard` uses.
-    """
-
-    __slots__ = ("posts", "shards", "num_shards")
-
-    def __init__(self, num_shards: int = 1) -> None:
-        self.posts: list[tuple] = []
-        self.num_shards = num_shards
-        self.shards: list[int] = []
-
-    def __len__(self) -> int:
-        return len(self.posts)
-
-    def append(self, post: tuple) -> None:
-        self.posts.append(post)
-        if self.num_shards > 1:
-            self.shards.append(zlib.crc32(post[0].encode("utf-8", "surrogatepass")) % self.num_shards)
-
-    def take(self) -> pa.Table:
-        posts, self.posts, self.shards = self.posts, [], []
-        if not posts:
-            return POST_SCHEMA.empty_table()
-        # the tuples are read as structs, column by column, in C (no transpose in Python)
-        return pa.Table.from_batches([pa.RecordBatch.from_struct_array(pa.array(posts, type=_POST_STRUCT))],
-                                     schema=POST_SCHEMA)
-
-    def take_by_shard(self) -> list[tuple[int, pa.Table]]:
-        """``(shard, posts)`` for each shard that has posts, in shard order; empties the buffer."""
-        shards = self.shards
-        table = self.take()
-        if not table.num_rows:
-            return []
-        if self.num_shards == 1:
-            return [(0, table)]
-        return list(_split(table, pa.array(shards, pa.int32())))
 
 
 def url_shard(url: str, num_shards: int) -> int:
@@ -263,13 +257,19 @@ def url_shard(url: str, num_shards: int) -> int:
     return zlib.crc32(url.encode("utf-8", "surrogatepass")) % num_shards
 
 
-def split_by_shard(posts: pa.Table, num_shards: int) -> Iterator[tuple[int, pa.Table]]:
-    """``(shard, that shard's posts)`` for every shard that has posts, in shard order."""
+def split_by_shard(posts: pa.Table, num_shards: int, urls: list[str] | None = None
+                   ) -> Iterator[tuple[int, pa.Table]]:
+    """``(shard, that shard's posts)`` for every shard that has posts, in shard order
+    (``urls``: the ``url`` column as Python strings, when the caller has them already)."""
     if num_shards == 1:
         if posts.num_rows:
             yield 0, posts
         return
-    yield from _split(posts, pa.array([url_shard(u, num_shards) for u in posts.column("url").to_pylist()], pa.int32()))
+    if urls is None:
+        urls = posts.column("url").to_pylist()
+    crc32 = zlib.crc32
+    shards = [crc32(u.encode("utf-8", "surrogatepass")) % num_shards for u in urls]  # = url_shard, inlined
+    yield from _split(posts, pa.array(shards, pa.int32()))
 
 
 def _split(posts: pa.Table, shards: pa.Array) -> Iterator[tuple[int, pa.Table]]:
@@ -434,8 +434,8 @@ class LinkCollector:
              ) -> Iterator[tuple[str, Any]]:
         check = self.filter.check_record
         batch_posts = self.batch_posts
-        buffer = PostBuffer(self.num_shards)
-        pending: list[tuple[int, Submission]] = []  # (line number, record) waiting for the URL rules
+        pending: list[Submission] = []  # records waiting for the URL rules ...
+        pending_lines: list[int] = []  # ... and their line numbers
         rejects: list[dict[str, Any]] = []  # dead letters of the lines read since the last batch
         n_in = line_no = 0
         file_counts: Counter[str] = Counter()
@@ -456,9 +456,10 @@ class LinkCollector:
                 continue
             early = check(record)
             if early is None:
-                pending.append((line_no, record))
+                pending.append(record)
+                pending_lines.append(line_no)
                 if len(pending) >= batch_posts:
-                    yield from self._batch(pending, rejects, buffer, name, file_counts)
+                    yield from self._batch(pending, pending_lines, rejects, name, file_counts)
                 continue
             reason, detail = early
             file_counts[reason] += 1
@@ -466,35 +467,31 @@ class LinkCollector:
                 url = record.url
                 rejects.append(new_reject(STAGE, reason, source=name, offset=line_no,
                                           url=url if isinstance(url, str) else None, detail=detail))
-        yield from self._batch(pending, rejects, buffer, name, file_counts)
+        yield from self._batch(pending, pending_lines, rejects, name, file_counts)
         counts = self.counts
         counts["in"] += n_in
         counts["link_posts"] += n_in - sum(file_counts[r] for r in _NOT_LINK_POSTS)
         for reason, n in file_counts.items():
             counts["reason." + reason] += n
 
-    def _batch(self, pending: list[tuple[int, Submission]], rejects: list[dict[str, Any]], buffer: PostBuffer,
+    def _batch(self, pending: list[Submission], pending_lines: list[int], rejects: list[dict[str, Any]],
                name: str, file_counts: Counter) -> Iterator[tuple[str, Any]]:
         """Apply the URL and score rules to the pending records, then yield the dead letters
         (in line order) and the kept posts by shard; empties ``pending`` and ``rejects``."""
-        append = buffer.append
-        n_kept = 0
-        for (line_no, record), (reason, result) in zip(pending, self.filter.classify_checked(
-                [record for _, record in pending])):
-            if reason is None:
-                append(result)  # type: ignore[arg-type]
-                n_kept += 1
-                continue
+        posts, urls, dropped = self.filter.classify_checked(pending)
+        for i, reason, detail in dropped:
             file_counts[reason] += 1
             if reason in DEAD_LETTER_REASONS:
-                rejects.append(new_reject(STAGE, reason, source=name, offset=line_no, url=record.url,
-                                          detail=str(result)))
-        self.counts["posts_kept"] += n_kept
+                rejects.append(new_reject(STAGE, reason, source=name, offset=pending_lines[i], url=pending[i].url,
+                                          detail=detail))
+        self.counts["posts_kept"] += posts.num_rows
         pending.clear()
+        pending_lines.clear()
         rejects.sort(key=lambda r: r["offset"])
         yield from (("reject", r) for r in rejects)
         rejects.clear()
-        yield from (("posts", item) for item in buffer.take_by_shard())
+        if posts.num_rows:
+            yield from (("posts", item) for item in split_by_shard(posts, self.num_shards, urls))
 
 
 # --------------------------------------------------------------------------- the whole stage in one process

@@ -11,7 +11,7 @@ import lzma
 
 import pytest
 
-from corpus_tools.links import PostFilter
+from corpus_tools.links import POST_SCHEMA, PostFilter
 from corpus_tools.recipe import Recipe
 from corpus_tools.reddit import Submission
 from corpus_tools.url_batch import canonical_batch
@@ -119,6 +119,24 @@ def test_classify_checked_equals_classify(keep_nsfw):
     assert all(pf.check_record(r) is None for r in records)
     expected = [PostFilter.from_config(Recipe().replace({"links": {"keep_nsfw": keep_nsfw}}).links).classify(r)
                 for r in records]
-    assert pf.classify_checked(records) == expected
+    posts, urls, dropped = pf.classify_checked(records)
+    assert posts.schema.equals(POST_SCHEMA)
+    assert [tuple(row.values()) for row in posts.to_pylist()] == [post for reason, post in expected if reason is None]
+    assert urls == [post[0] for reason, post in expected if reason is None]
+    assert dropped == [(i, reason, detail) for i, (reason, detail) in enumerate(expected) if reason is not None]
     assert {reason for reason, _ in expected} >= {None, "bad_score", "not_http", "bad_url", "bad_extension",
                                                   "blocked_domain:wikipedia", "blocked_domain:media"}
+
+
+def test_post_columns_take_every_value_type_like_classify():
+    pf = PostFilter()
+    odd = [("p1", 3, 1120000000, "news"), (7, "4", "1120000001", ""), (None, 5.0, None, None),
+           ("p4", "6.5", 2**60, 12), ("p5", 8, 1.5e9, "pics"), ("p6", 9, True, "x")]
+    records = [Submission.from_mapping({"id": i, "url": f"http://a.com/{n}", "score": s, "created_utc": t,
+                                        "subreddit": sub}) for n, (i, s, t, sub) in enumerate(odd)]
+    posts, _, dropped = pf.classify_checked(records)
+    assert dropped == []
+    assert [tuple(row.values()) for row in posts.to_pylist()] == [pf.classify(r)[1] for r in records]
+    assert posts.column("post_id").to_pylist() == ["p1", "7", None, "p4", "p5", "p6"]
+    assert posts.column("created_utc").to_pylist() == [1120000000, 1120000001, None, None, 1500000000, None]
+    assert posts.column("subreddit").to_pylist() == ["news", None, None, None, "pics", "x"]
