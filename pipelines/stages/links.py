@@ -41,10 +41,10 @@ URL_LIST = "urls.txt"
 class ReadDumpFn(beam.DoFn):
     """One dump path → ``(shard, Arrow IPC bytes of that shard's kept posts)`` and dead letters.
 
-    Kept posts are buffered ``[links] batch_posts`` at a time, split by the output shard of
-    their URL and shipped as Arrow record batches: the shuffle moves a few large byte
-    strings instead of one element per post, and one worker per shard sees every post of
-    its URLs.
+    Link posts are classified ``[links] batch_posts`` at a time (URLs canonicalised in one
+    Arrow pass), and the kept ones split by the output shard of their URL and shipped as
+    zstd-compressed Arrow IPC: the shuffle moves a few large byte strings instead of one
+    element per post, and one worker per shard sees every post of its URLs.
     """
 
     def __init__(self, cfg: LinksConfig, domain_lists: dict[str, list[str]], num_shards: int):
