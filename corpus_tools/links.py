@@ -62,9 +62,20 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
-def _timestamp(value: Any) -> int | None:
+def _number(value: Any) -> int | None:
+    """``score`` / ``created_utc`` as an int (see :func:`parse_number`), None when unusable or beyond ±2**53."""
+    if type(value) is int:
+        return value if -_INT_LIMIT < value < _INT_LIMIT else None
     t = parse_number(value)
     return t if t is not None and -_INT_LIMIT < t < _INT_LIMIT else None
+
+
+def _subreddit(value: Any) -> str | None:
+    return value if type(value) is str and value else None
+
+
+def _post_id(value: Any) -> str | None:
+    return value if type(value) is str else (str(value) if value is not None else None)
 
 
 class LinkPost(NamedTuple):
@@ -159,20 +170,11 @@ class PostFilter:
     @staticmethod
     def _post(record: Submission, url: str) -> tuple[str | None, tuple | str]:
         """The rule after the URL (``bad_score``), else the kept post tuple."""
-        score = parse_number(record.score)
-        if score is None or not -_INT_LIMIT < score < _INT_LIMIT:
+        score = _number(record.score)
+        if score is None:
             return "bad_score", f"score = {record.score!r}"
-        post_id = record.id
-        subreddit = record.subreddit
-        created = record.created_utc
-        return None, (
-            url,
-            score,
-            created if type(created) is int and -_INT_LIMIT < created < _INT_LIMIT else _timestamp(created),
-            subreddit if type(subreddit) is str and subreddit else None,
-            post_id if type(post_id) is str else (str(post_id) if post_id is not None else None),
-            record.url,
-        )
+        return None, (url, score, _number(record.created_utc), _subreddit(record.subreddit), _post_id(record.id),
+                      record.url)
 
     def classify(self, record: Submission) -> tuple[str | None, tuple | str]:
         """``(None, post)`` for a kept post (a tuple in :class:`LinkPost` field order), else ``(reason, detail)``."""
@@ -204,10 +206,8 @@ class PostFilter:
             if reason is not None:
                 dropped.append((i, reason, record.url))
                 continue
-            score = record.score
-            if type(score) is not int:
-                score = parse_number(score)
-            if score is None or not -_INT_LIMIT < score < _INT_LIMIT:
+            score = _number(record.score)
+            if score is None:
                 dropped.append((i, "bad_score", f"score = {record.score!r}"))
                 continue
             kept.append(record)
@@ -217,19 +217,20 @@ class PostFilter:
 
 
 def _post_table(records: list[Submission], urls: list[str], scores: list[int]) -> pa.Table:
-    """The kept posts as ``POST_SCHEMA`` columns; values normalised as :meth:`PostFilter._post` does
-    (one Python pass per column only when some value is not of the usual type)."""
+    """The kept posts as ``POST_SCHEMA`` columns, values as :meth:`PostFilter._post` gives them
+    (a column is normalised value by value only when one of its values is not of the usual type)."""
     created = [r.created_utc for r in records]
     if not all(type(t) is int and -_INT_LIMIT < t < _INT_LIMIT for t in created):
-        created = [t if type(t) is int and -_INT_LIMIT < t < _INT_LIMIT else _timestamp(t) for t in created]
+        created = [_number(t) for t in created]
     subreddits = [r.subreddit for r in records]
-    if not all(type(v) is str for v in subreddits):
-        subreddits = [v if type(v) is str else None for v in subreddits]
-    subreddit = pa.array(subreddits, pa.string())
-    subreddit = pc.if_else(pc.equal(subreddit, ""), pa.scalar(None, pa.string()), subreddit)  # "" -> null
+    if all(type(v) is str for v in subreddits):
+        subreddit = pa.array(subreddits, pa.string())
+        subreddit = pc.if_else(pc.equal(subreddit, ""), pa.scalar(None, pa.string()), subreddit)  # "" -> null
+    else:
+        subreddit = pa.array([_subreddit(v) for v in subreddits], pa.string())
     ids = [r.id for r in records]
     if not all(type(v) is str for v in ids):
-        ids = [v if type(v) is str else (str(v) if v is not None else None) for v in ids]
+        ids = [_post_id(v) for v in ids]
     return pa.Table.from_arrays(
         [pa.array(urls, pa.string()), pa.array(scores, pa.int64()), pa.array(created, pa.int64()), subreddit,
          pa.array(ids, pa.string()), pa.array([r.url for r in records], pa.string())],
