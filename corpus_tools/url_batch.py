@@ -20,14 +20,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpus_tools.urls import TRACKING_PARAMS, TRACKING_PREFIXES
+from corpus_tools.urls import REDDIT_ESCAPES, SIMPLE_URL_PATTERN, TRACKING_PARAMS, TRACKING_PREFIXES
 
-# The common shape, as corpus_tools.urls._SIMPLE_URL (RE2 syntax: "$" is the end of the text).
-_SIMPLE = (r"^(?P<scheme>https?)://(?P<host>[A-Za-z0-9.-]+)(?P<path>/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*)?"
-           r"(?:\?(?P<query>[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*))?$")
+_SIMPLE = "^" + SIMPLE_URL_PATTERN + "$"  # RE2: "$" is the end of the text (Python's \Z)
 _TRACKING = pa.array(sorted(TRACKING_PARAMS), pa.string())
-_REDDIT_ESCAPES = (("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">"))
-
 
 
 @functools.lru_cache(maxsize=8)
@@ -76,7 +72,7 @@ def canonical_batch(urls: Sequence[str], host_verdict: HostVerdict,
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError):  # e.g. a lone surrogate: leave all to Python
         return [None] * n, [None] * n
     if pc.any(pc.match_substring(raw, "&")).as_py():
-        for escaped, plain in _REDDIT_ESCAPES:
+        for escaped, plain in REDDIT_ESCAPES:
             raw = pc.replace_substring(raw, escaped, plain)
     parts = pc.extract_regex(raw, _SIMPLE)
     simple = pc.is_valid(parts)
