@@ -36,9 +36,11 @@ from corpus_tools.urls import (
     BLOCKED_EXTENSIONS,
     Blocklist,
     UrlRejected,
+    canonical_host,
     canonical_parts,
     url_extension,
 )
+from corpus_tools.url_batch import canonical_batch
 
 STAGE = "links"
 
@@ -60,9 +62,20 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
-def _timestamp(value: Any) -> int | None:
+def _number(value: Any) -> int | None:
+    """``score`` / ``created_utc`` as an int (see :func:`parse_number`), None when unusable or beyond ±2**53."""
+    if type(value) is int:
+        return value if -_INT_LIMIT < value < _INT_LIMIT else None
     t = parse_number(value)
     return t if t is not None and -_INT_LIMIT < t < _INT_LIMIT else None
+
+
+def _subreddit(value: Any) -> str | None:
+    return value if type(value) is str and value else None
+
+
+def _post_id(value: Any) -> str | None:
+    return value if type(value) is str else (str(value) if value is not None else None)
 
 
 class LinkPost(NamedTuple):
@@ -91,6 +104,7 @@ class PostFilter:
         self.blocklist = blocklist if blocklist is not None else Blocklist.build()
         self.blocked_extensions = frozenset(e.lower().lstrip(".") for e in blocked_extensions)
         self._canon_cache: dict[str, tuple[str, str, str | None]] = {}
+        self._host_cache: dict[str, tuple[str, str | None]] = {}
 
     @classmethod
     def from_config(cls, cfg: Any, domain_files: Mapping[str, Iterable[str]] | None = None) -> "PostFilter":
@@ -121,8 +135,27 @@ class PostFilter:
         self._canon_cache[raw_url] = verdict
         return verdict
 
-    def classify(self, record: Submission) -> tuple[str | None, tuple | str]:
-        """``(None, post)`` for a kept post (a tuple in :class:`LinkPost` field order), else ``(reason, detail)``."""
+    def _host_verdict(self, host: str) -> tuple[str, str | None]:
+        """(canonical host or "", drop reason or None) of a host as spelled in a URL, cached."""
+        hit = self._host_cache.get(host)
+        if hit is not None:
+            return hit
+        try:
+            canonical = canonical_host(host)
+        except UrlRejected as e:
+            verdict: tuple[str, str | None] = ("", e.reason)
+        except (ValueError, UnicodeError):
+            verdict = ("", "bad_url")
+        else:
+            verdict = (canonical, self.blocklist.reason(canonical))
+        if len(self._host_cache) > 100_000:
+            self._host_cache.clear()
+        self._host_cache[host] = verdict
+        return verdict
+
+    def check_record(self, record: Submission) -> tuple[str, str] | None:
+        """The rules before the URL is read: ``(reason, detail)`` for ``self_post`` / ``no_url`` /
+        ``nsfw``, None when the record goes on to the URL rules."""
         is_self = record.is_self
         if is_self is not False and _truthy(is_self):
             return "self_post", ""
@@ -132,23 +165,76 @@ class PostFilter:
         over_18 = record.over_18
         if over_18 is not False and not self.keep_nsfw and _truthy(over_18):
             return "nsfw", raw_url
-        url, _, reason = self._url_verdict(raw_url)
-        if reason is not None:
-            return reason, raw_url
-        score = parse_number(record.score)
-        if score is None or not -_INT_LIMIT < score < _INT_LIMIT:
+        return None
+
+    @staticmethod
+    def _post(record: Submission, url: str) -> tuple[str | None, tuple | str]:
+        """The rule after the URL (``bad_score``), else the kept post tuple."""
+        score = _number(record.score)
+        if score is None:
             return "bad_score", f"score = {record.score!r}"
-        post_id = record.id
-        subreddit = record.subreddit
-        created = record.created_utc
-        return None, (
-            url,
-            score,
-            created if type(created) is int and -_INT_LIMIT < created < _INT_LIMIT else _timestamp(created),
-            subreddit if type(subreddit) is str and subreddit else None,
-            post_id if type(post_id) is str else (str(post_id) if post_id is not None else None),
-            raw_url,
-        )
+        return None, (url, score, _number(record.created_utc), _subreddit(record.subreddit), _post_id(record.id),
+                      record.url)
+
+    def classify(self, record: Submission) -> tuple[str | None, tuple | str]:
+        """``(None, post)`` for a kept post (a tuple in :class:`LinkPost` field order), else ``(reason, detail)``."""
+        early = self.check_record(record)
+        if early is not None:
+            return early
+        url, _, reason = self._url_verdict(record.url)
+        if reason is not None:
+            return reason, record.url
+        return self._post(record, url)
+
+    def classify_checked(self, records: list[Submission]) -> tuple[pa.Table, list[str], list[tuple[int, str, str]]]:
+        """:meth:`classify` of many records that passed :meth:`check_record`, with the same results:
+        ``(kept posts as a POST_SCHEMA table, their canonical URLs, [(index, reason, detail)] of the others)``.
+
+        URLs of the common shape are canonicalised together in Arrow kernels
+        (:func:`corpus_tools.url_batch.canonical_batch`), the others one by one; the kept
+        posts' columns are built in Arrow, not as a tuple per post.
+        """
+        canonical, reasons = canonical_batch([r.url for r in records], self._host_verdict, self.blocked_extensions)
+        verdict = self._url_verdict
+        kept: list[Submission] = []
+        urls: list[str] = []
+        scores: list[int] = []
+        dropped: list[tuple[int, str, str]] = []
+        for i, (record, url, reason) in enumerate(zip(records, canonical, reasons)):
+            if url is None:
+                url, _, reason = verdict(record.url)
+            if reason is not None:
+                dropped.append((i, reason, record.url))
+                continue
+            score = _number(record.score)
+            if score is None:
+                dropped.append((i, "bad_score", f"score = {record.score!r}"))
+                continue
+            kept.append(record)
+            urls.append(url)
+            scores.append(score)
+        return _post_table(kept, urls, scores), urls, dropped
+
+
+def _post_table(records: list[Submission], urls: list[str], scores: list[int]) -> pa.Table:
+    """The kept posts as ``POST_SCHEMA`` columns, values as :meth:`PostFilter._post` gives them
+    (a column is normalised value by value only when one of its values is not of the usual type)."""
+    created = [r.created_utc for r in records]
+    if not all(type(t) is int and -_INT_LIMIT < t < _INT_LIMIT for t in created):
+        created = [_number(t) for t in created]
+    subreddits = [r.subreddit for r in records]
+    if all(type(v) is str for v in subreddits):
+        subreddit = pa.array(subreddits, pa.string())
+        subreddit = pc.if_else(pc.equal(subreddit, ""), pa.scalar(None, pa.string()), subreddit)  # "" -> null
+    else:
+        subreddit = pa.array([_subreddit(v) for v in subreddits], pa.string())
+    ids = [r.id for r in records]
+    if not all(type(v) is str for v in ids):
+        ids = [_post_id(v) for v in ids]
+    return pa.Table.from_arrays(
+        [pa.array(urls, pa.string()), pa.array(scores, pa.int64()), pa.array(created, pa.int64()), subreddit,
+         pa.array(ids, pa.string()), pa.array([r.url for r in records], pa.string())],
+        schema=POST_SCHEMA)
 
 
 # --------------------------------------------------------------------------- kept posts as Arrow batches
@@ -167,59 +253,24 @@ POST_SCHEMA = pa.schema(
 _INT_LIMIT = 2**53  # scores/timestamps beyond this are not real values (and would not fit int64 arithmetic)
 
 
-class PostBuffer:
-    """Kept posts (tuples in :class:`LinkPost` order), turned into a ``POST_SCHEMA`` table by :meth:`take`.
-
-    With ``num_shards`` > 1 it also notes each post's :func:`url_shard` (while the URL is
-    still a Python string), which :meth:`take_by_shard` uses.
-    """
-
-    __slots__ = ("posts", "shards", "num_shards")
-
-    def __init__(self, num_shards: int = 1) -> None:
-        self.posts: list[tuple] = []
-        self.num_shards = num_shards
-        self.shards: list[int] = []
-
-    def __len__(self) -> int:
-        return len(self.posts)
-
-    def append(self, post: tuple) -> None:
-        self.posts.append(post)
-        if self.num_shards > 1:
-            self.shards.append(zlib.crc32(post[0].encode("utf-8", "surrogatepass")) % self.num_shards)
-
-    def take(self) -> pa.Table:
-        posts, self.posts, self.shards = self.posts, [], []
-        if not posts:
-            return POST_SCHEMA.empty_table()
-        columns = zip(*posts)  # transpose in C
-        arrays = [pa.array(col, type=f.type) for col, f in zip(columns, POST_SCHEMA)]
-        return pa.Table.from_arrays(arrays, schema=POST_SCHEMA)
-
-    def take_by_shard(self) -> list[tuple[int, pa.Table]]:
-        """``(shard, posts)`` for each shard that has posts, in shard order; empties the buffer."""
-        shards = self.shards
-        table = self.take()
-        if not table.num_rows:
-            return []
-        if self.num_shards == 1:
-            return [(0, table)]
-        return list(_split(table, pa.array(shards, pa.int32())))
-
-
 def url_shard(url: str, num_shards: int) -> int:
     """The output shard of a canonical URL: CRC-32 of its UTF-8 bytes (stable everywhere, and cheap)."""
     return zlib.crc32(url.encode("utf-8", "surrogatepass")) % num_shards
 
 
-def split_by_shard(posts: pa.Table, num_shards: int) -> Iterator[tuple[int, pa.Table]]:
-    """``(shard, that shard's posts)`` for every shard that has posts, in shard order."""
+def split_by_shard(posts: pa.Table, num_shards: int, urls: list[str] | None = None
+                   ) -> Iterator[tuple[int, pa.Table]]:
+    """``(shard, that shard's posts)`` for every shard that has posts, in shard order
+    (``urls``: the ``url`` column as Python strings, when the caller has them already)."""
     if num_shards == 1:
         if posts.num_rows:
             yield 0, posts
         return
-    yield from _split(posts, pa.array([url_shard(u, num_shards) for u in posts.column("url").to_pylist()], pa.int32()))
+    if urls is None:
+        urls = posts.column("url").to_pylist()
+    crc32 = zlib.crc32
+    shards = [crc32(u.encode("utf-8", "surrogatepass")) % num_shards for u in urls]  # = url_shard, inlined
+    yield from _split(posts, pa.array(shards, pa.int32()))
 
 
 def _split(posts: pa.Table, shards: pa.Array) -> Iterator[tuple[int, pa.Table]]:
@@ -232,16 +283,22 @@ def _split(posts: pa.Table, shards: pa.Array) -> Iterator[tuple[int, pa.Table]]:
         start += n
 
 
+# zstd-compressed IPC buffers: URL columns shrink ~7x, for ~0.2 µs per post each way, and every
+# copy of the bytes (the runner copies a shuffled element several times; Dataflow ships it) is cheaper.
+_IPC_WRITE = pa.ipc.IpcWriteOptions(compression="zstd", use_threads=False)
+_IPC_READ = pa.ipc.IpcReadOptions(use_threads=False)
+
+
 def table_to_bytes(table: pa.Table) -> bytes:
-    """An Arrow IPC stream (how post batches cross a Beam shuffle)."""
+    """An Arrow IPC stream, zstd-compressed (how post batches cross a Beam shuffle)."""
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+    with pa.ipc.new_stream(sink, table.schema, options=_IPC_WRITE) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
 
 
 def table_from_bytes(data: bytes) -> pa.Table:
-    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+    return pa.ipc.open_stream(pa.py_buffer(data), options=_IPC_READ).read_all()
 
 
 def _hosts(urls: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -358,10 +415,11 @@ def aggregate_posts(posts: pa.Table, min_karma: int, counts: Counter) -> pa.Tabl
 class LinkCollector:
     """Read dumps, count every outcome, and batch the kept posts.
 
-    :meth:`read` yields ``("reject", REJECT_SCHEMA dict)`` for dead letters and
-    ``("posts", (shard, POST_SCHEMA table))`` batches: every ``batch_posts`` kept posts (and
-    at the end) the buffer is split by the :func:`url_shard` of the URLs (one shard when
-    ``num_shards`` is 1).
+    :meth:`read` yields ``("reject", REJECT_SCHEMA dict)`` for dead letters (in line order
+    within a batch) and ``("posts", (shard, POST_SCHEMA table))`` batches: every
+    ``batch_posts`` link posts that reach the URL rules (and at the end) are classified
+    together (:meth:`PostFilter.classify_checked`: URLs canonicalised in Arrow kernels) and the
+    kept ones split by the :func:`url_shard` of their URLs (one shard when ``num_shards`` is 1).
     Outcome counts accumulate in :attr:`counts`: ``in`` (non-blank lines), ``link_posts``
     (records that are link posts with a URL), ``posts_kept`` (posts that passed every
     filter) and ``reason.<reason>``.
@@ -375,17 +433,18 @@ class LinkCollector:
 
     def read(self, fh: IO[bytes], name: str = "", compression: str | None = None
              ) -> Iterator[tuple[str, Any]]:
-        classify = self.filter.classify
-        buffer = PostBuffer(self.num_shards)
-        append = buffer.append
+        check = self.filter.check_record
         batch_posts = self.batch_posts
-        n_in = n_kept = line_no = pending = 0
+        pending: list[Submission] = []  # records waiting for the URL rules ...
+        pending_lines: list[int] = []  # ... and their line numbers
+        rejects: list[dict[str, Any]] = []  # dead letters of the lines read since the last batch
+        n_in = line_no = 0
         file_counts: Counter[str] = Counter()
         for line in iter_lines(fh, name, compression):
             line_no += 1
             if type(line) is DumpProblem:
                 file_counts[line.reason] += 1
-                yield "reject", new_reject(STAGE, line.reason, source=name, offset=line.line, detail=line.detail)
+                rejects.append(new_reject(STAGE, line.reason, source=name, offset=line.line, detail=line.detail))
                 continue
             if line.isspace():
                 continue
@@ -394,29 +453,46 @@ class LinkCollector:
                 record = parse_submission(line)
             except BadRecord as e:
                 file_counts[e.reason] += 1
-                yield "reject", new_reject(STAGE, e.reason, source=name, offset=line_no, detail=e.detail)
+                rejects.append(new_reject(STAGE, e.reason, source=name, offset=line_no, detail=e.detail))
                 continue
-            reason, result = classify(record)
-            if reason is None:
-                n_kept += 1
-                append(result)  # type: ignore[arg-type]
-                pending += 1
-                if pending >= batch_posts:
-                    pending = 0
-                    yield from (("posts", item) for item in buffer.take_by_shard())
+            early = check(record)
+            if early is None:
+                pending.append(record)
+                pending_lines.append(line_no)
+                if len(pending) >= batch_posts:
+                    yield from self._batch(pending, pending_lines, rejects, name, file_counts)
                 continue
+            reason, detail = early
             file_counts[reason] += 1
             if reason in DEAD_LETTER_REASONS:
                 url = record.url
-                yield "reject", new_reject(STAGE, reason, source=name, offset=line_no,
-                                           url=url if isinstance(url, str) else None, detail=str(result))
+                rejects.append(new_reject(STAGE, reason, source=name, offset=line_no,
+                                          url=url if isinstance(url, str) else None, detail=detail))
+        yield from self._batch(pending, pending_lines, rejects, name, file_counts)
         counts = self.counts
         counts["in"] += n_in
         counts["link_posts"] += n_in - sum(file_counts[r] for r in _NOT_LINK_POSTS)
-        counts["posts_kept"] += n_kept
         for reason, n in file_counts.items():
             counts["reason." + reason] += n
-        yield from (("posts", item) for item in buffer.take_by_shard())
+
+    def _batch(self, pending: list[Submission], pending_lines: list[int], rejects: list[dict[str, Any]],
+               name: str, file_counts: Counter) -> Iterator[tuple[str, Any]]:
+        """Apply the URL and score rules to the pending records, then yield the dead letters
+        (in line order) and the kept posts by shard; empties ``pending`` and ``rejects``."""
+        posts, urls, dropped = self.filter.classify_checked(pending)
+        for i, reason, detail in dropped:
+            file_counts[reason] += 1
+            if reason in DEAD_LETTER_REASONS:
+                rejects.append(new_reject(STAGE, reason, source=name, offset=pending_lines[i], url=pending[i].url,
+                                          detail=detail))
+        self.counts["posts_kept"] += posts.num_rows
+        pending.clear()
+        pending_lines.clear()
+        rejects.sort(key=lambda r: r["offset"])
+        yield from (("reject", r) for r in rejects)
+        rejects.clear()
+        if posts.num_rows:
+            yield from (("posts", item) for item in split_by_shard(posts, self.num_shards, urls))
 
 
 # --------------------------------------------------------------------------- the whole stage in one process

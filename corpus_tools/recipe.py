@@ -56,7 +56,8 @@ class LinksConfig:
     blocked_domain_files: list[str] = opt([], "Text files of domains to drop, one per line (`#` comments; "
                                               "`COUNT DOMAIN` lines allowed); counted as blocked_domain:<file stem>.")
     allow_extensions: list[str] = opt([], "File extensions taken off the built-in non-page list (e.g. [\"pdf\"]).")
-    batch_posts: int = opt(100_000, "Kept posts a dump reader buffers before shipping them as one Arrow batch "
+    batch_posts: int = opt(100_000, "Link posts a dump reader classifies together (URLs canonicalised in one "
+                                    "Arrow pass) before shipping the kept ones as Arrow batches "
                                     "(memory bound; does not change the output).", min=1)
     top_n: int = opt(50, "How many top domains/subreddits stats/links.json lists.", min=1)
 

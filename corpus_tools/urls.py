@@ -62,10 +62,12 @@ _PATH_WORK = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/]")
 _QUERY_WORK = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/?]")
 _PCT_OR_CHAR = re.compile(r"%([0-9A-Fa-f]{2})|(.)", re.S)
 _HOST_OK = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")  # after IDNA: LDH labels (underscore is seen in the wild)
-_REDDIT_ESCAPES = (("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">"))
+REDDIT_ESCAPES = (("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">"))
 # scheme, host, path, query of a URL that needs no percent-encoding work, port or user-info handling
-_SIMPLE_URL = re.compile(r"(https?)://([A-Za-z0-9.-]+)(/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*)?"
-                         r"(?:\?([A-Za-z0-9\-._~!$&'()*+,;=:@/?]*))?\Z")
+# (also run by Arrow's RE2 in corpus_tools.url_batch: keep it to syntax both engines read alike)
+SIMPLE_URL_PATTERN = (r"(?P<scheme>https?)://(?P<host>[A-Za-z0-9.-]+)(?P<path>/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*)?"
+                      r"(?:\?(?P<query>[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*))?")
+_SIMPLE_URL = re.compile(SIMPLE_URL_PATTERN + r"\Z")
 
 
 def _normalize_pct(s: str, safe: frozenset[str], work: re.Pattern) -> str:
@@ -160,7 +162,7 @@ def canonical_parts(url: str) -> tuple[str, str]:
         raise UrlRejected("bad_url", f"URL is a {type(url).__name__}, not a string")
     s = url.strip()
     if "&" in s:
-        for escaped, raw in _REDDIT_ESCAPES:
+        for escaped, raw in REDDIT_ESCAPES:
             if escaped in s:
                 s = s.replace(escaped, raw)
     m = _SIMPLE_URL.match(s)

@@ -8,7 +8,6 @@ shard), ``RUN/links/urls.txt`` (every kept canonical URL, sorted) and dead lette
 
 from __future__ import annotations
 
-import heapq
 import posixpath
 from collections import Counter
 
@@ -42,10 +41,10 @@ URL_LIST = "urls.txt"
 class ReadDumpFn(beam.DoFn):
     """One dump path → ``(shard, Arrow IPC bytes of that shard's kept posts)`` and dead letters.
 
-    Kept posts are buffered ``[links] batch_posts`` at a time, split by the output shard of
-    their URL and shipped as Arrow record batches: the shuffle moves a few large byte
-    strings instead of one element per post, and one worker per shard sees every post of
-    its URLs.
+    Link posts are classified ``[links] batch_posts`` at a time (URLs canonicalised in one
+    Arrow pass), and the kept ones split by the output shard of their URL and shipped as
+    zstd-compressed Arrow IPC: the shuffle moves a few large byte strings instead of one
+    element per post, and one worker per shard sees every post of its URLs.
     """
 
     def __init__(self, cfg: LinksConfig, domain_lists: dict[str, list[str]], num_shards: int):
@@ -99,11 +98,16 @@ class WriteLinkShardFn(beam.DoFn):
 
 def _write_url_list(shard_urls: list[tuple[int, bytes]], path: str) -> int:
     """One sorted ``urls.txt`` from the shards' sorted URL lists."""
-    lists = [blob.decode("utf-8").splitlines() for _, blob in sorted(shard_urls)]
-    urls = list(heapq.merge(*lists))
+    # UTF-8 bytes sort in code point order, like the str URLs of the shards; the list is the
+    # shards' sorted runs one after another, which list.sort merges in C.
+    urls: list[bytes] = []
+    for _, blob in shard_urls:
+        if blob:
+            urls.extend(blob[:-1].split(b"\n"))  # each URL ends with a newline
+    urls.sort()
     tmp = path + ".tmp"
     with FileSystems.create(tmp, mime_type="text/plain", compression_type=CompressionTypes.UNCOMPRESSED) as fh:
-        fh.write("".join(u + "\n" for u in urls).encode("utf-8"))
+        fh.write(b"\n".join(urls) + b"\n" if urls else b"")
     if FileSystems.exists(path):
         FileSystems.delete([path])
     FileSystems.rename([tmp], [path])
