@@ -198,7 +198,10 @@ def site_routes(pages: list[Page]) -> dict[str, tuple[int, str, bytes]]:
 
 
 def serve(pages: list[Page], host: str = "127.0.0.1", port: int = 0):
-    """Serve the site in a background thread; returns (server, base_url). Call server.shutdown()."""
+    """Serve the site in a background thread; returns (server, base_url). Call server.shutdown().
+
+    ``port`` is tried first (a fixed port keeps URLs, and so document ids and every output byte,
+    the same from run to run); when it is taken, a free port is used instead."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -216,7 +219,10 @@ def serve(pages: list[Page], host: str = "127.0.0.1", port: int = 0):
         def log_message(self, *args):  # quiet
             pass
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    try:
+        server = ThreadingHTTPServer((host, port), Handler)
+    except OSError:  # the preferred port is taken: any free one will do
+        server = ThreadingHTTPServer((host, 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://{host}:{server.server_address[1]}"
 

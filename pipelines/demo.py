@@ -50,7 +50,7 @@ def demo_recipe(inputs: str, quality_model: str, bench: str, seed: int) -> dict:
         "bloom": {"self_check_queries": 200_000},
         "contamination": {"benchmarks": [f"demo={bench}:text"]},
         "tokenize": {"vocab_size": 2048, "val_fraction": 0.1},
-        "train": {"model": "tiny", "steps": 60, "eval_interval": 20, "log_interval": 10},
+        "train": {"model": "tiny", "steps": 60, "batch_size": 4, "eval_interval": 20, "log_interval": 10},
     }
 
 
@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="demo-out", help="folder for the demo's inputs and run directory")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--port", type=int, default=8642, help="port for the demo site on 127.0.0.1 (a free one if taken)")
     args, beam_args = ap.parse_known_args(argv)
     t0 = time.time()
     out = os.path.abspath(args.out)
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _step("building the demo site and serving it on 127.0.0.1")
     pages = build_site(seed=args.seed)
-    server, base_url = serve(pages)
+    server, base_url = serve(pages, port=args.port)
     try:
         print(f"{len(pages)} pages at {base_url}")
         dump = os.path.join(inputs, "RS_2026-01.zst")
