@@ -9,21 +9,18 @@ log to its Reddit link, so ``score_sum`` and ``subreddits`` are filled.
 from __future__ import annotations
 
 import dataclasses
-import json
 import posixpath
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from corpus_tools.charset import UndecodableError, decode_html
-from corpus_tools.extract import extract_document
+from corpus_tools.extract import extract_document, payload_to_document
 from corpus_tools.recipe import ExtractConfig
-from corpus_tools.schema import make_doc_id, new_document, new_reject
-from corpus_tools.time_limit import CallTimeout, TimeLimited
-from corpus_tools.urls import domain_of
-from corpus_tools.warc import WarcPayload, WarcStats, iter_warc
 from corpus_tools.rundir import join
+from corpus_tools.schema import new_reject
+from corpus_tools.time_limit import TimeLimited
+from corpus_tools.warc import WarcPayload, WarcStats, iter_warc
 from pipelines.deadletter import DEAD_LETTER
 from pipelines.metrics import counter
 from pipelines.parquet_io import ReadDocs, WriteDocs, WriteRejects, match_files
@@ -52,59 +49,6 @@ class ReadWarcFn(beam.DoFn):
                     yield beam.pvalue.TaggedOutput(DEAD_LETTER, item)
         for rtype, n in stats.skipped.items():
             counter(NAME, f"skipped_{rtype}").inc(n)
-
-
-def payload_to_document(item: dict, cfg: ExtractConfig, extract=extract_document) -> tuple[dict | None, dict | None]:
-    """(document, None) or (None, dead letter) for one candidate record.
-
-    ``extract`` is ``extract_document`` or a time-limited wrapper of it (see ExtractFn).
-    """
-
-    def reject(reason: str, detail: str):
-        return None, new_reject(NAME, reason, source=item["warc_file"], offset=item["offset"],
-                                url=item["url"], detail=detail)
-
-    body: bytes = item["body"]
-    if not body.strip():
-        return reject("empty", "empty body")
-    if len(body) > cfg.max_html_bytes:
-        return reject("too_large", f"{len(body)} bytes > max_html_bytes={cfg.max_html_bytes}")
-    try:
-        text, charset = decode_html(body, item["header_charset"])
-    except UndecodableError as e:
-        return reject("undecodable", str(e))
-    if item["kind"] == "conversion":
-        found = {"text": text.strip(), "title": None, "date": None, "extractor": "wet"}
-        source = "wet"
-    else:
-        try:
-            found = extract(text, item["url"], cfg)
-        except CallTimeout:
-            return reject("timeout", f"extraction took longer than timeout_s={cfg.timeout_s:g}")
-        source = "warc"
-        if found is None:
-            return reject("no_text", "the extractor found no main text")
-    if len(found["text"]) < cfg.min_chars:
-        return reject("too_short", f"{len(found['text'])} chars < min_chars={cfg.min_chars}")
-    doc = new_document(
-        id=make_doc_id(item["url"], found["text"]),
-        url=item["url"],
-        domain=domain_of(item["url"]),
-        text=found["text"],
-        title=found.get("title"),
-        date=found.get("date"),
-        source=source,
-        fetch_time=item["warc_date"],
-        warc_file=item["warc_file"],
-        warc_offset=item["offset"],
-        warc_record_id=item["record_id"],
-        http_status=item["status"],
-        content_type=item["content_type"],
-        charset=charset,
-        extractor=found["extractor"],
-        metadata=json.dumps({"language_hint": found["language_hint"]}) if found.get("language_hint") else None,
-    )
-    return doc, None
 
 
 class ExtractFn(beam.DoFn):
