@@ -57,22 +57,21 @@ def _serve(n_hosts: int, latency: float, ready, ports_out) -> None:
     asyncio.run(main())
 
 
-def run_requests(urls: list[str], threads: int) -> float:
-    """A plain requests loop: ``threads`` workers, one Session each, pulling URLs from a queue."""
+def _queue_loop(urls: list[str], threads: int, name: str, make_client, fetch_ok) -> float:
+    """``threads`` workers, one client each, pulling URLs from a queue; pages/s."""
     q: queue.Queue = queue.Queue()
     for u in urls:
         q.put(u)
     ok = [0] * threads
 
     def worker(k: int) -> None:
-        s = requests.Session()
+        client = make_client()
         while True:
             try:
                 u = q.get_nowait()
             except queue.Empty:
                 return
-            r = s.get(u, timeout=30)
-            if r.status_code == 200 and r.content:
+            if fetch_ok(client, u):
                 ok[k] += 1
 
     t0 = time.perf_counter()
@@ -82,39 +81,29 @@ def run_requests(urls: list[str], threads: int) -> float:
     for t in ts:
         t.join()
     elapsed = time.perf_counter() - t0
-    assert sum(ok) == len(urls), f"requests fetched {sum(ok)} of {len(urls)}"
+    assert sum(ok) == len(urls), f"{name} fetched {sum(ok)} of {len(urls)}"
     return len(urls) / elapsed
+
+
+def run_requests(urls: list[str], threads: int) -> float:
+    """A plain requests loop: one Session per worker."""
+
+    def fetch_ok(session, u):
+        r = session.get(u, timeout=30)
+        return r.status_code == 200 and bool(r.content)
+
+    return _queue_loop(urls, threads, "requests", requests.Session, fetch_ok)
 
 
 def run_urllib3(urls: list[str], threads: int) -> float:
     """The same loop on bare urllib3 (one PoolManager per worker): the client webtext is built on."""
     import urllib3
 
-    q: queue.Queue = queue.Queue()
-    for u in urls:
-        q.put(u)
-    ok = [0] * threads
+    def fetch_ok(pm, u):
+        r = pm.request("GET", u, timeout=30)
+        return r.status == 200 and bool(r.data)
 
-    def worker(k: int) -> None:
-        pm = urllib3.PoolManager(maxsize=4)
-        while True:
-            try:
-                u = q.get_nowait()
-            except queue.Empty:
-                return
-            r = pm.request("GET", u, timeout=30)
-            if r.status == 200 and r.data:
-                ok[k] += 1
-
-    t0 = time.perf_counter()
-    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    elapsed = time.perf_counter() - t0
-    assert sum(ok) == len(urls), f"urllib3 fetched {sum(ok)} of {len(urls)}"
-    return len(urls) / elapsed
+    return _queue_loop(urls, threads, "urllib3", lambda: urllib3.PoolManager(maxsize=4), fetch_ok)
 
 
 def run_webtext(urls: list[str], threads: int, delay: float) -> tuple[float, int]:

@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from corpus_tools.bloom import BloomFilter, PartitionedBloom, open_bloom, partition_of
 from corpus_tools.ngrams import HASH_ID, NgramHasher, unique_pairs, word_spans, words
+from corpus_tools.recipe import ContaminationConfig
 
 NORMALISATION = "lower-cased str.isalnum() words separated by single spaces (corpus_tools.ngrams)"
 
@@ -573,13 +574,16 @@ def write_report(report: dict[str, Any], out_dir: str) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------- decontamination (GPT-3 App. C)
+_RECIPE = ContaminationConfig()  # the defaults live in the recipe, once
+
+
 @dataclass
 class DecontaminationConfig:
-    n: int = 13
-    window: int = 200
-    min_piece: int = 200
-    max_splits: int = 10
-    max_doc_freq: int = 10
+    n: int = _RECIPE.decontaminate_n
+    window: int = _RECIPE.decontaminate_window
+    min_piece: int = _RECIPE.decontaminate_min_piece
+    max_splits: int = _RECIPE.decontaminate_max_splits
+    max_doc_freq: int = _RECIPE.decontaminate_max_doc_freq
 
 
 def benchmark_ngram_set(benchmarks: list[Benchmark], n: int) -> HashSet:
