@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -111,6 +112,29 @@ def test_resume_gives_the_same_curve_as_an_uninterrupted_run(tokens_dir, tmp_pat
     mb, _ = load_model(part)
     for (na, pa), (nb, pb) in zip(ma.state_dict().items(), mb.state_dict().items()):
         assert na == nb and torch.equal(pa, pb)
+
+
+def test_compiled_bf16_training_follows_the_eager_curve_and_resumes(tokens_dir, tmp_path):
+    # The GPU benchmark's path (torch.compile + bf16 autocast) on CPU, where inductor runs too:
+    # compiling must not change what is learned, and a compiled run resumes from its checkpoint.
+    c = cfg(steps=12, eval_interval=6, warmup_steps=3)
+    eager = str(tmp_path / "eager")
+    train(tokens_dir, eager, c, device="cpu", progress=False, export=False, log=None)
+    compiled = str(tmp_path / "compiled")
+    cc = dataclasses.replace(c, compile="on", dtype="bfloat16")
+    first = train(tokens_dir, compiled, cc, device="cpu", stop_at=6, progress=False, export=False, log=None)
+    assert first["step"] == 6
+    train(tokens_dir, compiled, cc, device="cpu", progress=False, export=False, log=None)
+    a, b = read_metrics(eager), read_metrics(compiled)
+    assert [r["step"] for r in b] == list(range(1, 13))
+    # bf16 autocast rounds matmul inputs: close to the fp32 eager curve, not bit-equal
+    assert np.allclose([r["loss"] for r in a], [r["loss"] for r in b], rtol=0, atol=0.02)
+    assert np.allclose([r["val_loss"] for r in a if "val_loss" in r],
+                       [r["val_loss"] for r in b if "val_loss" in r], rtol=0, atol=0.02)
+    assert b[-1]["loss"] < b[0]["loss"] - 0.5
+    # the checkpoint holds the plain module's names, not the compiled wrapper's (_orig_mod.)
+    state = torch.load(os.path.join(compiled, "ckpt.pt"), weights_only=True)
+    assert not any(k.startswith("_orig_mod") for k in state["model"])
 
 
 def test_weight_decay_applies_to_matrices_only():
