@@ -52,7 +52,7 @@ def _expand_remote(s: str) -> list[str]:
 
 def expand_inputs(spec: str | Iterable[str]) -> list[str]:
     """Files named by paths, folders (their ``*.parquet`` shards if they hold any — so a stage
-    folder's ``rejected/`` is not read — else all their files, recursively, hidden and
+    folder's ``_rejected/`` is not read — else all their files, recursively, hidden and
     underscore files skipped) and globs, sorted. Remote paths (``gs://``...) go through fsspec."""
     specs = [spec] if isinstance(spec, (str, os.PathLike)) else list(spec)
     out: list[str] = []
@@ -61,7 +61,7 @@ def expand_inputs(spec: str | Iterable[str]) -> list[str]:
             out.extend(_expand_remote(s))
         elif os.path.isdir(s):
             parquet = sorted(glob.glob(os.path.join(s, "*.parquet")))
-            if parquet:  # a document-stage folder: its shards only, not rejected/ or removed/
+            if parquet:  # a document-stage folder: its shards only, not _rejected/ or _removed/
                 out.extend(parquet)
                 continue
             for root, dirs, files in os.walk(s):

@@ -29,7 +29,7 @@ from corpus_tools.corpus_profile import (
     profile_links,
 )
 from corpus_tools.recipe import DatacardConfig, Recipe, RecipeError, recipe_from_dict
-from corpus_tools.rundir import STAGE_DIRS, RunDir, join
+from corpus_tools.rundir import CLUSTERS_DIR, STAGE_DIRS, RunDir, join
 from corpus_tools.schema import DOC_SCHEMA
 from corpus_tools.versions import library_versions
 
@@ -255,7 +255,7 @@ def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
         "links": _profile("links", parquet_paths(run.stage_dir("links")), profile_links, cfg.top_k),
         "fetch_log": _profile("fetch log", parquet_paths(join(run.stage_dir("fetch"), "fetch_log")),
                               profile_fetch_log),
-        "clusters": _profile("clusters", parquet_paths(join(run.stage_dir("dedup"), "clusters")), profile_clusters),
+        "clusters": _profile("clusters", parquet_paths(join(run.stage_dir("dedup"), CLUSTERS_DIR)), profile_clusters),
         "contamination": _contamination(run),
         "decontamination": _decontamination(run),
         "recipe": recipe_dict,
@@ -669,8 +669,8 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
         "Preprocessing / cleaning / labeling": [
             ("Was any preprocessing/cleaning/labeling of the data done?", "Yes, the numbered steps under Data Collection and Processing."),
             ("Was the raw data saved in addition to the preprocessed data?",
-             "Yes: the HTTP responses are in the run's WARC files, the removed documents under `filtered/removed/`."
-             if "fetch" in ran else "The removed documents are kept under `filtered/removed/` of the run directory."),
+             "Yes: the HTTP responses are in the run's WARC files, the removed documents under `filtered/_removed/`."
+             if "fetch" in ran else "The removed documents are kept under `filtered/_removed/` of the run directory."),
             ("Is the software used to preprocess the data available?", f"Yes: {data['generator']} (Apache-2.0)."),
         ],
         "Uses": [

@@ -5,7 +5,8 @@ Layout (see docs/architecture.md)::
     RUN/recipe.toml  links/  warc/  docs/  filtered/  dedup/  bloom/  tokenizer/  tokens/
         stats/<stage>.json  contamination/  card/
 
-A stage is finished when ``RUN/<its folder>/_SUCCESS`` exists; a rerun skips it unless forced.
+Side outputs sit inside the stage folder under ``_``-names (``_rejected/``, ``_removed/<reason>/``,
+``_clusters/``) that folder readers skip. A stage is finished when ``RUN/<its folder>/_SUCCESS`` exists; a rerun skips it unless forced.
 Paths may be local or remote (``gs://``...); remote access goes through fsspec.
 """
 
@@ -31,6 +32,13 @@ STAGE_DIRS: dict[str, str] = {
 }
 
 SUCCESS_MARKER = "_SUCCESS"
+
+# Side outputs kept inside a stage's folder. Their names start with "_" because pyarrow, pandas,
+# Spark and Dask skip such paths when they read a folder: ``pandas.read_parquet("RUN/filtered")``
+# gives the kept documents alone, not the removed ones or the dead letters as well.
+REJECTED_DIR = "_rejected"  # dead letters (REJECT_SCHEMA), every stage
+REMOVED_DIR = "_removed"  # documents a filter or dedup removed, one sub-folder per reason
+CLUSTERS_DIR = "_clusters"  # dedup's duplicate clusters (CLUSTER_SCHEMA)
 
 
 def _remote(path: str) -> bool:

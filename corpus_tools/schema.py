@@ -86,7 +86,7 @@ FETCH_LOG_SCHEMA = pa.schema(
     ]
 )
 
-# One row per near-duplicate cluster (RUN/dedup/clusters/).
+# One row per near-duplicate cluster (RUN/dedup/_clusters/).
 CLUSTER_SCHEMA = pa.schema(
     [
         pa.field("cluster_id", pa.string(), nullable=False),

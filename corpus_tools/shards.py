@@ -53,7 +53,7 @@ def expand_paths(spec: str | os.PathLike | Iterable[str]) -> list[str]:
     """Expand a folder, glob or list of them to a sorted list of ``*.parquet`` files.
 
     A folder means every ``*.parquet`` directly inside it (sub-folders such as
-    ``rejected/`` or ``removed/`` are not included).
+    ``_rejected/`` or ``_removed/`` are not included).
     """
     specs = [os.fspath(spec)] if isinstance(spec, (str, os.PathLike)) else [os.fspath(s) for s in spec]
     out: list[str] = []

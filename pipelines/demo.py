@@ -129,9 +129,9 @@ where everything is:
   resolved recipe     {run.recipe_path}
   links               {run.stage_dir('links')}
   WARC + fetch log    {run.stage_dir('fetch')}
-  documents           {run.stage_dir('extract')}  (dead letters in rejected/)
-  filtered            {run.stage_dir('filter')}  (removed/<reason>/ the rest)
-  final corpus        {run.stage_dir('dedup')}  (clusters/ the duplicate clusters)
+  documents           {run.stage_dir('extract')}  (dead letters in _rejected/)
+  filtered            {run.stage_dir('filter')}  (_removed/<reason>/ the rest)
+  final corpus        {run.stage_dir('dedup')}  (_clusters/ the duplicate clusters)
   Bloom filter        {run.stage_dir('bloom')}
   contamination       {run.path('contamination', 'report.md')}
   tokenizer           {run.path('tokenizer')}

@@ -113,7 +113,7 @@ class WriteDocs(WriteShards):
 
 
 class WriteRejects(WriteShards):
-    """Dead letters (REJECT_SCHEMA) to their own folder, e.g. ``RUN/docs/rejected/``."""
+    """Dead letters (REJECT_SCHEMA) to their own folder, e.g. ``RUN/docs/_rejected/``."""
 
     def __init__(self, out_dir: str, num_shards: int = 1):
         super().__init__(out_dir, REJECT_SCHEMA, num_shards, key=reject_key)

@@ -62,7 +62,7 @@ def test_bloom_stage_builds_the_same_filter_as_the_library(corpus):
     assert stats["records_in"] == len(texts) + 1
     assert stats["records_out"] == len(texts)
     assert stats["reasons"] == {"no_text": 1}
-    assert read_table(str(corpus["root"] / "bloom" / "rejected")).num_rows == 1
+    assert read_table(str(corpus["root"] / "bloom" / "_rejected")).num_rows == 1
     d = stats["details"]
     assert d["capacity"] == positions and d["n_inserted"] == positions and d["partitions"] == 2
     assert d["self_check"]["queries"] == 20_000 and d["self_check"]["false_positives"] == 0

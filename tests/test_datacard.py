@@ -86,7 +86,7 @@ def run_dir(tmp_path) -> Path:
     write_records(final[:30], str(root / "dedup" / "part-00000-of-00002.parquet"))
     write_records(final[30:], str(root / "dedup" / "part-00001-of-00002.parquet"))
     write_records(_docs(2, 205), str(root / "filtered" / "part-00000-of-00001.parquet"))
-    write_records(_docs(3, 5), str(root / "filtered" / "removed" / "language" / "part-00000-of-00001.parquet"))
+    write_records(_docs(3, 5), str(root / "filtered" / "_removed" / "language" / "part-00000-of-00001.parquet"))
     links = [{"url": f"https://{DOMAINS[i % 3]}/{i}", "domain": DOMAINS[i % 3], "score_sum": 3 + i, "n_posts": 1 + i % 2,
               "subreddits": sorted({["science", "news", "worldnews"][i % 3], "news" if i % 5 == 0 else "science"}),
               "first_seen": 1117584000 + i, "last_seen": 1120000000 + i, "example_url": None, "post_ids": []}
@@ -98,7 +98,7 @@ def run_dir(tmp_path) -> Path:
     write_records(fetch, str(root / "warc" / "fetch_log" / "part-00000-of-00001.parquet"), FETCH_LOG_SCHEMA)
     clusters = [{"cluster_id": f"c{i}", "kept_id": f"d{i}", "members": [f"d{i}"] * s, "size": s,
                  "kind": ["near", "exact"][i % 2], "similarity": 0.9} for i, s in enumerate([2, 2, 3, 5, 9, 2, 17])]
-    write_records(clusters, str(root / "dedup" / "clusters" / "part-00000-of-00001.parquet"), CLUSTER_SCHEMA)
+    write_records(clusters, str(root / "dedup" / "_clusters" / "part-00000-of-00001.parquet"), CLUSTER_SCHEMA)
     (root / "contamination").mkdir()
     (root / "contamination" / "report.json").write_text(json.dumps(REPORT))
     return root

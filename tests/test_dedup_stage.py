@@ -81,7 +81,7 @@ def run_dedup(corpus, tmp_path, beam_args=(), **overrides):
     ctx = StageContext(run, recipe, beam_args=list(beam_args), inputs=[corpus["input"]], log=lambda m: None)
     stats = execute_stage(STAGE, ctx)
     kept = read_table(run.path("dedup")).to_pylist()
-    clusters = read_table(run.path("dedup", "clusters")).to_pylist()
+    clusters = read_table(run.path("dedup", "_clusters")).to_pylist()
     return run, stats, kept, clusters
 
 
@@ -120,7 +120,7 @@ def test_below_threshold_never_clustered(corpus, result):
 def test_counts_and_stats(corpus, result):
     run, stats, kept, clusters = result
     n_valid = len(corpus["docs"])
-    removed = {r: read_table(run.path("dedup", "removed", r)).num_rows
+    removed = {r: read_table(run.path("dedup", "_removed", r)).num_rows
                for r in ("exact_duplicate", "url_duplicate", "near_duplicate")}
     # exact: 2 of the 3 variants and 1 of the 2 empty documents; url: 1; near: 3
     assert removed == {"exact_duplicate": 3, "url_duplicate": 1, "near_duplicate": 3}
@@ -131,7 +131,7 @@ def test_counts_and_stats(corpus, result):
     assert d["cluster_count"] == len(clusters) == 4 and d["clusters"] == {"exact": 2, "url": 1, "near": 1}
     assert d["candidate_pairs"] >= d["verified_pairs"] >= 6
     assert d["cluster_size_histogram"] == {"2": 2, "3": 1, "4": 1}
-    assert read_table(run.path("dedup", "rejected")).num_rows == 1
+    assert read_table(run.path("dedup", "_rejected")).num_rows == 1
 
 
 def test_verification_is_what_keeps_low_pairs_apart(corpus, result, tmp_path):

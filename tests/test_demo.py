@@ -44,8 +44,27 @@ def test_every_funnel_stage_removed_something_for_a_reason(demo_run):
         s = run.read_stats(stage)  # nothing lost inside a stage
         assert s["records_in"] == s["records_out"] + sum(s["reasons"].values()), stage
     # every non-English page was removed by language ID
-    removed = read_table(str(out / "run" / "filtered" / "removed" / "language"))
+    removed = read_table(str(out / "run" / "filtered" / "_removed" / "language"))
     assert {"de", "es", "fr"} <= {u.split("/")[3] for u in removed.column("url").to_pylist()}
+
+
+def test_a_folder_reader_on_a_stage_folder_sees_its_main_output_only(demo_run):
+    # pandas/pyarrow read a stage folder recursively: side outputs (dead letters, removed documents,
+    # clusters) must not be mixed into it, though they sit inside the folder.
+    import pandas as pd
+
+    from corpus_tools.schema import DOC_SCHEMA
+
+    out, _ = demo_run
+    run = RunDir(out / "run")
+    for stage in ("extract", "filter", "dedup"):
+        folder = run.stage_dir(stage)
+        df = pd.read_parquet(folder)
+        assert len(df) == run.read_stats(stage)["records_out"], stage
+        assert list(df.columns) == DOC_SCHEMA.names, stage
+        assert len(df) == read_table(folder).num_rows
+    # the removed documents are still there, beside the kept ones
+    assert read_table(f"{run.stage_dir('filter')}/_removed/language").num_rows > 0
 
 
 def test_card_shows_the_funnel(demo_run):

@@ -80,7 +80,7 @@ def test_bad_files_dead_letter_and_run_finishes(shared_data, tmp_path):
     rc = run_cli("extract", "--out", out, "--input", w / "warcio-example-trunc.warc",
                  w / "warcio-example-bad-non-chunked.warc.gz", w / "cc-main-2024-22-whirlwind.warc.wet.gz")
     assert rc == 0
-    rejected = pd.concat([pd.read_parquet(f) for f in shard_files(out / "docs" / "rejected")])
+    rejected = pd.concat([pd.read_parquet(f) for f in shard_files(out / "docs" / "_rejected")])
     assert sorted(rejected.reason) == ["digest_mismatch", "non_chunked_gzip"]
     assert all(rejected.detail.str.len() > 10)
     docs = read_docs(out / "docs")

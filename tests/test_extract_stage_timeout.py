@@ -43,7 +43,7 @@ def test_stalling_page_is_dead_lettered(shared_data, tmp_path):
     assert "order of magnitude larger than Microsoft" in d["text"]
     assert json.loads(d["metadata"])["language_hint"] == "en"
 
-    rejects = [r for f in sorted(glob.glob(os.path.join(run, "docs", "rejected", "*.parquet")))
+    rejects = [r for f in sorted(glob.glob(os.path.join(run, "docs", "_rejected", "*.parquet")))
                for r in pq.read_table(f).to_pylist()]
     assert [(r["url"], r["reason"]) for r in rejects] == [("https://slow.example/huge", "timeout")]
     stats = json.load(open(os.path.join(run, "stats", "extract.json")))

@@ -141,7 +141,7 @@ def test_rows_without_url_are_dead_lettered_and_counted(tmp_path):
     assert main(["fetch", "--out", str(run), "--input", str(links), "--recipe", str(recipe)]) == 0
     log = read_table(str(run / "warc" / "fetch_log")).to_pylist()
     assert [r["reason"] for r in log] == ["ssrf"]
-    rejected = read_table(str(run / "warc" / "rejected")).to_pylist()
+    rejected = read_table(str(run / "warc" / "_rejected")).to_pylist()
     assert [r["reason"] for r in rejected] == ["no_url", "no_url"]
     stats = json.loads((run / "stats" / "fetch.json").read_text())
     assert stats["records_in"] == 3 and stats["records_out"] == 0

@@ -1,5 +1,5 @@
 """`webtext filter` end to end on real Parquet: every document is kept or lands in
-removed/<reason>/ with its reason, stats/filter.json counts reasons, outputs are deterministic."""
+_removed/<reason>/ with its reason, stats/filter.json counts reasons, outputs are deterministic."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def test_filter_stage_accounts_for_every_document(inputs, tmp_path):
     for reason, docs in expected.items():
         if reason == "kept":
             continue
-        removed = read_dir(os.path.join(run, "filtered", "removed", reason))
+        removed = read_dir(os.path.join(run, "filtered", "_removed", reason))
         assert sorted(d["id"] for d in removed) == sorted(d["id"] for d in docs), reason
         for d in removed:
             meta = json.loads(d["metadata"])
@@ -106,7 +106,7 @@ def test_filter_stage_with_quality_classifier(inputs, shared_data, tmp_path):
     run = str(tmp_path / "run")
     assert webtext(["filter", "--input", str(folder), "--out", run, "--recipe", str(recipe)]) == 0
     kept = read_dir(os.path.join(run, "filtered"))
-    by_clf = read_dir(os.path.join(run, "filtered", "removed", "quality_classifier"))
+    by_clf = read_dir(os.path.join(run, "filtered", "_removed", "quality_classifier"))
     # the classifier sees exactly the documents that pass the rules; each gets a score
     assert sorted(d["id"] for d in kept + by_clf) == sorted(d["id"] for d in expected["kept"])
     assert all(0.0 <= d["quality_score"] <= 1.0 for d in kept + by_clf)
@@ -127,4 +127,4 @@ def test_everything_removed_still_counts_zero_out(inputs, tmp_path):
     assert stats["records_in"] == n_in and stats["records_out"] == 0
     assert stats["reasons"] == {"language": n_in}
     assert read_dir(os.path.join(run, "filtered")) == []
-    assert len(read_dir(os.path.join(run, "filtered", "removed", "language"))) == n_in
+    assert len(read_dir(os.path.join(run, "filtered", "_removed", "language"))) == n_in

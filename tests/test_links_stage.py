@@ -87,7 +87,7 @@ def test_stats_file(run_dir):
 
 
 def test_dead_letters_have_reason_and_line(run_dir, inputs):
-    rejected = read_rows(run_dir / "links" / "rejected")
+    rejected = read_rows(run_dir / "links" / "_rejected")
     got = sorted((r["source"], r["offset"], r["reason"]) for r in rejected)
     assert got == [(inputs[2], 2, "bad_json"), (inputs[2], 3, "no_url")]
 

@@ -7,7 +7,7 @@ def add_parser(sub):
     p = sub.add_parser("dedup", help="remove exact, URL and near duplicates (RUN/dedup, the final corpus)",
                        description="Remove exact duplicates (normalised text), URL duplicates and MinHash-LSH "
                                    "near-duplicates; write the final corpus to RUN/dedup, the clusters to "
-                                   "RUN/dedup/clusters and the removed documents to RUN/dedup/removed/<reason>.")
+                                   "RUN/dedup/_clusters and the removed documents to RUN/dedup/_removed/<reason>.")
     add_stage_arguments(p, input_help="document Parquet folders or globs (default: RUN/filtered)")
     return p
 

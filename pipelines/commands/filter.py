@@ -7,7 +7,7 @@ def add_parser(sub):
     p = sub.add_parser("filter", help="language ID + quality rules + quality classifier (RUN/docs → RUN/filtered)",
                        description="Fill language, language_score and quality_score; keep documents that pass "
                                    "language ID, the [filter] rules and the optional GPT-3 quality classifier. Kept "
-                                   "documents go to RUN/filtered, removed ones to RUN/filtered/removed/<reason>/, "
+                                   "documents go to RUN/filtered, removed ones to RUN/filtered/_removed/<reason>/, "
                                    "per-reason counts to RUN/stats/filter.json.")
     add_stage_arguments(p, input_help="document Parquet folders/globs (default: RUN/docs from the extract stage)")
     return p

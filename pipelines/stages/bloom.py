@@ -6,7 +6,7 @@ holds); (2) hash every document's n-grams and build the filter with a ``CombineP
 over hash-prefix partitions: each worker fills partial filters, the combiner OR-merges
 them, and every partition is written as its own ``.bloom`` file. The driver then writes
 the ``bloom.json`` manifest (reading one partition at a time) and runs the GPT-2-style
-self-check. Documents without text go to ``RUN/bloom/rejected``.
+self-check. Documents without text go to ``RUN/bloom/_rejected``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from apache_beam.io.filesystems import FileSystems
 from corpus_tools.bloom import BloomFilter, PartitionedBloom, part_name, partition_of
 from corpus_tools.contamination import bloom_manifest_meta, partition_capacity, self_check
 from corpus_tools.ngrams import HASH_ID, NgramHasher, count_ngrams, words
-from corpus_tools.rundir import join
+from corpus_tools.rundir import REJECTED_DIR, join
 from corpus_tools.schema import new_reject
 from pipelines.deadletter import DEAD_LETTER
 from pipelines.metrics import collect_counters
@@ -163,7 +163,7 @@ def build_bloom_pipeline(docs: list[str], out_dir: str, *, n: int, fpr: float, p
         (res.hashes
          | "Combine" >> beam.CombinePerKey(BloomCombineFn(cap, fpr, n, partitions))
          | "Write" >> beam.ParDo(WritePartitionFn(out_dir, partitions)))
-        res[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out_dir, "rejected"))
+        res[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out_dir, REJECTED_DIR))
 
     if not FileSystems.exists(out_dir):
         FileSystems.mkdirs(out_dir)
@@ -204,7 +204,7 @@ class BloomStage(Stage):
         if cfg.self_check_queries:
             bloom = PartitionedBloom.open(out, expected_hash_id=HASH_ID)
             details["self_check"] = self_check(bloom, cfg.self_check_queries, seed=ctx.recipe.run.seed, n=cfg.n)
-        return StageResult(details=details, outputs={"bloom": out, "rejected": join(out, "rejected")})
+        return StageResult(details=details, outputs={"bloom": out, "rejected": join(out, REJECTED_DIR)})
 
 
 STAGE = BloomStage()

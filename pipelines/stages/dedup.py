@@ -1,8 +1,8 @@
 """Dedup stage: exact, URL and MinHash-LSH near-duplicate removal → the final corpus.
 
 Reads ``RUN/filtered`` (or ``--input``), writes ``RUN/dedup`` (kept documents, DOC_SCHEMA, with
-``dedup_cluster`` filled for clustered ones), ``RUN/dedup/clusters`` (CLUSTER_SCHEMA),
-``RUN/dedup/removed/<reason>/`` (the removed duplicates) and ``RUN/dedup/rejected`` (dead letters).
+``dedup_cluster`` filled for clustered ones), ``RUN/dedup/_clusters`` (CLUSTER_SCHEMA),
+``RUN/dedup/_removed/<reason>/`` (the removed duplicates) and ``RUN/dedup/_rejected`` (dead letters).
 
 The graph (every step keyed, nothing needs all documents on one worker):
 
@@ -29,7 +29,7 @@ from corpus_tools.exact import text_hash, url_key
 from corpus_tools.lsh import batch_band_keys, optimal_bands_rows
 from corpus_tools.minhash import MinHasher, estimate_jaccard, jaccard, shingle_set
 from corpus_tools.recipe import DedupConfig
-from corpus_tools.rundir import join
+from corpus_tools.rundir import CLUSTERS_DIR, REJECTED_DIR, REMOVED_DIR, join
 from corpus_tools.schema import CLUSTER_SCHEMA, new_reject
 from corpus_tools.shards import read_table
 from pipelines.deadletter import DEAD_LETTER
@@ -114,7 +114,7 @@ class ResolveFn(beam.DoFn):
 
 
 class Resolve(beam.PTransform):
-    """Group features by ``key(feature)`` and resolve each group (outputs survivors/clusters/decisions)."""
+    """Group features by ``key(feature)`` and resolve each group (outputs survivors/_clusters/decisions)."""
 
     def __init__(self, kind: str, key):
         super().__init__()
@@ -202,7 +202,7 @@ class DedupStage(Stage):
         cfg = ctx.recipe.dedup
         shards = ctx.recipe.run.num_shards
         out = ctx.run.stage_dir(NAME)
-        clusters_dir = join(out, "clusters")
+        clusters_dir = join(out, CLUSTERS_DIR)
         bands, rows = optimal_bands_rows(cfg.threshold, cfg.num_perm, cfg.false_positive_weight,
                                          cfg.false_negative_weight)
 
@@ -264,10 +264,10 @@ class DedupStage(Stage):
                      | "Finalize" >> beam.ParDo(FinalizeFn()).with_outputs(*REASONS.values(), main="kept"))
             final.kept | "WriteDocs" >> WriteDocs(out, shards)
             for reason in REASONS.values():
-                final[reason] | f"Write_{reason}" >> WriteDocs(join(out, "removed", reason), shards)
+                final[reason] | f"Write_{reason}" >> WriteDocs(join(out, REMOVED_DIR, reason), shards)
             (clusters | "AllClusters" >> beam.Flatten()
              | "WriteClusters" >> WriteShards(clusters_dir, CLUSTER_SCHEMA, shards, key=lambda r: r["cluster_id"]))
-            checked[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out, "rejected"))
+            checked[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out, REJECTED_DIR))
 
         counters = ctx.run_beam(build)
         if getattr(ctx, "build_only", False):
@@ -286,7 +286,7 @@ class DedupStage(Stage):
         }
         return StageResult(records_in=counters.get("in", 0), records_out=counters.get("out", 0),
                            details=details, outputs={
-            "docs": out, "clusters": clusters_dir, "removed": join(out, "removed"), "rejected": join(out, "rejected")})
+            "docs": out, "clusters": clusters_dir, "removed": join(out, REMOVED_DIR), "rejected": join(out, REJECTED_DIR)})
 
 
 STAGE = DedupStage()

@@ -1,7 +1,7 @@
 """Extract stage: WARC response records (HTML) and WET conversion records → documents.
 
 Reads ``--input`` WARC/WET files (e.g. Common Crawl) or the fetch stage's ``RUN/warc``;
-writes ``RUN/docs`` (DOC_SCHEMA) and ``RUN/docs/rejected`` (dead letters with reasons).
+writes ``RUN/docs`` (DOC_SCHEMA) and ``RUN/docs/_rejected`` (dead letters with reasons).
 When the WARC files are the fetch stage's, each document is joined back through the fetch
 log to its Reddit link, so ``score_sum`` and ``subreddits`` are filled.
 """
@@ -17,7 +17,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from corpus_tools.extract import extract_document, payload_to_document
 from corpus_tools.recipe import ExtractConfig
-from corpus_tools.rundir import join
+from corpus_tools.rundir import REJECTED_DIR, join
 from corpus_tools.schema import new_reject
 from corpus_tools.time_limit import TimeLimited
 from corpus_tools.warc import WarcPayload, WarcStats, iter_warc
@@ -149,11 +149,11 @@ class ExtractStage(Stage):
                 docs = docs | "JoinLinks" >> JoinLinks(fetch_log, links_dir)
             docs | "WriteDocs" >> WriteDocs(out, ctx.recipe.run.num_shards)
             ((read[DEAD_LETTER], extracted[DEAD_LETTER]) | "AllRejects" >> beam.Flatten()
-             | "WriteRejects" >> WriteRejects(join(out, "rejected")))
+             | "WriteRejects" >> WriteRejects(join(out, REJECTED_DIR)))
 
         ctx.run_beam(build)
         return StageResult(details={"warc_files": len(files), "joined_links": join_links},
-                           outputs={"docs": out, "rejected": join(out, "rejected")})
+                           outputs={"docs": out, "rejected": join(out, REJECTED_DIR)})
 
 
 STAGE = ExtractStage()

@@ -6,7 +6,7 @@ fetches all the groups of its bundle together with one :class:`corpus_tools.fetc
 (many hosts in parallel, each host politely) and writes its own rotating WARC files through
 Beam ``FileSystems``. The fetch log (``RUN/warc/fetch_log/part-*.parquet``,
 ``FETCH_LOG_SCHEMA``) has one row per input URL; input rows without a URL are dead-lettered to
-``RUN/warc/rejected/``.
+``RUN/warc/_rejected/``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from apache_beam.transforms.window import GlobalWindows
 
 from corpus_tools.fetch import Crawler, origin_of
 from corpus_tools.recipe import FetchConfig
-from corpus_tools.rundir import join
+from corpus_tools.rundir import REJECTED_DIR, join
 from corpus_tools.schema import FETCH_LOG_SCHEMA, new_reject
 from corpus_tools.versions import library_versions
 from corpus_tools.warc_writer import RotatingWarcWriter
@@ -150,14 +150,14 @@ class FetchStage(Stage):
                    | "Fetch" >> beam.ParDo(FetchGroupsFn(cfg, ctx.recipe.run.seed, out, ctx.recipe.run.name)))
             log | "WriteFetchLog" >> WriteShards(join(out, "fetch_log"), FETCH_LOG_SCHEMA,
                                                  ctx.recipe.run.num_shards, key=_log_key)
-            urls[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out, "rejected"))
+            urls[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out, REJECTED_DIR))
 
         t0 = time.perf_counter()
         counters = ctx.run_beam(build)
         elapsed = time.perf_counter() - t0
         return StageResult(records_out=counters.get("out", 0), details=fetch_details(counters, elapsed),
                            outputs={"warc": out, "fetch_log": join(out, "fetch_log"),
-                                    "rejected": join(out, "rejected")})
+                                    "rejected": join(out, REJECTED_DIR)})
 
 
 def fetch_details(counters: dict[str, int], elapsed_s: float) -> dict:

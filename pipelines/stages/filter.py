@@ -1,9 +1,9 @@
 """Filter stage: language ID, heuristic quality rules and the GPT-3 quality classifier.
 
 Reads ``RUN/docs`` (or ``--input``), writes kept documents to ``RUN/filtered`` and every removed
-document, in full, to ``RUN/filtered/removed/<reason>/`` (the reason's detail is in its
+document, in full, to ``RUN/filtered/_removed/<reason>/`` (the reason's detail is in its
 ``metadata`` JSON under ``filter``). Records that cannot be processed at all go to
-``RUN/filtered/rejected`` as dead letters. Counters: ``in``, ``out``, ``reason.<reason>``.
+``RUN/filtered/_rejected`` as dead letters. Counters: ``in``, ``out``, ``reason.<reason>``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import apache_beam as beam
 
 from corpus_tools.document_filter import REASONS, DocumentFilter
 from corpus_tools.recipe import FilterConfig
-from corpus_tools.rundir import join
+from corpus_tools.rundir import REJECTED_DIR, REMOVED_DIR, join
 from corpus_tools.schema import new_reject
 from pipelines.deadletter import DEAD_LETTER
 from pipelines.metrics import counter
@@ -67,17 +67,17 @@ class FilterStage(Stage):
             for reason in REASONS:
                 (res[REMOVED]
                  | f"Only_{reason}" >> beam.FlatMap(lambda rd, r=reason: [rd[1]] if rd[0] == r else [])
-                 | f"Write_{reason}" >> WriteDocs(join(out, REMOVED, reason), shards))
-            res[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out, "rejected"))
+                 | f"Write_{reason}" >> WriteDocs(join(out, REMOVED_DIR, reason), shards))
+            res[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out, REJECTED_DIR))
 
         counters = ctx.run_beam(build)
-        removed = {r: join(out, REMOVED, r) for r in REASONS}
+        removed = {r: join(out, REMOVED_DIR, r) for r in REASONS}
         return StageResult(
             records_in=counters.get("in", 0),  # a counter that never fired is absent: 0, not null
             records_out=counters.get("out", 0),
             details={"rules": list(cfg.rules), "languages": list(cfg.languages),
                      "quality_model": cfg.quality_model or None, "removed_dirs": removed},
-            outputs={"docs": out, "removed": join(out, REMOVED), "rejected": join(out, "rejected")},
+            outputs={"docs": out, "removed": join(out, REMOVED_DIR), "rejected": join(out, REJECTED_DIR)},
         )
 
 

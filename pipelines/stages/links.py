@@ -3,7 +3,7 @@
 Reads ``--input`` dumps (``RS_*.zst|xz|bz2|gz`` or plain NDJSON; one file per worker, files in
 parallel), writes ``RUN/links/part-*.parquet`` (LINK_SCHEMA, rows sorted by ``url`` in each
 shard), ``RUN/links/urls.txt`` (every kept canonical URL, sorted) and dead letters to
-``RUN/links/rejected/``. See docs/stages/links.md.
+``RUN/links/_rejected/``. See docs/stages/links.md.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from corpus_tools.links import (
     table_to_bytes,
 )
 from corpus_tools.recipe import LinksConfig
-from corpus_tools.rundir import join
+from corpus_tools.rundir import REJECTED_DIR, join
 from corpus_tools.schema import LINK_SCHEMA, new_reject
 from corpus_tools.urls import read_domain_list
 from pipelines.deadletter import DEAD_LETTER
@@ -163,7 +163,7 @@ class LinksStage(Stage):
              | "MergeAndWrite" >> beam.ParDo(WriteLinkShardFn(out, num_shards, cfg.min_karma))
              | "ShardUrls" >> beam.combiners.ToList()
              | "WriteUrlList" >> beam.Map(_write_url_list, url_list))
-            read[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out, "rejected"))
+            read[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out, REJECTED_DIR))
 
         counters = ctx.run_beam(build)
         summary = link_summary(_read_links(out, ["url", "domain", "n_posts", "subreddits", "score_sum"]), cfg.top_n)
@@ -182,7 +182,7 @@ class LinksStage(Stage):
             **summary,
         }
         return StageResult(details=details,
-                           outputs={"links": out, "urls": url_list, "rejected": join(out, "rejected")})
+                           outputs={"links": out, "urls": url_list, "rejected": join(out, REJECTED_DIR)})
 
 
 STAGE = LinksStage()
