@@ -104,6 +104,9 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
         ctx.log(f"[{stage.name}] already done in {run.stage_dir(stage.name)} (use --force {stage.name} to redo)")
         return None
     run.clear_stage(stage.name)
+    # The resolved recipe is recorded once a stage really runs: a command that fails on its
+    # arguments or inputs leaves no recipe.toml behind (nor a run folder, for a new RUN).
+    run.write_text(run.recipe_path, ctx.recipe.to_toml())
     ctx.counters = {}
     ctx.ran_beam = False
     ctx.read_from = []
@@ -159,7 +162,8 @@ def add_stage_arguments(parser: argparse.ArgumentParser, input_help: str = "inpu
 
 
 def resolve_recipe(args: argparse.Namespace, run: RunDir) -> Recipe:
-    """--recipe, else RUN/recipe.toml, else defaults; then CLI overrides; written back to RUN/recipe.toml."""
+    """--recipe, else RUN/recipe.toml, else defaults; then CLI overrides. :func:`execute_stage`
+    writes it to RUN/recipe.toml when a stage runs."""
     if getattr(args, "recipe", None):
         recipe = load_recipe(args.recipe)
     elif run.exists(run.recipe_path):
@@ -170,7 +174,6 @@ def resolve_recipe(args: argparse.Namespace, run: RunDir) -> Recipe:
     if allow:
         merged = sorted(set(recipe.fetch.allow_networks) | set(allow))
         recipe = recipe.replace({"fetch": {"allow_networks": merged}})
-    run.write_text(run.recipe_path, recipe.to_toml())
     return recipe
 
 

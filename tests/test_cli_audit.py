@@ -98,7 +98,8 @@ def test_corrupt_parquet_input_is_one_line_before_any_pipeline(bad_files, capsys
                  ["bloom", "build", "--input", corrupt, "--out", str(bad_files / "bloom")]):
         assert main(argv) == 2, argv
         assert "is not a readable Parquet file" in _one_error_line(capsys, argv[0])
-    assert not (bad_files / "bloom").exists() and not (bad_files / "run" / "dedup").exists()
+    assert not (bad_files / "bloom").exists()
+    assert not (bad_files / "run").exists()  # a command refused on its inputs leaves no run folder (no recipe.toml)
 
 
 def test_jsonl_given_to_a_document_stage_is_an_error_not_an_empty_corpus(bad_files, capsys):
@@ -133,7 +134,7 @@ def test_tokenize_with_a_missing_tokenizer_folder_leaves_the_run_recipe_alone(ba
     assert main(["tokenize", "--out", run.root, "--input", str(bad_files / "docs.jsonl"),
                  "--tokenizer", str(bad_files / "no-such-tokenizer")]) == 2
     assert "no such folder" in _one_error_line(capsys, "tokenize")
-    assert not run.exists(run.recipe_path) or "no-such-tokenizer" not in run.read_text(run.recipe_path)
+    assert not run.exists(run.recipe_path)
 
 
 def test_datacard_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):

@@ -30,12 +30,11 @@ def main(args) -> int:
     from pipelines.stage import StageError
 
     if args.tokenizer and "://" not in args.tokenizer and not os.path.isdir(args.tokenizer):
-        # checked before RUN/recipe.toml records it, so a typo does not stick to the run
+        # a clear error before anything runs (RUN/recipe.toml is only written once the stage runs)
         raise StageError(f"--tokenizer {args.tokenizer}: no such folder (a folder with vocab.json + merges.txt, "
                          "or GPT-2's encoder.json + vocab.bpe)")
     ctx = make_context(args)
     if args.tokenizer:
         ctx.recipe = ctx.recipe.replace({"tokenize": {"tokenizer": args.tokenizer}})
-        ctx.run.write_text(ctx.run.recipe_path, ctx.recipe.to_toml())
     execute_stage(load_stage("tokenize"), ctx, force="tokenize" in args.force or "all" in args.force)
     return 0
