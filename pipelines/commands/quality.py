@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
+
+from corpus_tools.quality_classifier import ClassifierParams
+
+FLAG_HELP = {"epoch": "fastText training epochs", "lr": "learning rate", "word_ngrams": "word n-gram length",
+             "dim": "vector size", "val_fraction": "share of each side held out for precision/recall",
+             "seed": "seed of the held-out split and of fastText"}
 
 
 def add_parser(sub):
@@ -21,17 +28,16 @@ def add_parser(sub):
     t.add_argument("--out", required=True, metavar="MODEL", help="model file to write (MODEL.json beside it)")
     t.add_argument("--chunk-lines", type=int, default=1, help="plain text: lines per document (default 1)")
     t.add_argument("--limit", type=int, default=None, help="at most this many texts per side")
-    t.add_argument("--epoch", type=int, default=25)
-    t.add_argument("--lr", type=float, default=0.5)
-    t.add_argument("--word-ngrams", type=int, default=2)
-    t.add_argument("--dim", type=int, default=64)
-    t.add_argument("--val-fraction", type=float, default=0.2)
-    t.add_argument("--seed", type=int, default=1234)
+    # one flag per ClassifierParams field, its default taken from there (max_chars is not a flag)
+    for f in dataclasses.fields(ClassifierParams):
+        if f.name in FLAG_HELP:
+            t.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default,
+                           help=f"{FLAG_HELP[f.name]} (default {f.default})")
     return p
 
 
 def main(args) -> int:
-    from corpus_tools.quality_classifier import ClassifierParams, load_texts, train_classifier
+    from corpus_tools.quality_classifier import load_texts, train_classifier
     from pipelines.errors import UserError
 
     if args.chunk_lines < 1 or args.epoch < 1 or args.word_ngrams < 1 or args.dim < 1 or not args.lr > 0:
@@ -41,8 +47,7 @@ def main(args) -> int:
 
     pos = load_texts(args.positive, args.chunk_lines, args.limit)
     neg = load_texts(args.negative, args.chunk_lines, args.limit)
-    params = ClassifierParams(epoch=args.epoch, lr=args.lr, word_ngrams=args.word_ngrams, dim=args.dim,
-                              val_fraction=args.val_fraction, seed=args.seed)
+    params = ClassifierParams(**{name: getattr(args, name) for name in FLAG_HELP})
     try:
         info = train_classifier(pos, neg, args.out, params,
                                 sources={"positive": args.positive, "negative": args.negative,
