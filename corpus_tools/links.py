@@ -11,7 +11,8 @@ The pieces, each usable on its own and from a Beam ``DoFn`` alike:
 * :class:`LinkCollector` reads one dump, counts every outcome by reason, and yields the
   kept posts in Arrow batches (``POST_SCHEMA``, bounded size);
 * :func:`split_by_shard` / :func:`url_shard` route posts to the output shard of their URL;
-* :func:`aggregate_posts` groups posts by canonical URL and applies the karma rule in
+* :func:`aggregate_posts` groups posts by page (the canonical URL without its scheme,
+  :func:`corpus_tools.urls.page_key`; the ``https://`` spelling is kept) and applies the karma rule in
   Arrow kernels, giving a ``LINK_SCHEMA`` table sorted by URL (same result for any
   batching or order of its input);
 * :func:`collect_links` runs all of it in one process (the reference driver);
@@ -20,7 +21,6 @@ The pieces, each usable on its own and from a Beam ``DoFn`` alike:
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import zlib
 from collections import Counter
@@ -38,6 +38,7 @@ from corpus_tools.urls import (
     UrlRejected,
     canonical_host,
     canonical_parts,
+    page_key,
     url_extension,
 )
 from corpus_tools.url_batch import canonical_batch
@@ -254,8 +255,9 @@ _INT_LIMIT = 2**53  # scores/timestamps beyond this are not real values (and wou
 
 
 def url_shard(url: str, num_shards: int) -> int:
-    """The output shard of a canonical URL: CRC-32 of its UTF-8 bytes (stable everywhere, and cheap)."""
-    return zlib.crc32(url.encode("utf-8", "surrogatepass")) % num_shards
+    """The output shard of a canonical URL: CRC-32 of its :func:`page_key`'s UTF-8 bytes (stable
+    everywhere, and cheap), so the http and https spellings of a page meet in one shard."""
+    return zlib.crc32(page_key(url).encode("utf-8", "surrogatepass")) % num_shards
 
 
 def split_by_shard(posts: pa.Table, num_shards: int, urls: list[str] | None = None
@@ -269,7 +271,8 @@ def split_by_shard(posts: pa.Table, num_shards: int, urls: list[str] | None = No
     if urls is None:
         urls = posts.column("url").to_pylist()
     crc32 = zlib.crc32
-    shards = [crc32(u.encode("utf-8", "surrogatepass")) % num_shards for u in urls]  # = url_shard, inlined
+    shards = [crc32(u[u.find("://") + 1:].encode("utf-8", "surrogatepass")) % num_shards
+              for u in urls]  # = url_shard, inlined
     yield from _split(posts, pa.array(shards, pa.int32()))
 
 
@@ -318,7 +321,7 @@ def _group_posts(posts: list[dict[str, Any]]) -> dict[str, Any]:
                                   p["post_id"] or "", p["raw_url"]))
     times = [p["created_utc"] for p in posts if p["created_utc"] is not None]
     return {
-        "url": posts[0]["url"],
+        "url": max(p["url"] for p in posts),  # one page: "https://..." sorts after "http://..."
         "score_sum": sum(p["score"] for p in posts),
         "n_posts": len(posts),
         "subreddits": sorted({p["subreddit"] for p in posts if p["subreddit"] is not None}),
@@ -329,27 +332,12 @@ def _group_posts(posts: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _merge_sorted(a: pa.Table, b: pa.Table) -> pa.Table:
-    """Two tables sorted by distinct ``url``s as one sorted table; ``b`` is the small one."""
-    if b.num_rows == 0:
-        return a
-    if b.num_rows > 1000:  # many insertions: sorting the whole is cheaper than many slices
-        return pa.concat_tables([a, b]).sort_by("url")
-    a_urls = a.column("url").to_pylist()
-    pieces, start = [], 0
-    for j, url in enumerate(b.column("url").to_pylist()):
-        at = bisect.bisect_left(a_urls, url)
-        pieces.append(a.slice(start, at - start))
-        pieces.append(b.slice(j, 1))
-        start = at
-    pieces.append(a.slice(start))
-    return pa.concat_tables(pieces)
-
-
 def aggregate_posts(posts: pa.Table, min_karma: int, counts: Counter) -> pa.Table:
-    """Group kept posts by canonical URL and keep URLs with ``score_sum >= min_karma``.
+    """Group kept posts by page and keep pages with ``score_sum >= min_karma``.
 
-    Returns a ``LINK_SCHEMA`` table sorted by URL: ``score_sum`` is summed over posts
+    A page is a canonical URL without its scheme (:func:`corpus_tools.urls.page_key`): the
+    ``http://`` and ``https://`` spellings of one page are one link, under its ``https://`` URL
+    when any post used it. Returns a ``LINK_SCHEMA`` table sorted by URL: ``score_sum`` is summed over posts
     (OpenWebText2's rule), ``subreddits`` (distinct) and ``post_ids`` are sorted,
     ``first_seen`` / ``last_seen`` are the min/max ``created_utc``, and ``example_url`` is the
     URL as posted by the earliest post (ties: smallest post id, then smallest URL). The result
@@ -361,13 +349,14 @@ def aggregate_posts(posts: pa.Table, min_karma: int, counts: Counter) -> pa.Tabl
     only URLs with several posts are grouped in Python.
     """
     n = posts.num_rows
-    # Order by URL; a post shares its URL with a neighbour in that order iff the URL was posted
-    # more than once. Rows are then taken once, already in URL order.
-    all_urls = posts.column("url").combine_chunks()
-    order = pc.sort_indices(all_urls)
-    urls = all_urls.take(order)
+    # Order by page; a post shares its page with a neighbour in that order iff the page was
+    # posted more than once. Rows are then taken once, in page order.
+    keys = pc.replace_substring_regex(posts.column("url").combine_chunks(), pattern="^https?:", replacement="",
+                                      max_replacements=1)
+    order = pc.sort_indices(keys)
+    keys = keys.take(order)
     if n > 1:
-        same = pc.equal(urls.slice(0, n - 1), urls.slice(1))
+        same = pc.equal(keys.slice(0, n - 1), keys.slice(1))
         edge = pa.array([False])
         in_multi = pc.or_(pa.concat_arrays([edge, same]), pa.concat_arrays([same, edge]))
     else:
@@ -394,13 +383,14 @@ def aggregate_posts(posts: pa.Table, min_karma: int, counts: Counter) -> pa.Tabl
         schema=LINK_SCHEMA,
     )
     multi_rows = [_group_posts(list(group)) for _, group in
-                  itertools.groupby(multi_posts.to_pylist(), key=lambda p: p["url"])]
-    links = _merge_sorted(single_links, pa.Table.from_pylist(multi_rows, schema=LINK_SCHEMA))
+                  itertools.groupby(multi_posts.to_pylist(), key=lambda p: page_key(p["url"]))]
+    links = pa.concat_tables([single_links, pa.Table.from_pylist(multi_rows, schema=LINK_SCHEMA)])
     n_groups = links.num_rows
     n_posts = links.column("n_posts")
     keep = pc.greater_equal(links.column("score_sum"), min_karma)
     all_posts = pc.sum(n_posts).as_py() or 0
     links = links.filter(keep)
+    links = links.take(pc.sort_indices(links.column("url")))  # page order is not URL order (http/https)
     kept_posts = pc.sum(links.column("n_posts")).as_py() or 0
     links = links.set_column(1, LINK_SCHEMA.field("domain"), _hosts(links.column("url")))
     counts["urls_grouped"] += n_groups

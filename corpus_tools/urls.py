@@ -15,6 +15,9 @@ the same article group together and the page is fetched once:
 * known tracking parameters (``utm_*``, ``fbclid``, ``gclid``...) are removed, empty
   query pieces are dropped and the remaining parameters are sorted.
 
+:func:`page_key` drops the scheme on top of that: the links stage groups ``http://`` and
+``https://`` spellings of a page by it and keeps the ``https://`` one.
+
 It raises :class:`UrlRejected` with reason ``not_http`` (any scheme but http/https) or
 ``bad_url`` (no usable host, bad port). :class:`Blocklist` says which domain list a
 host is on; :func:`blocked_extension` spots links to files that are not web pages.
@@ -264,6 +267,13 @@ def domain_of(url: str | None) -> str | None:
     if not host:
         return None
     return host[4:] if host.startswith("www.") else host
+
+
+def page_key(canonical_url: str) -> str:
+    """The canonical URL without its scheme (``//host/path?query``): the ``http://`` and
+    ``https://`` spellings of one page share it, as they share a SURT key in Common Crawl's
+    index, so their posts are grouped (and their karma summed) as one link."""
+    return canonical_url[canonical_url.find("://") + 1:]
 
 
 def host_of(canonical_url: str) -> str:

@@ -306,3 +306,16 @@ def test_many_repeated_urls_group_like_by_hand(n_urls):
         assert row["post_ids"] == sorted(p["post_id"] for p in ps)
         assert row["subreddits"] == ["sub0", "sub1"]
         assert row["first_seen"] == min(p["created_utc"] for p in ps)
+
+
+def test_scheme_spellings_group_as_one_page_in_the_arrow_path():
+    rows = [{"url": u, "score": s, "created_utc": t, "subreddit": "x", "post_id": i, "raw_url": u}
+            for u, s, t, i in [("http://a.example/p", 1, 5, "p1"), ("https://a.example/p", 1, 6, "p2"),
+                               ("http://a.example/p", 1, 7, "p3"), ("http://a.example/q", 3, 8, "q1"),
+                               ("https://a.example/pp", 3, 9, "r1"), ("http://a.example/o", 3, 9, "o1")]]
+    links = aggregate_posts(pa.Table.from_pylist(rows, schema=POST_SCHEMA), 3, Counter())
+    # URL order (http sorts before https), one row per page, https kept where any post used it
+    assert links.column("url").to_pylist() == ["http://a.example/o", "http://a.example/q", "https://a.example/p",
+                                               "https://a.example/pp"]
+    p = links.to_pylist()[2]
+    assert (p["score_sum"], p["n_posts"], p["post_ids"], p["first_seen"]) == (3, 3, ["p1", "p2", "p3"], 5)

@@ -134,3 +134,30 @@ def test_links_is_the_first_stage_of_webtext_run(inputs, tmp_path):
     assert webtext(["run", "--input", *inputs[:2], "--out", str(out), "--stages", "links"]) == 0
     assert (out / "links" / "_SUCCESS").exists()
     assert json.loads((out / "stats" / "links.json").read_text())["records_in"] == 1182
+
+
+def test_http_and_https_spellings_of_a_page_are_one_link_in_any_shard(tmp_path):
+    # Two posts of 2 karma each, one per scheme: one page with 4 karma (kept), under its https URL.
+    # Each scheme alone would be below WebText's 3. An http-only page keeps its http URL.
+    posts = [
+        {"id": "a1", "url": "http://www.example.org/story?utm_source=x", "score": 2, "created_utc": 10},
+        {"id": "a2", "url": "HTTPS://example.org/story/", "score": 2, "created_utc": 20},
+        {"id": "b1", "url": "http://plain.example.net/page", "score": 3, "created_utc": 30},
+        {"id": "c1", "url": "https://secure.example.com/x", "score": 1, "created_utc": 40},
+        {"id": "c2", "url": "http://secure.example.com/x", "score": 1, "created_utc": 50},
+    ]
+    dump = tmp_path / "RS_schemes.ndjson"
+    dump.write_text("".join(json.dumps({**p, "is_self": False, "subreddit": "s"}) + "\n" for p in posts))
+    recipe = tmp_path / "webtext.toml"
+    recipe.write_text("[run]\nnum_shards = 4\n")
+    out = tmp_path / "run"
+    assert run_links(out, [str(dump)], "--recipe", str(recipe)) == 0
+    rows = {r["url"]: r for r in read_rows(out / "links")}
+    assert set(rows) == {"https://example.org/story", "http://plain.example.net/page"}
+    story = rows["https://example.org/story"]
+    assert (story["score_sum"], story["n_posts"], story["post_ids"]) == (4, 2, ["a1", "a2"])
+    assert story["example_url"] == "http://www.example.org/story?utm_source=x"  # the earliest post's spelling
+    assert url_shard("http://example.org/story", 4) == url_shard("https://example.org/story", 4)
+    stats = json.loads((out / "stats" / "links.json").read_text())
+    assert stats["details"]["canonical_urls_before_karma"] == 3  # story, plain, secure (2 karma: dropped)
+    assert stats["reasons"]["below_karma"] == 2
