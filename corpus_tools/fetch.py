@@ -8,7 +8,8 @@ Politeness. URLs are grouped by origin (``scheme://host:port``). robots.txt is f
 once per origin and obeyed (:mod:`corpus_tools.robots`). A request to an origin starts at
 least ``delay_s`` (or the robots.txt ``Crawl-delay``, capped) after the previous one started
 and after it finished, at most ``host_concurrency`` requests to one origin are in flight, and a 429/503 pushes the
-origin's next allowed request time past the back-off. Many origins are fetched at once by a
+origin's next allowed request time past the back-off. Redirect hops to another origin obey
+that origin's delay and in-flight cap as well. Many origins are fetched at once by a
 thread pool; a worker never sleeps while another origin is ready (the origins wait in a
 heap ordered by their next allowed request time).
 
@@ -130,6 +131,7 @@ class _Host:
 
     origin: str
     delay: float
+    slots: threading.Semaphore  # host_concurrency requests in flight at most, whoever sends them
     gate: threading.Lock = field(default_factory=threading.Lock)
     next_time: float = 0.0  # earliest start of the next request (monotonic clock)
     robots: RobotsRules | None = None
@@ -363,25 +365,35 @@ class Crawler:
         with self._hosts_lock:
             host = self._hosts.get(origin)
             if host is None:
-                host = self._hosts[origin] = _Host(origin, self.cfg.delay_s)
+                host = self._hosts[origin] = _Host(origin, self.cfg.delay_s,
+                                                   threading.BoundedSemaphore(self.cfg.host_concurrency))
             return host
 
     @contextlib.contextmanager
     def _turn(self, host: _Host):
         """Wait until this origin may receive a request, and hold its next request back until
         ``delay`` after this one has finished (so requests are spaced on the server's side too:
-        a server sees at least ``delay`` between a response and the next request)."""
-        with host.gate:
-            now = self.clock()
-            start = max(now, host.next_time)
-            host.next_time = start + host.delay
-        if start > now:
-            self.sleep(start - now)
+        a server sees at least ``delay`` between a response and the next request).
+
+        The origin's ``slots`` cap the requests in flight to it at ``host_concurrency``. The
+        scheduler already starts no more jobs than that per origin, but a redirect hop is sent
+        to another origin (bit.ly → a news site) from whichever job follows it: the slot makes
+        that origin as polite to redirected requests as to its own."""
+        host.slots.acquire()
         try:
-            yield
-        finally:
             with host.gate:
-                host.next_time = max(host.next_time, self.clock() + host.delay)
+                now = self.clock()
+                start = max(now, host.next_time)
+                host.next_time = start + host.delay
+            if start > now:
+                self.sleep(start - now)
+            try:
+                yield
+            finally:
+                with host.gate:
+                    host.next_time = max(host.next_time, self.clock() + host.delay)
+        finally:
+            host.slots.release()
 
     def _hold_off(self, host: _Host, seconds: float) -> None:
         """Nothing goes to this origin for ``seconds`` (back-off after 429/5xx/errors)."""

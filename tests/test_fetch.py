@@ -481,3 +481,29 @@ def test_unreachable_host_is_logged_as_such():
     assert "robots.txt unreachable" in rows[0]["detail"]
     rows = Crawler(replace(cfg, obey_robots=False)).crawl([f"http://127.0.0.1:{port}/a"])
     assert (rows[0]["reason"], rows[0]["attempts"]) == ("connection", 3)
+
+
+def test_redirects_from_many_hosts_respect_the_target_hosts_politeness():
+    # Shortener-style links: six origins each redirect to one target origin (as bit.ly links land on
+    # a few news sites). The target gets the same politeness as a host fetched directly: never more
+    # than host_concurrency requests in flight, and each request `delay` after the previous answer.
+    delay = 0.1
+    cfg = FetchConfig(allow_networks=["127.0.0.0/8"], delay_s=delay, threads=8, obey_robots=False)
+    with FaultServer(latency=0.15) as target:
+        shorteners = [FaultServer() for _ in range(6)]
+        for s in shorteners:
+            s.__enter__()
+        try:
+            urls = [s.url("/redirect?to=" + target.url(f"/page/{i}")) for i, s in enumerate(shorteners)]
+            rows = Crawler(cfg).crawl(urls)
+            log = target.requests()
+            peak = target.max_inflight
+        finally:
+            for s in shorteners:
+                s.__exit__(None, None, None)
+    assert [r["reason"] for r in rows] == ["ok"] * 6
+    assert [r["final_url"] for r in rows] == [target.url(f"/page/{i}") for i in range(6)]
+    assert peak == 1
+    times = sorted(t for _, t in log)
+    # arrival gaps: the previous request's 0.15 s of server time plus the delay after its answer
+    assert min(b - a for a, b in zip(times, times[1:])) >= 0.15 + delay
