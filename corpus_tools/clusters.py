@@ -1,7 +1,9 @@
 """Duplicate clusters: connected components of candidate edges, and which document is kept.
 
-:class:`UnionFind` runs in the memory of one worker and holds only the documents that appear
-in an edge (not the whole corpus); see docs/stages/dedup.md for how far that goes.
+:class:`UnionFind` holds only the documents that appear in an edge (not the whole corpus).
+Forests built from parts of the edge list (one per worker) are combined with
+:meth:`UnionFind.merge`, which reads each node's root rather than the edges, so the final merge
+holds O(clustered documents), not O(edges); see docs/stages/dedup.md for how far that goes.
 The keep rule is deterministic: highest ``score_sum`` (null counts as 0), then the longest
 text, then the smallest id.
 """
@@ -40,6 +42,12 @@ class UnionFind:
         self.parent[rb] = ra
         self.size[ra] += self.size.pop(rb)
         self.low[ra] = min(self.low[ra], self.low.pop(rb))
+
+    def merge(self, other: "UnionFind") -> "UnionFind":
+        """Add every connection of ``other`` (a forest over another part of the edges) to this one."""
+        for x in other.parent:
+            self.union(x, other.find(x))
+        return self
 
     def components(self) -> dict[Hashable, Hashable]:
         """member -> the smallest member of its component (a label independent of edge order)."""

@@ -22,6 +22,29 @@ def test_union_find_long_chain():
     assert set(comps.values()) == {0} and len(comps) == 10_001
 
 
+def test_merging_forests_of_edge_parts_gives_the_components_of_all_edges():
+    # What the dedup stage's combiner does: each worker builds a forest from its part of the
+    # edges; merging the forests (in any grouping) labels every node as one union-find would.
+    rng = random.Random(3)
+    nodes = [f"{i:04d}" for i in range(600)]
+    edges = [(rng.choice(nodes), rng.choice(nodes)) for _ in range(500)]
+    edges += [(nodes[i], nodes[i + 1]) for i in range(100, 180)]  # a long path across every part
+    rng.shuffle(edges)
+    expected = connected_components(edges)
+    for parts in (1, 3, 7):
+        forests = []
+        for k in range(parts):
+            uf = UnionFind()
+            for a, b in edges[k::parts]:
+                uf.union(a, b)
+            forests.append(uf)
+        rng.shuffle(forests)
+        while len(forests) > 1:  # pairwise, as a combiner tree would
+            forests.append(forests.pop().merge(forests.pop()))
+        assert forests[0].components() == expected
+        assert len(forests[0].parent) == len(expected)  # nodes of the edges only
+
+
 def test_keep_rule():
     # highest score_sum (None = 0) first, then the longest text, then the smallest id
     assert choose_kept([("b", 5, 10), ("a", 3, 100)]) == "b"

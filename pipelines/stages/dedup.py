@@ -24,7 +24,7 @@ from typing import Any
 import apache_beam as beam
 import numpy as np
 
-from corpus_tools.clusters import connected_components, keep_rank, size_histogram
+from corpus_tools.clusters import UnionFind, keep_rank, size_histogram
 from corpus_tools.exact import text_hash, url_key
 from corpus_tools.lsh import batch_band_keys, optimal_bands_rows
 from corpus_tools.minhash import MinHasher, estimate_jaccard, jaccard, shingle_set
@@ -163,9 +163,28 @@ class VerifyFn(beam.DoFn):
                 counter(NAME, "rejected_pairs").inc()
 
 
-def components_of(edges: list[tuple[str, str]]):
-    """All verified edges (one worker) → (document id, component label) pairs."""
-    return sorted(connected_components(edges).items())
+class ComponentsFn(beam.CombineFn):
+    """Verified edges → {document id: component label (its smallest id)}.
+
+    Each worker folds its edges into a union-find forest (combiner lifting); the forests are
+    merged by their nodes' roots, so the last merge holds the clustered documents, not the edges."""
+
+    def create_accumulator(self) -> UnionFind:
+        return UnionFind()
+
+    def add_input(self, acc: UnionFind, edge) -> UnionFind:
+        acc.union(*edge)
+        return acc
+
+    def merge_accumulators(self, accs) -> UnionFind:
+        accs = iter(accs)
+        merged = next(accs)
+        for acc in accs:
+            merged.merge(acc)
+        return merged
+
+    def extract_output(self, acc: UnionFind) -> dict:
+        return acc.components()
 
 
 class FinalizeFn(beam.DoFn):
@@ -246,8 +265,8 @@ class DedupStage(Stage):
                                               if kv[1]["info"] else []))
             verified = ({"edges": half, "info": info} | "JoinB" >> beam.CoGroupByKey()
                         | "Verify" >> beam.ParDo(VerifyFn(cfg)))
-            labels = (verified | "AllEdges" >> beam.combiners.ToList()
-                      | "Components" >> beam.FlatMap(components_of))
+            labels = (verified | "Components" >> beam.CombineGlobally(ComponentsFn())
+                      | "Labels" >> beam.FlatMap(lambda comps: sorted(comps.items())))
             near = ({"label": labels, "f": node_feats} | "JoinLabels" >> beam.CoGroupByKey()
                     | "ByComponent" >> beam.FlatMap(lambda kv: [(kv[1]["label"][0], kv[1]["f"][0])]
                                                     if kv[1]["label"] and kv[1]["f"] else [])
