@@ -598,18 +598,66 @@ def benchmark_ngram_set(benchmarks: list[Benchmark], n: int) -> HashSet:
     return HashSet(np.concatenate(h1s), np.concatenate(h2s))
 
 
+def document_hits(text: str, bench: HashSet, n: int, hasher: NgramHasher | None = None) -> np.ndarray:
+    """Indices (in ``bench``) of the benchmark n-grams one document contains, each once."""
+    h1, h2 = (hasher or NgramHasher()).hash_words(words(text), n)
+    idx = bench.index(h1, h2)
+    return np.unique(idx[idx >= 0])
+
+
 def document_frequency(texts: Iterable[str], bench: HashSet, n: int) -> np.ndarray:
     """For each benchmark n-gram, the number of corpus documents containing it."""
     df = np.zeros(len(bench), dtype=np.int64)
     hasher = NgramHasher()
     for t in texts:
-        if not isinstance(t, str):
-            continue
-        h1, h2 = hasher.hash_words(words(t), n)
-        idx = bench.index(h1, h2)
-        hit = np.unique(idx[idx >= 0])
-        df[hit] += 1
+        if isinstance(t, str):
+            df[document_hits(t, bench, n, hasher)] += 1
     return df
+
+
+def active_ngrams(bench: HashSet, df: np.ndarray, cfg: DecontaminationConfig) -> tuple[HashSet, dict[str, Any]]:
+    """The benchmark n-grams to cut (found in 1..``max_doc_freq`` documents) and their counts."""
+    keep = (df >= 1) & (df <= cfg.max_doc_freq)
+    active = HashSet(bench.h1[keep], bench.h2[keep])
+    return active, {"benchmark_ngrams": len(bench), "ngrams_colliding": int((df >= 1).sum()),
+                    "ngrams_ignored_frequent": int((df > cfg.max_doc_freq).sum()), "ngrams_used": len(active)}
+
+
+# per-document counts of decontaminate_document, summed into the stats
+DOCUMENT_COUNTS = ("documents_in", "documents_clean", "documents_split", "documents_dropped_too_many_splits",
+                   "documents_dropped_all_pieces_short", "pieces_out", "pieces_dropped_short", "documents_out",
+                   "documents_dropped_no_text", "chars_in", "chars_removed")
+
+
+def decontaminate_document(d: dict[str, Any], active: HashSet, cfg: DecontaminationConfig,
+                           hasher: NgramHasher | None = None) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """One document → the documents it becomes (itself, its pieces, or none) and its counts
+    (keys of :data:`DOCUMENT_COUNTS`, only those that are not 0)."""
+    from corpus_tools.schema import make_doc_id
+
+    text = d.get("text")
+    if not isinstance(text, str):  # not a document the schema allows: dropped, and counted
+        return [], {"documents_in": 1, "documents_dropped_no_text": 1}
+    c: dict[str, int] = {"documents_in": 1, "chars_in": len(text)}
+    pieces, cut = cut_spans(text, active, cfg, hasher)
+    c["chars_removed"] = cut["chars_removed"]
+    if cut["collisions"] == 0:
+        c.update(documents_clean=1, documents_out=1)
+        return [d], c
+    if pieces is None:
+        c["documents_dropped_too_many_splits"] = 1
+        return [], c
+    c.update(documents_split=1, pieces_dropped_short=cut["pieces_short"])
+    if not pieces:
+        c["documents_dropped_all_pieces_short"] = 1
+        return [], c
+    out = []
+    for i, piece in enumerate(pieces):
+        meta = _meta(d.get("metadata"))
+        meta["decontaminated"] = {"from_id": d.get("id"), "piece": i, "pieces": len(pieces)}
+        out.append(dict(d, text=piece, id=make_doc_id(d.get("url"), piece), metadata=json.dumps(meta, sort_keys=True)))
+    c.update(pieces_out=len(out), documents_out=len(out))
+    return out, {k: v for k, v in c.items() if v}
 
 
 def cut_spans(text: str, active: HashSet, cfg: DecontaminationConfig, hasher: NgramHasher | None = None
@@ -651,64 +699,35 @@ def cut_spans(text: str, active: HashSet, cfg: DecontaminationConfig, hasher: Ng
 
 def decontaminate(docs: Callable[[], Iterable[dict[str, Any]]], benchmarks: list[Benchmark],
                   cfg: DecontaminationConfig | None = None) -> tuple[Iterator[dict[str, Any]], dict[str, Any]]:
-    """GPT-3-style decontamination of documents (dicts in the document schema).
+    """GPT-3-style decontamination of documents (dicts in the document schema), in this process.
 
     Pass 1 counts, for each benchmark n-gram, the documents containing it; n-grams found in
     more than ``max_doc_freq`` documents are ignored (GPT-3: common phrases, not leaks).
     Pass 2 (the returned iterator) cuts the remaining collisions out. The counts dict is
-    filled while the iterator is consumed.
+    filled while the iterator is consumed. (``webtext decontaminate`` runs the same two passes
+    as a Beam pipeline: pipelines/decontamination.py.)
     """
-    from corpus_tools.schema import make_doc_id
-
     cfg = cfg or DecontaminationConfig()
     bench = benchmark_ngram_set(benchmarks, cfg.n)
     df = document_frequency((d.get("text") for d in docs()), bench, cfg.n)
-    keep = (df >= 1) & (df <= cfg.max_doc_freq)
-    active = HashSet(bench.h1[keep], bench.h2[keep])
-    stats: dict[str, Any] = {
-        "n": cfg.n, "window": cfg.window, "min_piece": cfg.min_piece, "max_splits": cfg.max_splits,
-        "max_doc_freq": cfg.max_doc_freq, "benchmarks": [b.name for b in benchmarks],
-        "benchmark_ngrams": len(bench), "ngrams_colliding": int((df >= 1).sum()),
-        "ngrams_ignored_frequent": int((df > cfg.max_doc_freq).sum()), "ngrams_used": len(active),
-        "documents_in": 0, "documents_clean": 0, "documents_split": 0, "documents_dropped_too_many_splits": 0,
-        "documents_dropped_all_pieces_short": 0, "pieces_out": 0, "pieces_dropped_short": 0,
-        "documents_out": 0, "documents_dropped_no_text": 0, "chars_in": 0, "chars_removed": 0,
-    }
+    active, ngram_counts = active_ngrams(bench, df, cfg)
+    stats: dict[str, Any] = {**decontamination_parameters(cfg, benchmarks), **ngram_counts,
+                             **{k: 0 for k in DOCUMENT_COUNTS}}
 
     def run() -> Iterator[dict[str, Any]]:
         hasher = NgramHasher()
         for d in docs():
-            text = d.get("text")
-            stats["documents_in"] += 1
-            if not isinstance(text, str):  # not a document the schema allows: dropped, and counted
-                stats["documents_dropped_no_text"] += 1
-                continue
-            stats["chars_in"] += len(text)
-            pieces, c = cut_spans(text, active, cfg, hasher)
-            stats["chars_removed"] += c["chars_removed"]
-            if c["collisions"] == 0:
-                stats["documents_clean"] += 1
-                stats["documents_out"] += 1
-                yield d
-                continue
-            if pieces is None:
-                stats["documents_dropped_too_many_splits"] += 1
-                continue
-            stats["documents_split"] += 1
-            stats["pieces_dropped_short"] += c["pieces_short"]
-            if not pieces:
-                stats["documents_dropped_all_pieces_short"] += 1
-                continue
-            for i, piece in enumerate(pieces):
-                meta = _meta(d.get("metadata"))
-                meta["decontaminated"] = {"from_id": d.get("id"), "piece": i, "pieces": len(pieces)}
-                out = dict(d, text=piece, id=make_doc_id(d.get("url"), piece),
-                           metadata=json.dumps(meta, sort_keys=True))
-                stats["pieces_out"] += 1
-                stats["documents_out"] += 1
-                yield out
+            out, counts = decontaminate_document(d, active, cfg, hasher)
+            for k, v in counts.items():
+                stats[k] += v
+            yield from out
 
     return run(), stats
+
+
+def decontamination_parameters(cfg: DecontaminationConfig, benchmarks: list[Benchmark]) -> dict[str, Any]:
+    return {"n": cfg.n, "window": cfg.window, "min_piece": cfg.min_piece, "max_splits": cfg.max_splits,
+            "max_doc_freq": cfg.max_doc_freq, "benchmarks": [b.name for b in benchmarks]}
 
 
 def _meta(raw: str | None) -> dict[str, Any]:

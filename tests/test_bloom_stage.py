@@ -173,19 +173,27 @@ def test_bloom_stage_with_given_capacity_skips_the_count_pass(corpus):
     assert open_bloom(str(corpus["root"] / "bloom")).contains_hashes(h1, h2).all()
 
 
-def test_cli_decontaminate_spills_to_the_same_bytes(corpus, tmp_path, monkeypatch, capsys):
-    import pipelines.commands.decontaminate as command
+def test_cli_decontaminate_is_a_beam_pipeline_equal_to_the_in_process_passes(corpus, tmp_path, capsys):
+    # Two worker processes give the same bytes as one, and both equal corpus_tools' in-process
+    # decontaminate() on the same documents (records and counts).
+    from corpus_tools.contamination import DecontaminationConfig, decontaminate, read_benchmark
+    from corpus_tools.shards import expand_paths, iter_records
 
     bench = tmp_path / "bench.txt"
     bench.write_text("\n".join(corpus["paragraphs"]) + "\n", encoding="utf-8")
-    args = ["decontaminate", "--input", str(corpus["root"] / "dedup" / "part-0000[01]*.parquet"),
-            "--bench", f"planted={bench}", "--num-shards", "2", "--out"]
+    inputs = str(corpus["root"] / "dedup" / "part-0000[01]*.parquet")
+    args = ["decontaminate", "--input", inputs, "--bench", f"planted={bench}", "--num-shards", "2", "--out"]
     assert webtext(args + [str(tmp_path / "a")]) == 0
-    monkeypatch.setattr(command, "SPILL_ROWS", 7)
-    assert webtext(args + [str(tmp_path / "b")]) == 0
+    assert webtext(args + [str(tmp_path / "b"), "--direct_num_workers=2", "--direct_running_mode=multi_processing"]) == 0
     for name in ("part-00000-of-00002.parquet", "part-00001-of-00002.parquet", "decontamination.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
-    assert not (tmp_path / "b" / "_spill").exists()
+    files = expand_paths(inputs)
+    docs, counts = decontaminate(lambda: iter_records(files), [read_benchmark(f"planted={bench}")],
+                                 DecontaminationConfig())
+    expected = sorted(docs, key=lambda d: d["id"])
+    assert sorted(read_table(str(tmp_path / "a")).to_pylist(), key=lambda d: d["id"]) == expected
+    assert json.loads((tmp_path / "a" / "decontamination.json").read_text()) == counts
+    assert counts["documents_split"] > 0 and counts["ngrams_used"] > 0
 
 
 def test_cli_decontaminate_drops_rows_without_text(corpus, tmp_path, capsys):

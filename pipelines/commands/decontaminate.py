@@ -1,6 +1,8 @@
 """``webtext decontaminate``: GPT-3-style removal of benchmark n-grams from a corpus.
 
-    webtext decontaminate --input DOCS --bench NAME=PATH[:FIELD]... --out DOCS_OUT [--run RUN]
+    webtext decontaminate --input DOCS --bench NAME=PATH[:FIELD]... --out DOCS_OUT [--run RUN] [beam flags]
+
+A Beam pipeline (pipelines/decontamination.py): local by default, Dataflow/Flink/Spark by flags.
 
 With ``--run RUN`` the counts are also recorded as ``RUN/stats/decontaminate.json`` (the stats
 contract of docs/architecture.md), where ``webtext datacard RUN`` reads them.
@@ -11,15 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import time
+
+from apache_beam.io.filesystems import FileSystems
 
 from corpus_tools.recipe import ContaminationConfig
 
 
 NAME = "decontaminate"  # RUN/stats/decontaminate.json with --run
 PARAMETER_KEYS = ("n", "window", "min_piece", "max_splits", "max_doc_freq")  # in the counts dict, not counts
-SPILL_ROWS = 20_000  # rows of one shard held in memory before they are spilled to a temporary file
 
 
 def _default(name):
@@ -32,7 +34,8 @@ def add_parser(sub):
                                    "side, from the corpus documents; drop pieces under 200 characters and documents "
                                    "split more than 10 times; ignore n-grams found in more than 10 documents. Writes "
                                    "Parquet documents and DOCS_OUT/decontamination.json (the counts); with --run RUN "
-                                   "also RUN/stats/decontaminate.json, which `webtext datacard RUN` shows.")
+                                   "also RUN/stats/decontaminate.json, which `webtext datacard RUN` shows. A Beam pipeline: "
+                                   "unknown --flags go to Beam.")
     p.add_argument("--input", nargs="+", required=True, metavar="DOCS", help="Parquet documents (folders, globs, files)")
     p.add_argument("--bench", nargs="+", action="extend", required=True, metavar="NAME=PATH[:FIELD]")
     p.add_argument("--out", required=True, metavar="DOCS_OUT", help="output folder for the decontaminated shards")
@@ -52,11 +55,17 @@ def add_parser(sub):
 
 
 def main(args) -> int:
-    from corpus_tools.contamination import BenchmarkError, DecontaminationConfig, decontaminate, read_benchmark
-    from corpus_tools.schema import DOC_FIELDS
-    from corpus_tools.shards import expand_paths, iter_records, read_table, write_records
-    from pipelines.parquet_io import check_parquet_files, shard_of
+    from corpus_tools.contamination import (
+        BenchmarkError,
+        DecontaminationConfig,
+        benchmark_ngram_set,
+        decontamination_parameters,
+        read_benchmark,
+    )
+    from pipelines.decontamination import run_decontamination
     from pipelines.errors import UserError
+    from corpus_tools.shards import expand_paths
+    from pipelines.parquet_io import check_parquet_files
 
     if args.n < 1 or args.window < 0 or args.min_piece < 0 or args.max_splits < 0 or args.max_doc_freq < 1:
         raise UserError("--n and --max-doc-freq must be >= 1; --window, --min-piece, --max-splits >= 0")
@@ -75,32 +84,12 @@ def main(args) -> int:
     check_parquet_files(files, every_file=True)
     cfg = DecontaminationConfig(n=args.n, window=args.window, min_piece=args.min_piece,
                                 max_splits=args.max_splits, max_doc_freq=args.max_doc_freq)
-    docs, stats = decontaminate(lambda: iter_records(files, columns=list(DOC_FIELDS)), benches, cfg)
-    # documents go to shard int(id[:8], 16) % num_shards; a shard's rows are spilled to temporary
-    # Parquet files as they accumulate, so at most one shard is in memory when it is sorted and written
-    os.makedirs(args.out, exist_ok=True)
-    spill = os.path.join(args.out, "_spill")
-    buffers: list[list[dict]] = [[] for _ in range(args.num_shards)]
-    spilled: list[list[str]] = [[] for _ in range(args.num_shards)]
-    for d in docs:
-        i = shard_of(d["id"], args.num_shards)
-        buffers[i].append(d)
-        if len(buffers[i]) >= SPILL_ROWS:
-            path = os.path.join(spill, f"shard-{i:05d}-{len(spilled[i]):05d}.parquet")
-            write_records(buffers[i], path)
-            spilled[i].append(path)
-            buffers[i] = []
-    for i in range(args.num_shards):
-        rows = buffers[i]
-        for path in spilled[i]:
-            rows.extend(read_table(path).to_pylist())
-        rows.sort(key=lambda r: r["id"])
-        write_records(rows, os.path.join(args.out, f"part-{i:05d}-of-{args.num_shards:05d}.parquet"))
-        buffers[i] = []
-    shutil.rmtree(spill, ignore_errors=True)
-    with open(os.path.join(args.out, "decontamination.json"), "w", encoding="utf-8") as fh:
-        json.dump(stats, fh, indent=2, sort_keys=True)
-        fh.write("\n")
+    bench = benchmark_ngram_set(benches, cfg.n)
+    doc_counts, ngram_counts = run_decontamination(files, bench, cfg, args.out, args.num_shards,
+                                                   getattr(args, "beam_args", None) or [])
+    stats = {**decontamination_parameters(cfg, benches), **ngram_counts, **doc_counts}
+    with FileSystems.create(FileSystems.join(args.out, "decontamination.json")) as fh:
+        fh.write((json.dumps(stats, indent=2, sort_keys=True) + "\n").encode("utf-8"))
     if args.run:
         record_stats(args, stats, started, time.perf_counter() - t0)
     print(json.dumps(stats, indent=2, sort_keys=True))
