@@ -283,7 +283,7 @@ def test_link_summary_counts():
     assert s["score_sum_quantiles"]["max"] == 10
 
 
-@pytest.mark.parametrize("n_urls", [3000, 6000])  # 1,000 / 2,000 repeated URLs: slice merge / full sort
+@pytest.mark.parametrize("n_urls", [3000, 6000])  # 1,000 / 2,000 URLs posted twice
 def test_many_repeated_urls_group_like_by_hand(n_urls):
     """Thousands of URLs posted twice give the same rows as grouping by hand."""
     rows = []
