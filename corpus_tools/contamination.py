@@ -29,6 +29,7 @@ import pyarrow as pa
 from corpus_tools.bloom import BloomFilter, PartitionedBloom, open_bloom, partition_of
 from corpus_tools.ngrams import HASH_ID, NgramHasher, unique_pairs, word_spans, words
 from corpus_tools.recipe import ContaminationConfig
+from corpus_tools.schema import make_doc_id
 
 NORMALISATION = "lower-cased str.isalnum() words separated by single spaces (corpus_tools.ngrams)"
 
@@ -623,7 +624,8 @@ def active_ngrams(bench: HashSet, df: np.ndarray, cfg: DecontaminationConfig) ->
                     "ngrams_ignored_frequent": int((df > cfg.max_doc_freq).sum()), "ngrams_used": len(active)}
 
 
-# per-document counts of decontaminate_document, summed into the stats
+# the counts of active_ngrams, and the per-document counts of decontaminate_document (summed into the stats)
+NGRAM_COUNTS = ("benchmark_ngrams", "ngrams_colliding", "ngrams_ignored_frequent", "ngrams_used")
 DOCUMENT_COUNTS = ("documents_in", "documents_clean", "documents_split", "documents_dropped_too_many_splits",
                    "documents_dropped_all_pieces_short", "pieces_out", "pieces_dropped_short", "documents_out",
                    "documents_dropped_no_text", "chars_in", "chars_removed")
@@ -633,8 +635,6 @@ def decontaminate_document(d: dict[str, Any], active: HashSet, cfg: Decontaminat
                            hasher: NgramHasher | None = None) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """One document → the documents it becomes (itself, its pieces, or none) and its counts
     (keys of :data:`DOCUMENT_COUNTS`, only those that are not 0)."""
-    from corpus_tools.schema import make_doc_id
-
     text = d.get("text")
     if not isinstance(text, str):  # not a document the schema allows: dropped, and counted
         return [], {"documents_in": 1, "documents_dropped_no_text": 1}

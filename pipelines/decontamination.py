@@ -22,6 +22,7 @@ import numpy as np
 
 from corpus_tools.contamination import (
     DOCUMENT_COUNTS,
+    NGRAM_COUNTS,
     DecontaminationConfig,
     HashSet,
     active_ngrams,
@@ -110,11 +111,8 @@ def run_decontamination(files: list[str], bench: HashSet, cfg: DecontaminationCo
     result = p.run()
     result.wait_until_finish()
     counters = collect_counters(result, NAME)
-    doc_counts = {k: counters.get(k, 0) for k in DOCUMENT_COUNTS}
-    ngram_keys = ("benchmark_ngrams", "ngrams_colliding", "ngrams_ignored_frequent", "ngrams_used")
-    ngram_counts = {k: counters.get("ngram." + k, 0) for k in ngram_keys}
-    ngram_counts["benchmark_ngrams"] = len(bench)
-    return doc_counts, ngram_counts
+    return ({k: counters.get(k, 0) for k in DOCUMENT_COUNTS},
+            {k: counters.get("ngram." + k, 0) for k in NGRAM_COUNTS})
 
 
 def _count_ngrams(df: np.ndarray, bench: HashSet, cfg: DecontaminationConfig) -> None:

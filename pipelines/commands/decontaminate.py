@@ -62,9 +62,9 @@ def main(args) -> int:
         decontamination_parameters,
         read_benchmark,
     )
+    from corpus_tools.shards import expand_paths
     from pipelines.decontamination import run_decontamination
     from pipelines.errors import UserError
-    from corpus_tools.shards import expand_paths
     from pipelines.parquet_io import check_parquet_files
 
     if args.n < 1 or args.window < 0 or args.min_piece < 0 or args.max_splits < 0 or args.max_doc_freq < 1:

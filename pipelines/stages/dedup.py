@@ -114,7 +114,7 @@ class ResolveFn(beam.DoFn):
 
 
 class Resolve(beam.PTransform):
-    """Group features by ``key(feature)`` and resolve each group (outputs survivors/_clusters/decisions)."""
+    """Group features by ``key(feature)`` and resolve each group (outputs survivors/clusters/decisions)."""
 
     def __init__(self, kind: str, key):
         super().__init__()
