@@ -76,6 +76,26 @@ def test_overfits_a_periodic_shard_and_logs_every_step(tokens_dir, tmp_path):
     assert ids == (cycle * 4)[: 3 + 2 * PERIOD]
 
 
+def test_sparse_logging_writes_each_logged_step_once_with_validation_on_its_own_steps(tokens_dir, tmp_path):
+    # A logged loss is read one step late (so the GPU is never idle); rows must still be
+    # one per logged step, in order, with val_loss joined to its step or alone on an unlogged one.
+    out = str(tmp_path / "sparse")
+    train(tokens_dir, out, cfg(steps=11, log_interval=3, eval_interval=5), device="cpu", progress=False, log=None)
+    rows = read_metrics(out)
+    assert [(r["step"], "loss" in r, "val_loss" in r) for r in rows] == [
+        (3, True, False), (5, False, True), (6, True, False), (9, True, False), (10, False, True),
+        (11, True, True)]
+    dense = str(tmp_path / "dense")
+    train(tokens_dir, dense, cfg(steps=11, eval_interval=5), device="cpu", progress=False, log=None)
+    by_step = {r["step"]: r for r in read_metrics(dense)}
+    for r in rows:
+        for key in ("loss", "lr", "val_loss"):
+            if key in r:
+                assert r[key] == pytest.approx(by_step[r["step"]][key], abs=1e-6), (r["step"], key)
+        if "loss" in r:
+            assert r["tokens_per_s"] > 0
+
+
 def test_learning_rate_warms_up_linearly_then_decays_by_cosine(tokens_dir, tmp_path):
     c = cfg(steps=30, warmup_steps=6, lr=1e-3, min_lr=1e-4, eval_interval=0)
     out = str(tmp_path / "ck")

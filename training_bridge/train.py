@@ -282,6 +282,35 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
     last = {"loss": None, "val_loss": None, "tokens_per_s": None, "mfu": None}
     t_log, tokens_since = time.perf_counter(), 0
     metrics_fh = open(metrics_path, "a") if d.master else None
+    # A logged step's loss is read (a device sync) only once the next step is queued, so the GPU
+    # never waits for Python between steps; evaluation, checkpoints and the last step read it at once.
+    pending: tuple | None = None
+
+    def read_pending() -> dict[str, Any]:
+        nonlocal pending, t_log
+        if pending is None:
+            return {}
+        logged_step, loss_mean, lr_logged, tokens = pending
+        pending = None
+        loss_val = float(loss_mean)  # waits for that step: the time below is when it finished
+        now = time.perf_counter()
+        tps = tokens / (now - t_log)
+        t_log = now
+        mfu = (flops_per_token * tps / (peak * d.world_size)) if peak else None
+        last.update(loss=loss_val, tokens_per_s=tps, mfu=mfu)
+        return {"step": logged_step, "loss": loss_val, "lr": lr_logged, "tokens_per_s": tps, "mfu": mfu}
+
+    def write_row(row: dict[str, Any]) -> None:
+        if not row or not d.master:
+            return
+        metrics_fh.write(json.dumps(row) + "\n")
+        metrics_fh.flush()
+        shown = {k: f"{v:.4g}" for k, v in row.items() if k != "step" and v is not None}
+        if bar is not None:
+            bar.set_postfix(shown)
+        else:
+            log(f"step {row['step']}/{end} " + " ".join(f"{k} {v}" for k, v in shown.items()))
+
     try:
         while step < end:
             lr = scheduler.get_last_lr()[0]
@@ -301,38 +330,26 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
             optimizer.zero_grad(set_to_none=True)
             step += 1
             tokens_since += tokens_per_step
+            write_row(read_pending())  # the previous logged step, now that this one is queued
 
-            row: dict[str, Any] = {}
             if step % cfg.log_interval == 0 or step == end:
                 loss_mean = loss_sum / cfg.grad_accum
                 if d.enabled:
                     dist.all_reduce(loss_mean, op=dist.ReduceOp.AVG)
-                loss_val = float(loss_mean)  # synchronises the device before timing
-                now = time.perf_counter()
-                tps = tokens_since / (now - t_log)
-                t_log, tokens_since = now, 0
-                mfu = (flops_per_token * tps / (peak * d.world_size)) if peak else None
-                row = {"step": step, "loss": loss_val, "lr": lr, "tokens_per_s": tps, "mfu": mfu}
-                last.update(loss=loss_val, tokens_per_s=tps, mfu=mfu)
+                pending, tokens_since = (step, loss_mean, lr, tokens_since), 0
             evaluated = cfg.eval_interval and (step % cfg.eval_interval == 0 or step == cfg.steps)
-            if evaluated:
-                val_loss = evaluate(run_model, val_loader, eval_batches, autocast, d, dev)
-                last["val_loss"] = val_loss
-                row.setdefault("step", step)
-                row["val_loss"] = val_loss
-                t_log = time.perf_counter()  # evaluation time is not training throughput
-            if row and d.master:
-                metrics_fh.write(json.dumps(row) + "\n")
-                metrics_fh.flush()
-                shown = {k: f"{v:.4g}" for k, v in row.items() if k != "step" and v is not None}
-                if bar is not None:
-                    bar.set_postfix(shown)
-                else:
-                    log(f"step {step}/{end} " + " ".join(f"{k} {v}" for k, v in shown.items()))
+            checkpoint = evaluated or step == end or (cfg.ckpt_interval and step % cfg.ckpt_interval == 0)
+            if checkpoint:
+                row = read_pending()
+                if evaluated:
+                    last["val_loss"] = evaluate(run_model, val_loader, eval_batches, autocast, d, dev)
+                    row = {"step": step, **row, "val_loss": last["val_loss"]}
+                write_row(row)
             if bar is not None:
                 bar.update(1)
-            if evaluated or step == end or (cfg.ckpt_interval and step % cfg.ckpt_interval == 0):
+            if checkpoint:
                 save(last["val_loss"])
+                t_log, tokens_since = time.perf_counter(), 0  # evaluating and saving are not training time
     finally:
         if bar is not None:
             bar.close()
