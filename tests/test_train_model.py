@@ -124,3 +124,19 @@ def test_flash_attention_kernel_runs_in_bf16_and_matches_math_kernel():
         with sdpa_kernel(SDPBackend.MATH):
             math_, _ = model(x)
     assert (flash.float() - math_.float()).abs().max().item() < 0.1
+
+
+def test_loss_over_a_padded_vocabulary_is_the_real_vocabulary_cross_entropy():
+    # The table is padded to a multiple of 64 (250 -> 256); padding ids must take no probability
+    # in the loss and receive no gradient, and the logits handed back cover the real ids only.
+    torch.manual_seed(3)
+    model = GPT(GPTConfig(vocab_size=250, block_size=32, n_layer=2, n_head=2, n_embd=64))
+    assert model.config.padded_vocab_size == 256
+    x, y = torch.randint(0, 250, (3, 32)), torch.randint(0, 250, (3, 32))
+    logits, loss = model(x, y)
+    assert logits.shape == (3, 32, 250)
+    expected = torch.nn.functional.cross_entropy(logits.reshape(-1, 250), y.reshape(-1))
+    assert abs(loss.item() - expected.item()) < 1e-5
+    loss.backward()
+    grad = model.lm_head.weight.grad
+    assert grad[250:].abs().max().item() == 0.0 and grad[:250].abs().max().item() > 0
