@@ -11,7 +11,7 @@
    trainer with its recipe defaults, and for the HF model in a nanoGPT-style loop (random
    offsets per batch, nanoGPT's warm-up/cosine schedule, AdamW 0.9/0.95, wd 0.1, clip 1.0).
 
-    python benchmarks/train_gpu.py                      # on a CUDA machine (H100: ~5 minutes)
+    python benchmarks/train_gpu.py                      # on a CUDA machine (H100: ~3 minutes)
     python benchmarks/train_gpu.py --smoke --device cpu # a tiny CPU run that only checks the code paths
 
 Prints one line per measurement and the ratios; ``--json PATH`` also writes them.
