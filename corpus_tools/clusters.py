@@ -1,9 +1,15 @@
 """Duplicate clusters: connected components of candidate edges, and which document is kept.
 
-:class:`UnionFind` holds only the documents that appear in an edge (not the whole corpus).
-Forests built from parts of the edge list (one per worker) are combined with
-:meth:`UnionFind.merge`, which reads each node's root rather than the edges, so the final merge
-holds O(clustered documents), not O(edges); see docs/stages/dedup.md for how far that goes.
+Two ways to label components, both giving each node the smallest node of its component:
+
+* :class:`UnionFind` holds only the documents that appear in an edge (not the whole corpus).
+  Forests built from parts of the edge list (one per worker) are combined with
+  :meth:`UnionFind.merge`, which reads each node's root rather than the edges.
+* The per-node steps of **large-star / small-star** (Kiveris et al. 2014, *Connected Components
+  in MapReduce and Beyond*): :func:`large_star`, :func:`small_star`, then :func:`star_role` and
+  :func:`finished_star` to find components that have become stars. They run as keyed rounds
+  (``pipelines/components.py``), so no worker needs the whole graph; see docs/stages/dedup.md.
+
 The keep rule is deterministic: highest ``score_sum`` (null counts as 0), then the longest
 text, then the smallest id.
 """
@@ -60,6 +66,58 @@ def connected_components(edges: Iterable[tuple[Hashable, Hashable]]) -> dict[Has
     for a, b in edges:
         uf.union(a, b)
     return uf.components()
+
+
+def normalise_edge(edge: tuple) -> list[tuple]:
+    """``(a, b)`` as ``[(smaller, larger)]``; a self-loop gives no edge."""
+    a, b = edge
+    if a == b:
+        return []
+    return [(a, b)] if a < b else [(b, a)]
+
+
+def large_star(node: Hashable, neighbors: Iterable[Hashable]) -> list[tuple]:
+    """Large-star at ``node``: every strictly larger neighbour is linked to the smallest of the
+    node's closed neighbourhood. Edges come out as ``(smaller, larger)``."""
+    ns = set(neighbors)
+    low = min(min(ns), node)
+    return [(low, v) for v in sorted(ns) if v > node]
+
+
+def small_star(node: Hashable, smaller: Iterable[Hashable]) -> list[tuple]:
+    """Small-star at ``node`` given its neighbours smaller than it: the node and those neighbours
+    are all linked to the smallest of them. Edges come out as ``(smaller, larger)``."""
+    ns = set(smaller)
+    low = min(ns)
+    return [(low, v) for v in sorted(ns | {node}) if v != low]
+
+
+def star_role(node: Hashable, neighbors: Iterable[Hashable]) -> list[tuple]:
+    """What ``node`` says about the star it may belong to, keyed by that star's centre:
+    ``(node, ("centre", neighbours))`` when every neighbour is larger, ``(m, ("leaf", node))`` when
+    its only neighbour ``m`` is smaller. A node in neither role is in no finished star."""
+    ns = set(neighbors)
+    out = []
+    if min(ns) > node:
+        out.append((node, ("centre", tuple(sorted(ns)))))
+    if len(ns) == 1 and next(iter(ns)) < node:
+        out.append((next(iter(ns)), ("leaf", node)))
+    return out
+
+
+def finished_star(centre: Hashable, roles: Iterable[tuple]) -> list[tuple]:
+    """``[(centre, leaves)]`` when the centre's neighbours are exactly the leaves that name it
+    (each has no other neighbour, and all are larger): the component is then that star, and the
+    centre is its smallest node. ``[]`` otherwise."""
+    neighbours, leaves = None, set()
+    for role, value in roles:
+        if role == "centre":
+            neighbours = value
+        else:
+            leaves.add(value)
+    if neighbours is None or set(neighbours) != leaves:
+        return []
+    return [(centre, neighbours)]
 
 
 def keep_rank(doc_id: str, score_sum: int | None, text_len: int) -> tuple:

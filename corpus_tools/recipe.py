@@ -172,6 +172,9 @@ class DedupConfig:
     url: bool = opt(True, "Remove URL duplicates (equal normalised URL, e.g. across sources).")
     false_positive_weight: float = opt(0.5, "Weight of the false-positive area when choosing bands x rows.", min=0.0, max=1.0)
     false_negative_weight: float = opt(0.5, "Weight of the false-negative area when choosing bands x rows.", min=0.0, max=1.0)
+    component_rounds: int = opt(4, "Large-star/small-star rounds of the connected components (each two shuffles of "
+                                   "the edges); components still unfinished after them are joined by a union-find "
+                                   "on one worker. 0 = union-find only.", min=0, max=64)
 
 
 # --------------------------------------------------------------------------- bloom

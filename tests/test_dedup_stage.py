@@ -152,6 +152,19 @@ def test_multiprocess_runner_gives_the_same_output(corpus, result, tmp_path):
         assert open(run.path("dedup", name), "rb").read() == open(run2.path("dedup", name), "rb").read()
 
 
+def test_star_rounds_and_union_find_alone_give_the_same_bytes(corpus, result, tmp_path):
+    run, stats, _, _ = result
+    d = stats["details"]
+    # the default rounds finish every near cluster here as a star: nothing reaches the one-worker step
+    assert d["component_rounds"] == 4 and d["components_residual_edges"] == 0
+    assert d["components_star_nodes"] == d["documents_in_clusters"] - 3 - 2 - 2  # near clusters only
+    run0, stats0, _, _ = run_dedup(corpus, tmp_path, component_rounds=0)
+    assert stats0["details"]["components_star_nodes"] == 0
+    for name in ("part-00000-of-00002.parquet", "part-00001-of-00002.parquet"):
+        for sub in ((), ("_clusters",)):
+            assert open(run.path("dedup", *sub, name), "rb").read() == open(run0.path("dedup", *sub, name), "rb").read()
+
+
 def test_identical_documents_cluster_as_near_duplicates_without_exact_dedup(corpus, tmp_path):
     _, stats, kept, clusters = run_dedup(corpus, tmp_path, exact=False, url=False)
     e = corpus["expect"]

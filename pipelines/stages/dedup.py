@@ -10,7 +10,8 @@ The graph (every step keyed, nothing needs all documents on one worker):
 2. exact: group by normalised-text hash; URL: group the survivors by normalised URL;
 3. near: survivors → (band, bucket) keys → group → candidate edges → verified edges
    (joined with the two endpoints' signatures / shingle sets) → connected components
-   (union-find over the verified edge list on one worker) → clusters;
+   (large-star / small-star rounds keyed by node, union-find only for what they leave
+   unfinished; pipelines/components.py) → clusters;
 4. each cluster keeps one document (highest score_sum, longest text, smallest id); the
    decisions are joined back to the documents by id.
 See docs/stages/dedup.md.
@@ -24,7 +25,7 @@ from typing import Any
 import apache_beam as beam
 import numpy as np
 
-from corpus_tools.clusters import UnionFind, keep_rank, size_histogram
+from corpus_tools.clusters import keep_rank, size_histogram
 from corpus_tools.exact import text_hash, url_key
 from corpus_tools.lsh import batch_band_keys, optimal_bands_rows
 from corpus_tools.minhash import MinHasher, estimate_jaccard, jaccard, shingle_set
@@ -32,6 +33,7 @@ from corpus_tools.recipe import DedupConfig
 from corpus_tools.rundir import CLUSTERS_DIR, REJECTED_DIR, REMOVED_DIR, join
 from corpus_tools.schema import CLUSTER_SCHEMA, new_reject
 from corpus_tools.shards import read_table
+from pipelines.components import ConnectedComponents
 from pipelines.deadletter import DEAD_LETTER
 from pipelines.metrics import counter
 from pipelines.parquet_io import ReadDocs, WriteDocs, WriteRejects, WriteShards, match_files
@@ -163,30 +165,6 @@ class VerifyFn(beam.DoFn):
                 counter(NAME, "rejected_pairs").inc()
 
 
-class ComponentsFn(beam.CombineFn):
-    """Verified edges → {document id: component label (its smallest id)}.
-
-    Each worker folds its edges into a union-find forest (combiner lifting); the forests are
-    merged by their nodes' roots, so the last merge holds the clustered documents, not the edges."""
-
-    def create_accumulator(self) -> UnionFind:
-        return UnionFind()
-
-    def add_input(self, acc: UnionFind, edge) -> UnionFind:
-        acc.union(*edge)
-        return acc
-
-    def merge_accumulators(self, accs) -> UnionFind:
-        accs = iter(accs)
-        merged = next(accs)
-        for acc in accs:
-            merged.merge(acc)
-        return merged
-
-    def extract_output(self, acc: UnionFind) -> dict:
-        return acc.components()
-
-
 class FinalizeFn(beam.DoFn):
     """(id, {"docs": [...], "decisions": [...]}) → kept document, or a removed one tagged by reason."""
 
@@ -265,8 +243,7 @@ class DedupStage(Stage):
                                               if kv[1]["info"] else []))
             verified = ({"edges": half, "info": info} | "JoinB" >> beam.CoGroupByKey()
                         | "Verify" >> beam.ParDo(VerifyFn(cfg)))
-            labels = (verified | "Components" >> beam.CombineGlobally(ComponentsFn())
-                      | "Labels" >> beam.FlatMap(lambda comps: sorted(comps.items())))
+            labels = verified | "Components" >> ConnectedComponents(cfg.component_rounds, NAME)
             near = ({"label": labels, "f": node_feats} | "JoinLabels" >> beam.CoGroupByKey()
                     | "ByComponent" >> beam.FlatMap(lambda kv: [(kv[1]["label"][0], kv[1]["f"][0])]
                                                     if kv[1]["label"] and kv[1]["f"] else [])
@@ -298,6 +275,9 @@ class DedupStage(Stage):
             "bands": bands, "rows": rows, "verify": cfg.verify,
             "candidate_pairs": counters.get("candidate_pairs", 0),
             "verified_pairs": counters.get("verified_pairs", 0),
+            "component_rounds": cfg.component_rounds,
+            "components_star_nodes": counters.get("components_star_nodes", 0),
+            "components_residual_edges": counters.get("components_residual_edges", 0),
             "clusters": {k: sum(1 for r in cluster_rows if r["kind"] == k) for k in KINDS},
             "cluster_count": len(cluster_rows),
             "cluster_size_histogram": size_histogram(r["size"] for r in cluster_rows),
