@@ -193,7 +193,7 @@ def synthetic_corpus(docs: list[str], n: int, seed: int = 0):
     return out
 
 
-def bench_e2e(docs: list[str], n: int) -> dict:
+def bench_e2e(docs: list[str], n: int, rounds: int | None = None) -> dict:
     from corpus_tools.recipe import Recipe
     from corpus_tools.rundir import RunDir
     from corpus_tools.shards import write_records
@@ -206,7 +206,8 @@ def bench_e2e(docs: list[str], n: int) -> dict:
             write_records(corpus[k::4], os.path.join(tmp, "in", f"part-{k}.parquet"))
         del corpus
         run = RunDir(os.path.join(tmp, "run"))
-        ctx = StageContext(run, Recipe(), inputs=[os.path.join(tmp, "in")], log=lambda m: None)
+        recipe = Recipe() if rounds is None else Recipe().replace({"dedup": {"component_rounds": rounds}})
+        ctx = StageContext(run, recipe, inputs=[os.path.join(tmp, "in")], log=lambda m: None)
         t = time.perf_counter()
         stats = execute_stage(STAGE, ctx)
         wall = time.perf_counter() - t
@@ -216,6 +217,8 @@ def bench_e2e(docs: list[str], n: int) -> dict:
           f"{n / wall:,.0f} docs/s, peak RSS {peak:,.0f} MiB")
     print(f"  kept {stats['records_out']}, removed {stats['reasons']}, clusters {d['clusters']}, "
           f"candidate pairs {d['candidate_pairs']}, verified {d['verified_pairs']}")
+    print(f"  components: {d['component_rounds']} star rounds labelled {d['components_star_nodes']} nodes, "
+          f"{d['components_residual_edges']} edges left to the union-find")
     return {"wall_s": wall, "peak_mib": peak, "stats": stats}
 
 
@@ -223,6 +226,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--part", default="signatures,quality,e2e")
     ap.add_argument("--e2e-docs", type=int, default=100_000)
+    ap.add_argument("--component-rounds", type=int, default=None,
+                    help="large-star/small-star rounds of the e2e run (default: the recipe's)")
     args = ap.parse_args()
     if not SHARED.is_dir():
         print(f"real data not found at {SHARED} (set WEBTEXT_SHARED_DATA)", file=sys.stderr)
@@ -234,7 +239,7 @@ def main() -> int:
     if "quality" in parts:
         bench_quality(docs)
     if "e2e" in parts:
-        bench_e2e(docs, args.e2e_docs)
+        bench_e2e(docs, args.e2e_docs, args.component_rounds)
     return 0
 
 
