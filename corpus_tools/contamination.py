@@ -352,21 +352,32 @@ class HashSet:
         return self.index(h1, h2) >= 0
 
 
+def candidate_hits(texts: list[str], candidates: dict[int, HashSet],
+                   hasher: NgramHasher | None = None) -> dict[int, np.ndarray]:
+    """For a batch of texts: per n, the indices (sorted, unique) of the candidate n-grams they contain."""
+    hasher = hasher or NgramHasher()
+    lists = [words(t) for t in texts]
+    out: dict[int, np.ndarray] = {}
+    for n, cand in candidates.items():
+        if not len(cand):
+            continue
+        h1, h2, _ = hasher.hash_word_lists(lists, n)
+        idx = cand.index(h1, h2)
+        out[n] = np.unique(idx[idx >= 0])
+    return out
+
+
 def exact_membership(corpus: Iterable[str], candidates: dict[int, HashSet], batch_docs: int = 256) -> dict[int, np.ndarray]:
-    """Second pass over the corpus: which candidate n-grams (for each n) really occur.
+    """Second pass over the corpus, in this process: which candidate n-grams (for each n) really occur.
 
     Comparison is on the 128-bit n-gram hashes (a collision between two different n-grams
-    has probability ~ pairs / 2**128, i.e. none in practice)."""
+    has probability ~ pairs / 2**128, i.e. none in practice). The Beam version is
+    ``pipelines/exact_overlap.py``."""
     found = {n: np.zeros(len(s), dtype=bool) for n, s in candidates.items()}
     hasher = NgramHasher()
     for batch in _batches(corpus, batch_docs):
-        lists = [words(t) for t in batch]
-        for n, cand in candidates.items():
-            if not len(cand):
-                continue
-            h1, h2, _ = hasher.hash_word_lists(lists, n)
-            idx = cand.index(h1, h2)
-            found[n][idx[idx >= 0]] = True
+        for n, idx in candidate_hits(batch, candidates, hasher).items():
+            found[n][idx] = True
     return found
 
 
@@ -416,19 +427,22 @@ def _per_example(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def compute_report(bloom: str | PartitionedBloom | BloomFilter, benchmarks: list[Benchmark], *, exact: bool = False,
-                   corpus: Callable[[], Iterable[str]] | None = None, dirty_min: int = 8, dirty_max: int = 13,
-                   bloom_label: str | None = None) -> dict[str, Any]:
+                   corpus: Callable[[], Iterable[str]] | None = None,
+                   membership: Callable[[dict[int, HashSet]], dict[int, np.ndarray]] | None = None,
+                   dirty_min: int = 8, dirty_max: int = 13, bloom_label: str | None = None) -> dict[str, Any]:
     """The contamination report (``report.json`` content) plus per-example rows under
     ``report["_examples"][name]`` (written to CSV by :func:`write_report`).
 
     Bloom mode counts Bloom hits (no misses; false positives bounded by the filter's FPR).
-    ``exact=True`` re-checks every hit against the corpus n-grams (``corpus()`` yields the
-    corpus texts again) so reported overlap has no false positives.
+    ``exact=True`` re-checks every hit against the corpus n-grams, so reported overlap has no
+    false positives: ``membership(candidates)`` answers which candidates occur (the Beam pass,
+    ``pipelines/exact_overlap.py``), or else ``corpus()`` yields the texts for
+    :func:`exact_membership` in this process.
     """
     label = bloom_label or (bloom if isinstance(bloom, str) else None)
     if isinstance(bloom, str):
         bloom = open_bloom(bloom, expected_hash_id=HASH_ID)
-    if exact and corpus is None:
+    if exact and corpus is None and membership is None:
         raise ValueError("exact mode needs the corpus (a second pass re-checks Bloom hits)")
     summary = bloom_summary(bloom)
     n = summary["n"]
@@ -456,7 +470,7 @@ def compute_report(bloom: str | PartitionedBloom | BloomFilter, benchmarks: list
             if p.dirty_n > n:
                 cand.setdefault(p.dirty_n, []).append((p.big_h1[p.big_candidate], p.big_h2[p.big_candidate]))
         sets = {k: HashSet(np.concatenate([a for a, _ in v]), np.concatenate([b for _, b in v])) for k, v in cand.items()}
-        found = exact_membership(corpus(), sets)
+        found = membership(sets) if membership is not None else exact_membership(corpus(), sets)
         def confirmed(size: int, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
             s, ok = sets[size], found[size]
             if len(s) == 0:

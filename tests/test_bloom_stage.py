@@ -132,6 +132,35 @@ def test_cli_build_report_and_errors(corpus, tmp_path, capsys):
     assert e.value.code == 0
 
 
+def test_cli_exact_report_is_a_beam_pass_with_no_false_positives(corpus, tmp_path, capsys):
+    # A loose filter (FPR 0.05) claims n-grams that are not in the corpus; --exact must count
+    # exactly the brute-force overlap, in one process or two, and leave nothing but the report.
+    bloom_dir = tmp_path / "loose"
+    assert webtext(["bloom", "build", "--input", str(corpus["root"] / "dedup"), "--out", str(bloom_dir),
+                    "--fpr", "0.05", "--self-check", "0"]) == 0
+    bench = ["--bench", f"wikitext2={corpus['wikitext']}"]
+    wt = [l for l in open(corpus["wikitext"], encoding="utf-8").read().splitlines()]
+    test_grams = set().union(*(grams(t, 8) for t in wt))
+    corpus_grams = set().union(*(grams(t, 8) for t in corpus["texts"]))
+    found = {}
+    for label, extra in (("bloom", []), ("exact", ["--exact", "--corpus", str(corpus["root"] / "dedup")]),
+                         ("exact2", ["--exact", "--corpus", str(corpus["root"] / "dedup"), "--direct_num_workers=2",
+                                     "--direct_running_mode=multi_processing"])):
+        out = tmp_path / label
+        assert webtext(["contamination", "report", "--bloom", str(bloom_dir), *bench, "--out", str(out), *extra]) == 0
+        assert sorted(f.name for f in out.iterdir()) == ["examples-wikitext2.csv", "report.json", "report.md"]
+        found[label] = json.loads((out / "report.json").read_text())["benchmarks"][0]
+        found[label + "_csv"] = (out / "examples-wikitext2.csv").read_bytes()
+    capsys.readouterr()
+    assert found["exact"]["ngrams_found"] == len(test_grams & corpus_grams)
+    assert found["bloom"]["ngrams_found"] > found["exact"]["ngrams_found"]  # the loose filter's false positives
+    assert found["exact2"] == found["exact"] and found["exact2_csv"] == found["exact_csv"]
+    # Beam options mean nothing without the corpus pass: refused, not ignored
+    assert webtext(["contamination", "report", "--bloom", str(bloom_dir), *bench, "--out", str(tmp_path / "x"),
+                    "--runner=DataflowRunner"]) == 2
+    assert "only apply with --exact" in capsys.readouterr().err
+
+
 def test_cli_decontaminate(corpus, tmp_path, capsys):
     out = tmp_path / "clean"
     bench = tmp_path / "bench.txt"

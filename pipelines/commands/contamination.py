@@ -1,6 +1,9 @@
 """``webtext contamination report``: how much of each benchmark's test set is in the corpus.
 
-    webtext contamination report --bloom BLOOM --bench NAME=PATH[:FIELD]... --out DIR [--exact --corpus DOCS]
+    webtext contamination report --bloom BLOOM --bench NAME=PATH[:FIELD]... --out DIR [--exact --corpus DOCS] [BEAM OPTIONS]
+
+With ``--exact`` the corpus pass is a Beam pipeline (``pipelines/exact_overlap.py``): local by
+default, Dataflow/Flink/Spark by the usual pipeline options.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ def add_parser(sub):
     r.add_argument("--out", required=True, metavar="DIR", help="output folder")
     r.add_argument("--exact", action="store_true",
                    help="re-check Bloom hits against the corpus (needs --corpus): no false positives")
-    r.add_argument("--corpus", nargs="+", metavar="DOCS", help="the corpus's Parquet documents (for --exact)")
+    r.add_argument("--corpus", nargs="+", metavar="DOCS",
+                   help="the corpus's Parquet documents (for --exact: read by a Beam pipeline; other --flags "
+                        "are Beam options, e.g. --runner DataflowRunner)")
     r.add_argument("--dirty-min", type=int, default=_default("dirty_min"), help="GPT-3 N lower clamp (default: %(default)s)")
     r.add_argument("--dirty-max", type=int, default=_default("dirty_max"), help="GPT-3 N upper clamp (default: %(default)s)")
     return p
@@ -39,7 +44,8 @@ def main(args) -> int:
     from corpus_tools.contamination import (BenchmarkError, compute_report, format_table, read_benchmark,
                                             write_report)
     from corpus_tools.ngrams import HASH_ID
-    from corpus_tools.shards import expand_paths, iter_texts
+    from corpus_tools.shards import expand_paths
+    from pipelines.exact_overlap import corpus_membership
     from pipelines.parquet_io import check_parquet_files
     from pipelines.stage import StageError as UserError  # caught by webtext.main also under `python -m`
 
@@ -55,15 +61,17 @@ def main(args) -> int:
     names = [b.name for b in benches]
     if len(set(names)) != len(names):
         raise UserError(f"benchmark names must be distinct: {', '.join(names)}")
-    corpus = None
+    membership = None
     if args.exact:
         files = expand_paths(args.corpus)
         if not files:
             raise UserError(f"--corpus: no Parquet files in {' '.join(args.corpus)}")
         check_parquet_files(files, every_file=True)
-        corpus = lambda: iter_texts(files)  # noqa: E731
+        membership = corpus_membership(files, args.beam_args, args.out)
+    elif args.beam_args:
+        raise UserError(f"Beam options ({' '.join(args.beam_args)}) only apply with --exact (the corpus pass)")
     try:  # partitions are opened (and checked) as they are queried
-        report = compute_report(bloom, benches, exact=args.exact, corpus=corpus, dirty_min=args.dirty_min,
+        report = compute_report(bloom, benches, exact=args.exact, membership=membership, dirty_min=args.dirty_min,
                                 dirty_max=args.dirty_max, bloom_label=args.bloom)
     except BloomFileError as e:
         raise UserError(str(e)) from None

@@ -5,7 +5,8 @@ When ``[contamination] benchmarks`` lists ``NAME=PATH[:FIELD]`` test sets, write
 n-gram overlap, GPT-3 App. C dirty/clean); with ``exact = true`` every Bloom hit is
 re-checked against the corpus (RUN/dedup, or ``--input``). With no benchmarks configured it
 records ``{"configured": false}`` and finishes. Test sets are small, so the report is
-computed in the driver; the corpus pass of exact mode streams the shards.
+computed in the driver; the corpus pass of exact mode is a Beam pipeline
+(``pipelines/exact_overlap.py``) on the run's runner.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from corpus_tools.bloom import BloomFileError, open_bloom
 from corpus_tools.contamination import BenchmarkError, compute_report, read_benchmark, write_report
 from corpus_tools.ngrams import HASH_ID
 from corpus_tools.rundir import join
-from corpus_tools.shards import expand_paths, iter_texts
+from corpus_tools.shards import expand_paths
+from pipelines.exact_overlap import corpus_membership
 from pipelines.stage import Stage, StageContext, StageError, StageResult
 
 NAME = "contamination"
@@ -41,12 +43,15 @@ class ContaminationStage(Stage):
             benches = [read_benchmark(spec) for spec in cfg.benchmarks]
         except (BloomFileError, BenchmarkError) as e:
             raise StageError(str(e)) from None
-        corpus = None
+        membership = None
         if cfg.exact:
-            files = expand_paths(ctx.input_or(previous="dedup"))
-            corpus = lambda: iter_texts(files)  # noqa: E731
+            docs_in = ctx.input_or(previous="dedup")
+            files = expand_paths(docs_in)
+            if not files:
+                raise StageError(f"[contamination] exact = true: no Parquet documents in {' '.join(docs_in)}")
+            membership = corpus_membership(files, ctx.beam_args, out, log=ctx.log)
         try:
-            report = compute_report(bloom, benches, exact=cfg.exact, corpus=corpus, dirty_min=cfg.dirty_min,
+            report = compute_report(bloom, benches, exact=cfg.exact, membership=membership, dirty_min=cfg.dirty_min,
                                     dirty_max=cfg.dirty_max, bloom_label=bloom_dir)
         except BloomFileError as e:
             raise StageError(str(e)) from None

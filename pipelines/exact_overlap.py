@@ -1,0 +1,111 @@
+"""The exact pass of the contamination report as a Beam pipeline.
+
+The Bloom filter says which benchmark n-grams *may* be in the corpus; ``--exact`` re-reads the
+corpus to keep only those that are. Here that pass is spread over workers: each batch of
+documents gives the indices of the candidate n-grams it contains
+(:func:`corpus_tools.contamination.candidate_hits`), and a ``CombineFn`` ORs them into one flag
+array per n-gram length (per-worker partial arrays, merged). The candidates travel inside the
+DoFn (a few MB for whole test sets). The flags come back to the driver through one small
+``.npz`` file written with Beam ``FileSystems`` next to the report (so ``gs://`` works on
+Dataflow) and removed once read.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from typing import Any, Callable
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.io.filesystems import FileSystems
+
+from corpus_tools.contamination import HashSet, candidate_hits
+from corpus_tools.ngrams import NgramHasher
+from corpus_tools.rundir import join
+from pipelines.metrics import counter
+from pipelines.options import new_pipeline
+from pipelines.parquet_io import ReadDocs
+
+NAME = "contamination"  # counter namespace
+
+
+class CandidateHitsFn(beam.DoFn):
+    """A batch of documents → {n: indices of the candidate n-grams it contains} (none if no hit)."""
+
+    def __init__(self, candidates: dict[int, HashSet]):
+        self.candidates = candidates
+
+    def setup(self):
+        self.hasher = NgramHasher()
+
+    def process(self, batch: list[dict[str, Any]]):
+        texts = [d["text"] for d in batch if isinstance(d.get("text"), str)]
+        counter(NAME, "exact_documents").inc(len(texts))
+        counter(NAME, "exact_documents_without_text").inc(len(batch) - len(texts))
+        hits = candidate_hits(texts, self.candidates, self.hasher)
+        if any(len(v) for v in hits.values()):
+            yield hits
+
+
+class FoundFn(beam.CombineFn):
+    """Hit indices → for each n, one flag per candidate: found somewhere in the corpus."""
+
+    def __init__(self, sizes: dict[int, int]):
+        self.sizes = sizes
+
+    def create_accumulator(self) -> dict[int, np.ndarray]:
+        return {n: np.zeros(size, dtype=bool) for n, size in self.sizes.items()}
+
+    def add_input(self, acc, hits):
+        for n, idx in hits.items():
+            acc[n][idx] = True
+        return acc
+
+    def merge_accumulators(self, accs):
+        accs = iter(accs)
+        total = next(accs)
+        for acc in accs:
+            for n in total:
+                total[n] |= acc[n]
+        return total
+
+    def extract_output(self, acc):
+        return acc
+
+
+def _write_found(found: dict[int, np.ndarray], path: str) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, **{str(n): flags for n, flags in found.items()})
+    with FileSystems.create(path, mime_type="application/octet-stream") as fh:
+        fh.write(buf.getvalue())
+
+
+def corpus_membership(files: list[str], beam_args: list[str], scratch_dir: str,
+                      log: Callable[[str], None] = lambda _m: None) -> Callable[[dict[int, HashSet]], dict[int, np.ndarray]]:
+    """A ``membership`` for :func:`corpus_tools.contamination.compute_report`: one Beam pass
+    over the Parquet ``files`` answering which candidates occur. ``scratch_dir`` (the report's
+    folder) holds the answer file for the moment it takes to read it back."""
+
+    def membership(candidates: dict[int, HashSet]) -> dict[int, np.ndarray]:
+        sizes = {n: len(s) for n, s in candidates.items()}
+        if "://" not in scratch_dir:
+            os.makedirs(scratch_dir, exist_ok=True)
+        path = join(scratch_dir, f"_exact-found-{uuid.uuid4().hex}.npz")
+        p = new_pipeline(beam_args)
+        (p | "Read" >> ReadDocs(files)
+         | "Batch" >> beam.BatchElements(min_batch_size=16, max_batch_size=256)
+         | "CandidateHits" >> beam.ParDo(CandidateHitsFn(candidates))
+         | "Found" >> beam.CombineGlobally(FoundFn(sizes))
+         | "WriteFound" >> beam.Map(_write_found, path))
+        log(f"exact pass over {len(files)} corpus file(s): {sum(sizes.values()):,} candidate n-grams")
+        result = p.run()
+        result.wait_until_finish()
+        with FileSystems.open(path) as fh:
+            data = np.load(io.BytesIO(fh.read()))
+            found = {int(k): data[k] for k in data.files}
+        FileSystems.delete([path])
+        return found
+
+    return membership
