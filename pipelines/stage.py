@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -97,10 +98,32 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def changed_parameters(stats: dict[str, Any] | None, recipe: Any, sections: tuple[str, ...]) -> list[str]:
+    """``[section] key: finished -> recipe`` for each setting a finished stage ran with that the recipe
+    now sets otherwise. Keys only one side has (a newer or older webtext) are not differences."""
+    if not stats or "parameters" not in stats:
+        return []
+    now = json.loads(json.dumps({s: recipe.to_dict()[s] for s in sections}, default=str))
+    out = []
+    for section, before in stats["parameters"].items():
+        after = now.get(section)
+        if not isinstance(before, dict) or not isinstance(after, dict):
+            continue
+        for key in sorted(before.keys() & after.keys()):
+            if before[key] != after[key]:
+                out.append(f"[{section}] {key}: {before[key]!r} -> {after[key]!r}")
+    return out
+
+
 def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[str, Any] | None:
     """Run one stage unless it is finished; returns its stats (None when skipped)."""
     run = ctx.run
     if run.is_done(stage.name) and not force:
+        changed = changed_parameters(run.read_stats(stage.name), ctx.recipe, stage.sections)
+        if changed:
+            raise StageError(
+                f"stage '{stage.name}' finished in {run.root} with other settings ({'; '.join(changed)}); "
+                f"redo it with --force {stage.name} (later stages follow), or use a new run directory")
         ctx.log(f"[{stage.name}] already done in {run.stage_dir(stage.name)} (use --force {stage.name} to redo)")
         return None
     run.clear_stage(stage.name)

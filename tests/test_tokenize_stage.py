@@ -68,6 +68,21 @@ def test_tokenize_with_gpt2_files(docs, shared_data, tmp_path, capsys):
     assert cli("tokenize", "--out", run, "--input", folder, "--tokenizer", shared_data / "gpt2-bpe") == 0
     assert "already done" in capsys.readouterr().err
     assert (tokens / "webtext_train_000001.bin").read_bytes() == before
+    # a rerun with other settings for a finished stage is refused, naming them, and changes nothing
+    recipe_before = (run / "recipe.toml").read_text()
+    other = run.parent / "other.toml"
+    other.write_text("[tokenize]\nshard_tokens = 50000\n")
+    assert cli("tokenize", "--out", run, "--input", folder, "--tokenizer", shared_data / "gpt2-bpe",
+               "--recipe", other) == 2
+    err = capsys.readouterr().err
+    assert "[tokenize] shard_tokens" in err and "--force tokenize" in err and len(err.strip().splitlines()) == 1
+    assert (run / "recipe.toml").read_text() == recipe_before
+    assert (tokens / "webtext_train_000001.bin").read_bytes() == before
+    # --force redoes it with the new settings, and the run records them
+    assert cli("tokenize", "--out", run, "--input", folder, "--tokenizer", shared_data / "gpt2-bpe",
+               "--recipe", other, "--force", "tokenize") == 0
+    assert json.loads((run / "stats" / "tokenize.json").read_text())["parameters"]["tokenize"]["shard_tokens"] == 50000
+    assert "shard_tokens = 50000" in (run / "recipe.toml").read_text()
 
 
 def test_tokenize_trains_a_tokenizer_when_asked(docs, tmp_path):
