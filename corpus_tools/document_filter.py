@@ -111,12 +111,17 @@ class DocumentFilter:
         from corpus_tools.quality_classifier import pareto_keep
 
         text = doc.get("text") or ""
-        lang, score = self.langid.predict_one(text)
+        dist = self.langid.distribution(text)
+        lang, score = dist[0]
         doc = dict(doc, language=lang, language_score=score)
-        if self.cfg.languages and lang not in self.cfg.languages:
-            return self._removed(doc, "language", f"{lang} not in {','.join(self.cfg.languages)} (p={score:.3f})")
-        if score < self.cfg.min_language_score:
-            return self._removed(doc, "language", f"{lang} p={score:.3f} < {self.cfg.min_language_score:g}")
+        kept = self.cfg.languages
+        if kept and lang not in kept:
+            return self._removed(doc, "language", f"{lang} not in {','.join(kept)} (p={score:.3f})")
+        # the probability of being in one of the kept languages (the top one's alone when all are kept)
+        mass = sum(p for lg, p in dist if lg in kept) if kept else score
+        if mass < self.cfg.min_language_score:
+            which = lang if len(kept) <= 1 else "+".join(lg for lg in kept)
+            return self._removed(doc, "language", f"{which} p={mass:.3f} < {self.cfg.min_language_score:g}")
         original = text
         for rule in self.rules:
             text, detail = run_rule(rule, text)

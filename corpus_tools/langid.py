@@ -57,3 +57,10 @@ class LanguageIdentifier:
 
     def predict_one(self, text: str) -> tuple[str, float]:
         return self.predict([text])[0]
+
+    def distribution(self, text: str, min_probability: float = 0.001) -> list[tuple[str, float]]:
+        """Every language with probability >= ``min_probability``, most likely first. lid.176 spreads
+        close languages over several labels (Croatian over hr/sh/sr/bs), which this shows."""
+        labels, probs = self._model.predict([_prepare(text, self.max_chars)], k=-1, threshold=min_probability)
+        out = [(lab.replace("__label__", ""), min(1.0, max(0.0, float(p)))) for lab, p in zip(labels[0], probs[0])]
+        return out or [("und", 0.0)]

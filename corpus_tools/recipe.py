@@ -118,7 +118,9 @@ class ExtractConfig:
 @dataclass
 class FilterConfig:
     languages: list[str] = opt(["en"], "Languages kept by language ID (ISO 639-1); empty list keeps all.")
-    min_language_score: float = opt(0.65, "Minimum fastText language-ID probability.", min=0.0, max=1.0)
+    min_language_score: float = opt(0.65, "Minimum fastText language-ID probability that a document is in one of "
+                                          "`languages` (their probabilities summed; the top language's when "
+                                          "`languages` is empty).", min=0.0, max=1.0)
     rules: list[str] = opt(["min_length", "gopher_quality", "gopher_repetition", "c4"],
                            "Heuristic filters applied after language ID, in this order.",
                            choices=("min_length", "gopher_quality", "gopher_repetition", "c4"))
