@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -55,6 +56,13 @@ class StageContext:
         self.built: list[Any] = []
         self.ran_beam = False
         self.read_from: list[str] = []
+        self.read_stages: list[str] = []  # run stages whose outputs this stage read
+
+    def reads(self, stage: str) -> str:
+        """The output folder of the run's stage ``stage``, noted as an input of the running stage."""
+        if stage not in self.read_stages:
+            self.read_stages.append(stage)
+        return self.run.stage_dir(stage)
 
     def input_or(self, previous: str) -> list[str]:
         """The ``--input`` paths, or the output folder of the stage ``previous`` (which must have run)."""
@@ -65,7 +73,7 @@ class StageContext:
                 f"stage '{self._stage}' reads the output of '{previous}', which has not run in {self.run.root}; "
                 f"run it first or pass --input"
             )
-        self.read_from = [self.run.stage_dir(previous)]  # recorded as the stage's "inputs"
+        self.read_from = [self.reads(previous)]  # recorded as the stage's "inputs"
         return self.read_from
 
     def run_beam(self, build: Callable[[Any], Any]) -> dict[str, int]:
@@ -115,6 +123,15 @@ def changed_parameters(stats: dict[str, Any] | None, recipe: Any, sections: tupl
     return out
 
 
+def stale_inputs(run: RunDir, stats: dict[str, Any] | None) -> list[str]:
+    """The run stages a finished stage read whose output has been made again since (each stage's
+    stats carry an ``execution_id``; a reader records the ids of what it read)."""
+    if not stats:
+        return []
+    return [s for s, eid in sorted(stats.get("input_executions", {}).items())
+            if eid is not None and (run.read_stats(s) or {}).get("execution_id") != eid]
+
+
 def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[str, Any] | None:
     """Run one stage unless it is finished; returns its stats (None when skipped)."""
     run = ctx.run
@@ -124,6 +141,11 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
             raise StageError(
                 f"stage '{stage.name}' finished in {run.root} with other settings ({'; '.join(changed)}); "
                 f"redo it with --force {stage.name} (later stages follow), or use a new run directory")
+        stale = stale_inputs(run, run.read_stats(stage.name))
+        if stale:
+            raise StageError(
+                f"stage '{stage.name}' in {run.root} was made from an earlier output of {', '.join(stale)} "
+                f"(run again since); redo it with --force {stage.name}")
         ctx.log(f"[{stage.name}] already done in {run.stage_dir(stage.name)} (use --force {stage.name} to redo)")
         return None
     run.clear_stage(stage.name)
@@ -133,6 +155,7 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
     ctx.counters = {}
     ctx.ran_beam = False
     ctx.read_from = []
+    ctx.read_stages = []
     ctx._stage = stage.name
     ctx.log(f"[{stage.name}] running")
     started, t0 = _now(), time.perf_counter()
@@ -150,6 +173,8 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
         "details": result.details,
         "parameters": {s: ctx.recipe.to_dict()[s] for s in stage.sections},
         "inputs": ctx.inputs or ctx.read_from,
+        "execution_id": uuid.uuid4().hex,
+        "input_executions": {s: (run.read_stats(s) or {}).get("execution_id") for s in ctx.read_stages},
         "outputs": result.outputs or {"dir": run.stage_dir(stage.name)},
         "started_at": started,
         "finished_at": _now(),

@@ -85,6 +85,29 @@ def test_tokenize_with_gpt2_files(docs, shared_data, tmp_path, capsys):
     assert "shard_tokens = 50000" in (run / "recipe.toml").read_text()
 
 
+def test_a_stage_made_from_an_older_upstream_output_is_refused(docs, shared_data, tmp_path, capsys):
+    # Single-stage commands: tokenize reads RUN/dedup; once dedup is redone, the finished
+    # tokenize no longer matches its input, so skipping it would be wrong.
+    folder, _ = docs
+    run = tmp_path / "run"
+    tok = ("tokenize", "--out", run, "--tokenizer", shared_data / "gpt2-bpe")
+    assert cli("dedup", "--out", run, "--input", folder) == 0
+    assert cli(*tok) == 0
+    stats = json.loads((run / "stats" / "tokenize.json").read_text())
+    dedup_id = json.loads((run / "stats" / "dedup.json").read_text())["execution_id"]
+    assert stats["input_executions"] == {"dedup": dedup_id}
+    capsys.readouterr()
+    assert cli(*tok) == 0 and "already done" in capsys.readouterr().err
+    assert cli("dedup", "--out", run, "--input", folder, "--force", "dedup") == 0
+    capsys.readouterr()
+    assert cli(*tok) == 2
+    err = capsys.readouterr().err
+    assert "earlier output of dedup" in err and "--force tokenize" in err
+    assert cli(*tok, "--force", "tokenize") == 0
+    capsys.readouterr()
+    assert cli(*tok) == 0 and "already done" in capsys.readouterr().err
+
+
 def test_tokenize_trains_a_tokenizer_when_asked(docs, tmp_path):
     folder, recs = docs
     run = tmp_path / "run"

@@ -37,7 +37,7 @@ class ContaminationStage(Stage):
             raise StageError(f"stage 'contamination' reads RUN/bloom, which has not run in {ctx.run.root}; run it first")
         if cfg.dirty_min > cfg.dirty_max:
             raise StageError(f"[contamination] dirty_min={cfg.dirty_min} > dirty_max={cfg.dirty_max}")
-        bloom_dir = ctx.run.stage_dir("bloom")
+        bloom_dir = ctx.reads("bloom")
         try:
             bloom = open_bloom(bloom_dir, expected_hash_id=HASH_ID)
             benches = [read_benchmark(spec) for spec in cfg.benchmarks]
