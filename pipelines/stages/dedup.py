@@ -27,6 +27,7 @@ import numpy as np
 
 from corpus_tools.clusters import keep_rank, size_histogram
 from corpus_tools.exact import text_hash, url_key
+from corpus_tools.id_hashes import contains, id_hash64, sorted_hashes
 from corpus_tools.lsh import batch_band_keys, optimal_bands_rows
 from corpus_tools.minhash import MinHasher, estimate_jaccard, jaccard, shingle_set
 from corpus_tools.recipe import DedupConfig
@@ -165,6 +166,34 @@ class VerifyFn(beam.DoFn):
                 counter(NAME, "rejected_pairs").inc()
 
 
+class HashSetFn(beam.CombineFn):
+    """64-bit id hashes → one sorted, distinct uint64 array (per-worker partial arrays, merged)."""
+
+    BUFFER = 1 << 16
+
+    def create_accumulator(self) -> tuple[list, list]:
+        return [], []  # compacted arrays, hashes not yet compacted
+
+    def add_input(self, acc, h: int):
+        arrays, pending = acc
+        pending.append(h)
+        if len(pending) >= self.BUFFER:
+            arrays.append(sorted_hashes(pending))
+            pending.clear()
+        return acc
+
+    def merge_accumulators(self, accs):
+        arrays, pending = [], []
+        for a, p in accs:
+            arrays.extend(a)
+            pending.extend(p)
+        return [sorted_hashes(np.concatenate(arrays + [sorted_hashes(pending)]))], []
+
+    def extract_output(self, acc) -> np.ndarray:
+        arrays, pending = acc
+        return sorted_hashes(np.concatenate(arrays + [sorted_hashes(pending)]))
+
+
 class FinalizeFn(beam.DoFn):
     """(id, {"docs": [...], "decisions": [...]}) → kept document, or a removed one tagged by reason."""
 
@@ -225,16 +254,18 @@ class DedupStage(Stage):
                      | "BucketEdges" >> beam.FlatMap(bucket_edges)
                      | "DistinctEdges" >> beam.Distinct()
                      | "CountCandidates" >> beam.Map(lambda e: (counter(NAME, "candidate_pairs").inc(), e)[1]))
-            nodes = (edges | "EdgeNodes" >> beam.FlatMap(lambda e: e) | "DistinctNodes" >> beam.Distinct()
-                     | "NodeKey" >> beam.Map(lambda i: (i, True)))
-            node_set = beam.pvalue.AsDict(nodes)
+            # the ids in some candidate edge, as sorted 64-bit hashes: a filter every worker holds
+            # (8 bytes an id); the joins by id below are exact
+            node_set = beam.pvalue.AsSingleton(
+                edges | "EdgeNodes" >> beam.FlatMap(lambda e: (id_hash64(e[0]), id_hash64(e[1])))
+                | "NodeSet" >> beam.CombineGlobally(HashSetFn()))
             ngram = cfg.ngram
             want_shingles = cfg.verify == "exact"
             shingles = (docs | "NodeShingles" >> beam.FlatMap(
                 lambda d, ns: [(d["id"], shingle_set(d["text"], ngram).tobytes() if want_shingles else b"")]
-                if d["id"] in ns else [], ns=node_set))
+                if contains(ns, d["id"]) else [], ns=node_set))
             node_feats = survivors | "NodeFeats" >> beam.FlatMap(
-                lambda f, ns: [(f["id"], f)] if f["id"] in ns else [], ns=node_set)
+                lambda f, ns: [(f["id"], f)] if contains(ns, f["id"]) else [], ns=node_set)
             info = ({"f": node_feats, "s": shingles} | "JoinInfo" >> beam.CoGroupByKey()
                     | "Info" >> beam.FlatMap(lambda kv: [(kv[0], (kv[1]["f"][0]["sig"], kv[1]["s"][0]))]
                                              if kv[1]["f"] and kv[1]["s"] else []))
