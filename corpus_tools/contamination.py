@@ -463,6 +463,7 @@ def compute_report(bloom: str | PartitionedBloom | BloomFilter, benchmarks: list
             p.big_candidate = _windows_all_hit(hits, counts, big_n - n + 1)
         prepared.append(p)
 
+    documents = None  # read by the exact pass
     if exact:
         cand: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
         for p in prepared:
@@ -470,7 +471,20 @@ def compute_report(bloom: str | PartitionedBloom | BloomFilter, benchmarks: list
             if p.dirty_n > n:
                 cand.setdefault(p.dirty_n, []).append((p.big_h1[p.big_candidate], p.big_h2[p.big_candidate]))
         sets = {k: HashSet(np.concatenate([a for a, _ in v]), np.concatenate([b for _, b in v])) for k, v in cand.items()}
-        found = membership(sets) if membership is not None else exact_membership(corpus(), sets)
+        if membership is not None:
+            found = membership(sets)
+            documents = getattr(membership, "documents", None)
+        else:
+            seen = [0]
+
+            def counted() -> Iterator[str]:
+                for t in corpus():
+                    if isinstance(t, str):
+                        seen[0] += 1
+                    yield t
+
+            found = exact_membership(counted(), sets)
+            documents = seen[0]
         def confirmed(size: int, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
             s, ok = sets[size], found[size]
             if len(s) == 0:
@@ -489,6 +503,7 @@ def compute_report(bloom: str | PartitionedBloom | BloomFilter, benchmarks: list
                 "bloom (hits may include false positives at the stated rate; no misses)",
         "bloom": label, "hash_id": summary["hash_id"], "normalisation": NORMALISATION,
         "corpus_distinct_ngrams": summary["distinct_ngrams"],
+        **({"exact_documents": documents} if exact else {}),
         "benchmarks": [], "_examples": {},
     }
     for p in prepared:
@@ -535,8 +550,10 @@ def format_table(report: dict[str, Any]) -> str:
 def report_markdown(report: dict[str, Any]) -> str:
     fpr = report["fpr"]
     est = report.get("fpr_estimated")
-    mode = ("**exact**: every Bloom hit was re-checked against the corpus n-grams, so the overlap has no "
-            "false positives" if report["exact"] else
+    checked = report.get("exact_documents")
+    mode = ("**exact**: every Bloom hit was re-checked against the corpus n-grams"
+            + (f" ({checked:,} documents read)" if checked is not None else "")
+            + ", so the overlap has no false positives" if report["exact"] else
             f"**Bloom filter**: no overlap is missed; hits may include false positives at a rate bounded by "
             f"{fpr:g} (estimated from the filter's fill: {est:.3g})" if est is not None else "")
     return "\n".join([

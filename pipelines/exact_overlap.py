@@ -24,7 +24,7 @@ from apache_beam.io.filesystems import FileSystems
 from corpus_tools.contamination import HashSet, candidate_hits
 from corpus_tools.ngrams import NgramHasher
 from corpus_tools.rundir import join
-from pipelines.metrics import counter
+from pipelines.metrics import collect_counters, counter
 from pipelines.options import new_pipeline
 from pipelines.parquet_io import ReadDocs
 
@@ -82,30 +82,34 @@ def _write_found(found: dict[int, np.ndarray], path: str) -> None:
         fh.write(buf.getvalue())
 
 
-def corpus_membership(files: list[str], beam_args: list[str], scratch_dir: str,
-                      log: Callable[[str], None] = lambda _m: None) -> Callable[[dict[int, HashSet]], dict[int, np.ndarray]]:
-    """A ``membership`` for :func:`corpus_tools.contamination.compute_report`: one Beam pass
-    over the Parquet ``files`` answering which candidates occur. ``scratch_dir`` (the report's
-    folder) holds the answer file for the moment it takes to read it back."""
+class CorpusMembership:
+    """A ``membership`` for :func:`corpus_tools.contamination.compute_report`: one Beam pass over
+    the Parquet ``files`` answering which candidates occur. ``scratch_dir`` (the report's folder)
+    holds the answer file for the moment it takes to read it back. After a call, ``documents``
+    is the number of documents with text that the pass read."""
 
-    def membership(candidates: dict[int, HashSet]) -> dict[int, np.ndarray]:
+    def __init__(self, files: list[str], beam_args: list[str], scratch_dir: str,
+                 log: Callable[[str], None] = lambda _m: None):
+        self.files, self.beam_args, self.scratch_dir, self.log = files, beam_args, scratch_dir, log
+        self.documents: int | None = None
+
+    def __call__(self, candidates: dict[int, HashSet]) -> dict[int, np.ndarray]:
         sizes = {n: len(s) for n, s in candidates.items()}
-        if "://" not in scratch_dir:
-            os.makedirs(scratch_dir, exist_ok=True)
-        path = join(scratch_dir, f"_exact-found-{uuid.uuid4().hex}.npz")
-        p = new_pipeline(beam_args)
-        (p | "Read" >> ReadDocs(files)
+        if "://" not in self.scratch_dir:
+            os.makedirs(self.scratch_dir, exist_ok=True)
+        path = join(self.scratch_dir, f"_exact-found-{uuid.uuid4().hex}.npz")
+        p = new_pipeline(self.beam_args)
+        (p | "Read" >> ReadDocs(self.files)
          | "Batch" >> beam.BatchElements(min_batch_size=16, max_batch_size=256)
          | "CandidateHits" >> beam.ParDo(CandidateHitsFn(candidates))
          | "Found" >> beam.CombineGlobally(FoundFn(sizes))
          | "WriteFound" >> beam.Map(_write_found, path))
-        log(f"exact pass over {len(files)} corpus file(s): {sum(sizes.values()):,} candidate n-grams")
+        self.log(f"exact pass over {len(self.files)} corpus file(s): {sum(sizes.values()):,} candidate n-grams")
         result = p.run()
         result.wait_until_finish()
+        self.documents = collect_counters(result, NAME).get("exact_documents", 0)
         with FileSystems.open(path) as fh:
             data = np.load(io.BytesIO(fh.read()))
             found = {int(k): data[k] for k in data.files}
         FileSystems.delete([path])
         return found
-
-    return membership

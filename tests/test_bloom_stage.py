@@ -153,6 +153,11 @@ def test_cli_exact_report_is_a_beam_pass_with_no_false_positives(corpus, tmp_pat
         found[label + "_csv"] = (out / "examples-wikitext2.csv").read_bytes()
     capsys.readouterr()
     assert found["exact"]["ngrams_found"] == len(test_grams & corpus_grams)
+    reports = {k: json.loads((tmp_path / k / "report.json").read_text()) for k in ("bloom", "exact", "exact2")}
+    # documents with text read by the exact pass (the row without text is not one)
+    assert reports["exact"]["exact_documents"] == reports["exact2"]["exact_documents"] == len(corpus["texts"])
+    assert "exact_documents" not in reports["bloom"]
+    assert f"({len(corpus['texts']):,} documents read)" in (tmp_path / "exact" / "report.md").read_text()
     assert found["bloom"]["ngrams_found"] > found["exact"]["ngrams_found"]  # the loose filter's false positives
     assert found["exact2"] == found["exact"] and found["exact2_csv"] == found["exact_csv"]
     # Beam options mean nothing without the corpus pass: refused, not ignored

@@ -107,7 +107,7 @@ def test_exact_report_equals_brute_force(planted, blooms):
     docs = planted["docs"]
     benches = [read_benchmark(f"wikitext2={planted['wikitext']}"), read_benchmark(f"ptb={planted['ptb']}")]
     rep = compute_report(str(blooms / "loose"), benches, exact=True, corpus=lambda: docs)
-    assert rep["exact"] is True and rep["n"] == 8
+    assert rep["exact"] is True and rep["n"] == 8 and rep["exact_documents"] == len(docs)
     for bench, row in zip(benches, rep["benchmarks"]):
         total, found = _expected(bench, docs, 8)
         assert found > 0

@@ -45,7 +45,7 @@ def main(args) -> int:
                                             write_report)
     from corpus_tools.ngrams import HASH_ID
     from corpus_tools.shards import expand_paths
-    from pipelines.exact_overlap import corpus_membership
+    from pipelines.exact_overlap import CorpusMembership
     from pipelines.parquet_io import check_parquet_files
     from pipelines.stage import StageError as UserError  # caught by webtext.main also under `python -m`
 
@@ -67,7 +67,7 @@ def main(args) -> int:
         if not files:
             raise UserError(f"--corpus: no Parquet files in {' '.join(args.corpus)}")
         check_parquet_files(files, every_file=True)
-        membership = corpus_membership(files, args.beam_args, args.out)
+        membership = CorpusMembership(files, args.beam_args, args.out)
     elif args.beam_args:
         raise UserError(f"Beam options ({' '.join(args.beam_args)}) only apply with --exact (the corpus pass)")
     try:  # partitions are opened (and checked) as they are queried

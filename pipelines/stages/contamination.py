@@ -16,7 +16,7 @@ from corpus_tools.contamination import BenchmarkError, compute_report, read_benc
 from corpus_tools.ngrams import HASH_ID
 from corpus_tools.rundir import join
 from corpus_tools.shards import expand_paths
-from pipelines.exact_overlap import corpus_membership
+from pipelines.exact_overlap import CorpusMembership
 from pipelines.stage import Stage, StageContext, StageError, StageResult
 
 NAME = "contamination"
@@ -49,7 +49,7 @@ class ContaminationStage(Stage):
             files = expand_paths(docs_in)
             if not files:
                 raise StageError(f"[contamination] exact = true: no Parquet documents in {' '.join(docs_in)}")
-            membership = corpus_membership(files, ctx.beam_args, out, log=ctx.log)
+            membership = CorpusMembership(files, ctx.beam_args, out, log=ctx.log)
         try:
             report = compute_report(bloom, benches, exact=cfg.exact, membership=membership, dirty_min=cfg.dirty_min,
                                     dirty_max=cfg.dirty_max, bloom_label=bloom_dir)
