@@ -367,18 +367,28 @@ def candidate_hits(texts: list[str], candidates: dict[int, HashSet],
     return out
 
 
-def exact_membership(corpus: Iterable[str], candidates: dict[int, HashSet], batch_docs: int = 256) -> dict[int, np.ndarray]:
-    """Second pass over the corpus, in this process: which candidate n-grams (for each n) really occur.
+class LocalMembership:
+    """The exact pass in this process: ``membership(candidates)`` streams ``corpus()`` (texts;
+    ``None`` skipped) and answers, per n, which candidate n-grams really occur. After a call,
+    ``documents`` is the number of texts read. The Beam version, with the same interface, is
+    ``pipelines.exact_overlap.CorpusMembership``.
 
     Comparison is on the 128-bit n-gram hashes (a collision between two different n-grams
-    has probability ~ pairs / 2**128, i.e. none in practice). The Beam version is
-    ``pipelines/exact_overlap.py``."""
-    found = {n: np.zeros(len(s), dtype=bool) for n, s in candidates.items()}
-    hasher = NgramHasher()
-    for batch in _batches(corpus, batch_docs):
-        for n, idx in candidate_hits(batch, candidates, hasher).items():
-            found[n][idx] = True
-    return found
+    has probability ~ pairs / 2**128, i.e. none in practice)."""
+
+    def __init__(self, corpus: Callable[[], Iterable[str]], batch_docs: int = 256):
+        self.corpus, self.batch_docs = corpus, batch_docs
+        self.documents: int | None = None
+
+    def __call__(self, candidates: dict[int, HashSet]) -> dict[int, np.ndarray]:
+        found = {n: np.zeros(len(s), dtype=bool) for n, s in candidates.items()}
+        hasher = NgramHasher()
+        self.documents = 0
+        for batch in _batches(self.corpus(), self.batch_docs):
+            self.documents += len(batch)
+            for n, idx in candidate_hits(batch, candidates, hasher).items():
+                found[n][idx] = True
+        return found
 
 
 # ---------------------------------------------------------------------- the report
@@ -436,8 +446,8 @@ def compute_report(bloom: str | PartitionedBloom | BloomFilter, benchmarks: list
     Bloom mode counts Bloom hits (no misses; false positives bounded by the filter's FPR).
     ``exact=True`` re-checks every hit against the corpus n-grams, so reported overlap has no
     false positives: ``membership(candidates)`` answers which candidates occur (the Beam pass,
-    ``pipelines/exact_overlap.py``), or else ``corpus()`` yields the texts for
-    :func:`exact_membership` in this process.
+    ``pipelines.exact_overlap.CorpusMembership``), or else ``corpus()`` yields the texts for
+    :class:`LocalMembership` in this process.
     """
     label = bloom_label or (bloom if isinstance(bloom, str) else None)
     if isinstance(bloom, str):
@@ -471,20 +481,10 @@ def compute_report(bloom: str | PartitionedBloom | BloomFilter, benchmarks: list
             if p.dirty_n > n:
                 cand.setdefault(p.dirty_n, []).append((p.big_h1[p.big_candidate], p.big_h2[p.big_candidate]))
         sets = {k: HashSet(np.concatenate([a for a, _ in v]), np.concatenate([b for _, b in v])) for k, v in cand.items()}
-        if membership is not None:
-            found = membership(sets)
-            documents = getattr(membership, "documents", None)
-        else:
-            seen = [0]
-
-            def counted() -> Iterator[str]:
-                for t in corpus():
-                    if isinstance(t, str):
-                        seen[0] += 1
-                    yield t
-
-            found = exact_membership(counted(), sets)
-            documents = seen[0]
+        if membership is None:
+            membership = LocalMembership(corpus)
+        found = membership(sets)
+        documents = getattr(membership, "documents", None)
         def confirmed(size: int, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
             s, ok = sets[size], found[size]
             if len(s) == 0:

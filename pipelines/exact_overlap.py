@@ -83,7 +83,8 @@ def _write_found(found: dict[int, np.ndarray], path: str) -> None:
 
 
 class CorpusMembership:
-    """A ``membership`` for :func:`corpus_tools.contamination.compute_report`: one Beam pass over
+    """A ``membership`` for :func:`corpus_tools.contamination.compute_report` (the interface of
+    :class:`corpus_tools.contamination.LocalMembership`): one Beam pass over
     the Parquet ``files`` answering which candidates occur. ``scratch_dir`` (the report's folder)
     holds the answer file for the moment it takes to read it back. After a call, ``documents``
     is the number of documents with text that the pass read."""

@@ -136,12 +136,13 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
     """Run one stage unless it is finished; returns its stats (None when skipped)."""
     run = ctx.run
     if run.is_done(stage.name) and not force:
-        changed = changed_parameters(run.read_stats(stage.name), ctx.recipe, stage.sections)
+        finished = run.read_stats(stage.name)
+        changed = changed_parameters(finished, ctx.recipe, stage.sections)
         if changed:
             raise StageError(
                 f"stage '{stage.name}' finished in {run.root} with other settings ({'; '.join(changed)}); "
                 f"redo it with --force {stage.name} (later stages follow), or use a new run directory")
-        stale = stale_inputs(run, run.read_stats(stage.name))
+        stale = stale_inputs(run, finished)
         if stale:
             raise StageError(
                 f"stage '{stage.name}' in {run.root} was made from an earlier output of {', '.join(stale)} "

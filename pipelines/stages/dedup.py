@@ -187,7 +187,7 @@ class HashSetFn(beam.CombineFn):
         for a, p in accs:
             arrays.extend(a)
             pending.extend(p)
-        return [sorted_hashes(np.concatenate(arrays + [sorted_hashes(pending)]))], []
+        return [self.extract_output((arrays, pending))], []
 
     def extract_output(self, acc) -> np.ndarray:
         arrays, pending = acc
