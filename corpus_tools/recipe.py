@@ -250,6 +250,12 @@ class TrainConfig:
     ckpt_interval: int = opt(0, "Write a checkpoint every this many steps; 0: at evaluations and the end.", min=0)
     log_interval: int = opt(1, "Log loss, tokens/s and MFU every this many steps.", min=1)
     compile: str = opt("auto", "torch.compile the model: auto = on CUDA only.", choices=("auto", "on", "off"))
+    compile_mode: str = opt("default", "How inductor compiles: `default`; `coordinate-descent` (tunes each "
+                            "generated kernel's launch settings, ~1 min more compile); `max-autotune-no-cudagraphs` "
+                            "(benchmarks matmul kernels too, many minutes).",
+                            choices=("default", "coordinate-descent", "max-autotune-no-cudagraphs"))
+    loss_chunk_rows: int = opt(0, "> 0: compute the output projection and the loss together in chunks of this many "
+                               "token rows, never holding the full logits (llm.c's fused classifier); 0: plain.", min=0)
     dtype: str = opt("auto", "Autocast dtype: auto = bfloat16 on CUDA, float32 on CPU.",
                      choices=("auto", "bfloat16", "float32"))
 

@@ -12,6 +12,11 @@ Parameter names follow Hugging Face's ``GPT2LMHeadModel`` (``transformer.h.0.att
 so that :mod:`training_bridge.export` only has to transpose the ``nn.Linear`` weights.
 The embedding table may be padded (``padded_vocab_size``, a multiple of 64 is much faster on
 GPUs); logits are always returned for the real ``vocab_size`` ids only.
+
+``GPT.loss_chunk_rows`` > 0 computes the training loss with
+:func:`training_bridge.fused_loss.linear_cross_entropy` (the output projection and the
+cross-entropy in chunks of that many rows, the full logits never held); ``forward`` then returns
+``None`` for the logits whenever it is given targets.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from training_bridge.fused_loss import linear_cross_entropy
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,8 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
+    loss_chunk_rows: int = 0  # > 0: fused projection + loss in chunks of this many rows (no logits kept)
+
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         self.config = cfg
@@ -161,7 +170,8 @@ class GPT(nn.Module):
         return [{} for _ in self.transformer.h]
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: list[dict] | None = None):
-        """Logits ``(B, T, vocab_size)`` and, given ``targets``, the mean cross-entropy loss."""
+        """Logits ``(B, T, vocab_size)`` and, given ``targets``, the mean cross-entropy loss
+        (logits ``None`` when ``loss_chunk_rows`` fuses the loss)."""
         B, T = idx.shape
         past = cache[0]["k"].size(2) if cache and "k" in cache[0] else 0
         if past + T > self.config.block_size:
@@ -171,8 +181,11 @@ class GPT(nn.Module):
         for i, block in enumerate(self.transformer.h):
             x = block(x, cache[i] if cache is not None else None)
         x = self.transformer.ln_f(x)
-        full = self.lm_head(x)
         V = self.config.vocab_size
+        if targets is not None and self.loss_chunk_rows > 0:
+            return None, linear_cross_entropy(x.reshape(B * T, -1), self.lm_head.weight, targets.reshape(-1), V,
+                                              self.loss_chunk_rows)
+        full = self.lm_head(x)
         loss = None
         if targets is not None:
             # The padding ids are masked to -inf (probability 0, gradient 0) rather than sliced off:

@@ -3,7 +3,8 @@
 The recipe follows GPT-2/GPT-3 practice (GPT-3 paper, appendix B): AdamW with β = (0.9, 0.95)
 and weight decay 0.1 on matrices only (not on biases, LayerNorm gains or… anything 1-D), fused on
 CUDA; a linear warm-up then cosine decay to ``min_lr``; gradient-norm clipping at 1.0; gradient
-accumulation; bf16 autocast on GPU; optional ``torch.compile``. Validation loss on the first
+accumulation; bf16 autocast on GPU; optional ``torch.compile`` (``compile_mode`` picks inductor's
+tuning) and an optional fused output projection + loss (``loss_chunk_rows``). Validation loss on the first
 batches of the validation shard every ``eval_interval`` steps. A checkpoint holds model,
 optimizer, scheduler, loader position and RNG states, and an existing checkpoint in the output
 folder is resumed from exactly where it stopped.
@@ -74,6 +75,17 @@ def make_optimizer(model: GPT, cfg: Any, device: torch.device) -> torch.optim.Ad
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=1e-8,
                              fused=(device.type == "cuda"))
+
+
+def compile_kwargs(mode: str) -> dict[str, Any]:
+    """``torch.compile`` arguments for the recipe's ``compile_mode``."""
+    if mode == "default":
+        return {}
+    if mode == "coordinate-descent":
+        return {"options": {"coordinate_descent_tuning": True}}
+    if mode == "max-autotune-no-cudagraphs":
+        return {"mode": mode}
+    raise ValueError(f"unknown compile_mode {mode!r}")
 
 
 def resolve_vocab_size(cfg: Any, tokenizer_dir: str | None) -> int:
@@ -251,9 +263,10 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
             return torch.autocast(device_type=dev.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    model.loss_chunk_rows = cfg.loss_chunk_rows
     run_model: torch.nn.Module = model
     if cfg.compile == "on" or (cfg.compile == "auto" and dev.type == "cuda"):
-        run_model = torch.compile(model)
+        run_model = torch.compile(model, **compile_kwargs(cfg.compile_mode))
     if d.enabled:
         run_model = DDP(run_model, device_ids=[d.local_rank] if dev.type == "cuda" else None)
     peak = peak_flops or peak_flops_for(dev)
