@@ -4,14 +4,20 @@
 (:data:`corpus_tools.schema.FETCH_LOG_SCHEMA`), handing every successful capture to a sink
 (normally :class:`corpus_tools.warc_writer.RotatingWarcWriter`).
 
-Politeness. URLs are grouped by origin (``scheme://host:port``). robots.txt is fetched
-once per origin and obeyed (:mod:`corpus_tools.robots`). A request to an origin starts at
-least ``delay_s`` (or the robots.txt ``Crawl-delay``, capped) after the previous one started
-and after it finished, at most ``host_concurrency`` requests to one origin are in flight, and a 429/503 pushes the
-origin's next allowed request time past the back-off. Redirect hops to another origin obey
-that origin's delay and in-flight cap as well. Many origins are fetched at once by a
-thread pool; a worker never sleeps while another origin is ready (the origins wait in a
-heap ordered by their next allowed request time).
+Politeness. The unit of politeness is the *site* (:func:`site_of`: the host without a leading
+``www.``, with its port unless 80/443), so ``http://`` and ``https://``, ``www.`` and bare
+spellings of one server share it. robots.txt is fetched once per origin (``scheme://host:port``,
+RFC 9309's scope) and obeyed (:mod:`corpus_tools.robots`). A request to a site starts at least
+``delay_s`` (or the largest robots.txt ``Crawl-delay`` of its origins, capped) after the previous
+one started and after it finished, at most ``host_concurrency`` requests to one site are in flight,
+and a 429/503 pushes the site's next allowed request time past the back-off. Redirect hops to
+another site obey that site's delay and in-flight cap as well. Many sites are fetched at once by a
+thread pool; a worker never sleeps while another site is ready (the sites wait in a heap ordered by
+their next allowed request time).
+
+Hand-over. With ``hand_over(current, next) -> bool``, a redirect hop the callable claims is not
+followed: the URL's row is a :class:`Handover` (the chain so far), and another crawler — the Beam
+worker that owns the target's site — resumes it by crawling the :class:`Handover` itself.
 
 Safety. Every hop (the first request and each redirect) resolves the host, refuses
 non-public addresses (:mod:`corpus_tools.netguard`) and connects to the checked address
@@ -126,23 +132,57 @@ class _Response:
 
 
 @dataclass
-class _Host:
-    """Everything the crawler knows about one origin."""
+class _Site:
+    """The politeness unit (:func:`site_of`): one delay, one in-flight cap, one scheduling queue."""
 
-    origin: str
+    key: str
     delay: float
     slots: threading.Semaphore  # host_concurrency requests in flight at most, whoever sends them
     gate: threading.Lock = field(default_factory=threading.Lock)
     next_time: float = 0.0  # earliest start of the next request (monotonic clock)
+    origins: list = field(default_factory=list)  # the _Origin objects of this site
+    pending: list = field(default_factory=list)  # (index, url, domain, resume), consumed from the front
+    pos: int = 0
+    inflight: int = 0
+    in_heap: bool = False
+
+
+@dataclass
+class _Origin:
+    """What the crawler knows about one ``scheme://host:port``: robots.txt and connection pools."""
+
+    origin: str
+    site: _Site
     robots: RobotsRules | None = None
     robots_lock: threading.Lock = field(default_factory=threading.Lock)
     robots_started: bool = False
     pools: dict = field(default_factory=dict)
     pools_lock: threading.Lock = field(default_factory=threading.Lock)
-    pending: list = field(default_factory=list)  # (index, url, domain), consumed from the front
-    pos: int = 0
-    inflight: int = 0
-    in_heap: bool = False
+
+
+@dataclass(frozen=True)
+class Handover:
+    """A URL whose redirect chain was handed over at a hop to ``next_url`` (not yet requested).
+
+    Crawling it resumes the chain: the address and robots.txt checks of ``next_url``, then its
+    request, as if the hop had been followed in place; ``seen``, ``hops``, ``attempts`` and
+    ``elapsed_s`` carry the chain's state so the final row is the one a single crawler would write.
+    """
+
+    url: str
+    domain: str | None
+    next_url: str
+    seen: tuple[str, ...]
+    hops: int
+    attempts: int
+    elapsed_s: float
+    status: int  # the redirect's HTTP status (a failure at next_url's checks reports it)
+
+
+class _HandOver(Exception):
+    def __init__(self, next_url: str, seen: set, hops: int, status: int):
+        super().__init__(next_url)
+        self.next_url, self.seen, self.hops, self.status = next_url, seen, hops, status
 
 
 def origin_of(url: str) -> str:
@@ -160,6 +200,28 @@ def origin_of(url: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"{scheme}://{host}:{port}"
+
+
+def site_of(url: str) -> str:
+    """The politeness unit of a URL: its host, lower-case, without a leading ``www.``, followed by
+    ``:port`` unless the port is 80 or 443 (or absent); "" when it has no http(s) host.
+
+    ``http://www.example.com/a`` and ``https://example.com/b`` share ``example.com``: one delay,
+    one in-flight cap, one Beam worker (pipelines/stages/fetch.py keys its groups by it).
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return ""
+    host = parts.hostname.lower()
+    if host.startswith("www."):
+        host = host[4:]
+    if ":" in host:
+        host = f"[{host}]"
+    return host if port in (None, 80, 443) else f"{host}:{port}"
 
 
 def _request_target(parts) -> str:
@@ -236,24 +298,28 @@ class Crawler:
 
     ``sink(capture) -> (warc_file, warc_offset)`` is called from worker threads and must
     be thread-safe (RotatingWarcWriter is). ``resolver``, ``clock`` and ``sleep`` are the
-    system's unless a caller (a test with its own name table) passes others.
+    system's unless a caller (a test with its own name table) passes others. ``hand_over``
+    (see the module docstring) decides which redirect hops become :class:`Handover` results.
     """
 
     def __init__(self, config: FetchConfig, *, seed: int = 0,
                  sink: Callable[[Capture], tuple[str, int]] | None = None,
                  resolver: Resolver = system_resolver,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep,
+                 hand_over: Callable[[str, str], bool] | None = None):
         self.cfg = config
         self.seed = seed
         self.sink = sink
         self.resolver = resolver
         self.clock = clock
         self.sleep = sleep
+        self.hand_over = hand_over
         self.allow = parse_networks(config.allow_networks)
         self.accept = {t.strip().lower() for t in config.content_types}
-        self._hosts: dict[str, _Host] = {}
-        self._hosts_lock = threading.Lock()
+        self._sites: dict[str, _Site] = {}
+        self._origins: dict[str, _Origin] = {}
+        self._lock = threading.Lock()
         self._base_headers = [
             ("User-Agent", config.user_agent),
             ("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"),
@@ -262,38 +328,38 @@ class Crawler:
         ]
 
     # ------------------------------------------------------------------ scheduling
-    def crawl(self, items: Iterable[str | tuple[str, str | None]]) -> list[dict[str, Any]]:
-        """Fetch every URL; rows come back in input order, one per input item."""
-        work: list[tuple[int, str, str | None]] = []
+    def crawl(self, items: Iterable[str | tuple[str, str | None] | Handover]) -> list[dict[str, Any] | Handover]:
+        """Fetch every URL (or resume every :class:`Handover`); results come back in input order,
+        one per item: a fetch-log row, or a :class:`Handover` where ``hand_over`` claimed a hop."""
+        rows: list[dict[str, Any] | Handover | None] = []
         for i, it in enumerate(items):
-            url, domain = (it, None) if isinstance(it, str) else (it[0], it[1])
-            work.append((i, url, domain))
-        rows: list[dict[str, Any] | None] = [None] * len(work)
-        heap: list[tuple[float, int, str]] = []
-        seq = 0
-        for i, url, domain in work:
-            origin = origin_of(url)
-            if not origin:
+            resume = it if isinstance(it, Handover) else None
+            if resume is not None:
+                url, domain = resume.url, resume.domain
+            else:
+                url, domain = (it, None) if isinstance(it, str) else (it[0], it[1])
+            rows.append(None)
+            first = resume.next_url if resume is not None else url
+            if not origin_of(first):
                 row = empty_row(url, domain)
                 row.update(reason="bad_url", detail="not an http(s) URL with a host",
                            fetched_at=_now_iso(), elapsed_s=0.0)
                 rows[i] = row
                 continue
-            host = self._host(origin)
-            host.pending.append((i, url, domain))
+            self._origin(first).site.pending.append((i, url, domain, resume))
         remaining = sum(1 for r in rows if r is None)
-        for host in list(self._hosts.values()):
-            if host.pending and not host.in_heap:
-                heapq.heappush(heap, (host.next_time, seq, host.origin))
-                seq += 1
-                host.in_heap = True
+        heap: list[tuple[float, int, str]] = []
         cond = threading.Condition()
-        state = {"remaining": remaining, "seq": seq}
+        state = {"remaining": remaining, "seq": 0}
 
-        def push(host: _Host) -> None:
-            heapq.heappush(heap, (host.next_time, state["seq"], host.origin))
+        def push(site: _Site) -> None:
+            heapq.heappush(heap, (site.next_time, state["seq"], site.key))
             state["seq"] += 1
-            host.in_heap = True
+            site.in_heap = True
+
+        for site in list(self._sites.values()):
+            if site.pending and not site.in_heap:
+                push(site)
 
         def worker() -> None:
             while True:
@@ -303,7 +369,7 @@ class Crawler:
                             cond.notify_all()
                             return
                         if heap:
-                            ready, _, origin = heap[0]
+                            ready, _, key = heap[0]
                             wait = ready - self.clock()
                             if wait <= 0:
                                 heapq.heappop(heap)
@@ -311,116 +377,135 @@ class Crawler:
                             cond.wait(min(wait, 1.0))
                         else:
                             cond.wait(1.0)
-                    host = self._hosts[origin]
-                    host.in_heap = False
-                    host.inflight += 1
-                    # A host's first job is its robots.txt alone: the worker then moves on to
-                    # another ready host instead of sleeping through this host's delay.
-                    robots_job = self.cfg.obey_robots and not host.robots_started
+                    site = self._sites[key]
+                    site.in_heap = False
+                    site.inflight += 1
+                    i, url, domain, resume = site.pending[site.pos]
+                    origin = self._origin(resume.next_url if resume is not None else url)
+                    # An origin's first job is its robots.txt alone: the worker then moves on to
+                    # another ready site instead of sleeping through this site's delay.
+                    robots_job = self.cfg.obey_robots and not origin.robots_started
                     if robots_job:
-                        host.robots_started = True
+                        origin.robots_started = True
                     else:
-                        i, url, domain = host.pending[host.pos]
-                        host.pos += 1
-                        if host.pos < len(host.pending) and host.inflight < self.cfg.host_concurrency:
-                            push(host)
+                        site.pos += 1
+                        if site.pos < len(site.pending) and site.inflight < self.cfg.host_concurrency:
+                            push(site)
                 if robots_job:
                     try:
-                        self._robots_allow(host.origin + "/", host)
+                        self._robots_allow(origin.origin + "/", origin)
                     except Exception:  # noqa: BLE001 - a failure here is seen again, per URL, below
                         pass
                     with cond:
-                        host.inflight -= 1
-                        if not host.in_heap:
-                            push(host)
+                        site.inflight -= 1
+                        if not site.in_heap:
+                            push(site)
                         cond.notify_all()
                     continue
                 try:
-                    row = self.fetch_one(url, domain, host)
+                    row = self.fetch_one(url, domain, resume=resume)
                 except Exception as e:  # never lose a URL, whatever happens
                     row = empty_row(url, domain)
                     row.update(reason="error", detail=f"{type(e).__name__}: {e}", fetched_at=_now_iso())
                 with cond:
                     rows[i] = row
                     state["remaining"] -= 1
-                    host.inflight -= 1
-                    if host.pos < len(host.pending) and not host.in_heap:
-                        push(host)
-                    if host.pos >= len(host.pending) and host.inflight == 0:
-                        self._close_pools(host)
+                    site.inflight -= 1
+                    if site.pos < len(site.pending) and not site.in_heap:
+                        push(site)
+                    if site.pos >= len(site.pending) and site.inflight == 0:
+                        self._close_pools(site)
                     cond.notify_all()
 
-        n_threads = max(1, min(self.cfg.threads, len(self._hosts) * self.cfg.host_concurrency))
+        n_threads = max(1, min(self.cfg.threads, len(self._sites) * self.cfg.host_concurrency))
         if remaining:
             threads = [threading.Thread(target=worker, name=f"fetch-{k}", daemon=True) for k in range(n_threads)]
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
-        for host in self._hosts.values():
-            self._close_pools(host)
+        for site in self._sites.values():
+            self._close_pools(site)
         return rows  # type: ignore[return-value]
 
-    def _host(self, origin: str) -> _Host:
-        with self._hosts_lock:
-            host = self._hosts.get(origin)
-            if host is None:
-                host = self._hosts[origin] = _Host(origin, self.cfg.delay_s,
-                                                   threading.BoundedSemaphore(self.cfg.host_concurrency))
-            return host
+    def _origin(self, url: str) -> _Origin:
+        """The origin of ``url`` (created with its site on first use)."""
+        key = origin_of(url)
+        with self._lock:
+            origin = self._origins.get(key)
+            if origin is None:
+                skey = site_of(url)
+                site = self._sites.get(skey)
+                if site is None:
+                    site = self._sites[skey] = _Site(skey, self.cfg.delay_s,
+                                                     threading.BoundedSemaphore(self.cfg.host_concurrency))
+                origin = self._origins[key] = _Origin(key, site)
+                site.origins.append(origin)
+            return origin
 
     @contextlib.contextmanager
-    def _turn(self, host: _Host):
-        """Wait until this origin may receive a request, and hold its next request back until
+    def _turn(self, site: _Site):
+        """Wait until this site may receive a request, and hold its next request back until
         ``delay`` after this one has finished (so requests are spaced on the server's side too:
         a server sees at least ``delay`` between a response and the next request).
 
-        The origin's ``slots`` cap the requests in flight to it at ``host_concurrency``. The
-        scheduler already starts no more jobs than that per origin, but a redirect hop is sent
-        to another origin (bit.ly → a news site) from whichever job follows it: the slot makes
-        that origin as polite to redirected requests as to its own."""
-        host.slots.acquire()
+        The site's ``slots`` cap the requests in flight to it at ``host_concurrency``. The
+        scheduler already starts no more jobs than that per site, but a redirect hop is sent
+        to another site (bit.ly → a news site) from whichever job follows it: the slot makes
+        that site as polite to redirected requests as to its own."""
+        site.slots.acquire()
         try:
-            with host.gate:
+            with site.gate:
                 now = self.clock()
-                start = max(now, host.next_time)
-                host.next_time = start + host.delay
+                start = max(now, site.next_time)
+                site.next_time = start + site.delay
             if start > now:
                 self.sleep(start - now)
             try:
                 yield
             finally:
-                with host.gate:
-                    host.next_time = max(host.next_time, self.clock() + host.delay)
+                with site.gate:
+                    site.next_time = max(site.next_time, self.clock() + site.delay)
         finally:
-            host.slots.release()
+            site.slots.release()
 
-    def _hold_off(self, host: _Host, seconds: float) -> None:
-        """Nothing goes to this origin for ``seconds`` (back-off after 429/5xx/errors)."""
-        with host.gate:
-            host.next_time = max(host.next_time, self.clock() + seconds)
+    def _hold_off(self, site: _Site, seconds: float) -> None:
+        """Nothing goes to this site for ``seconds`` (back-off after 429/5xx/errors)."""
+        with site.gate:
+            site.next_time = max(site.next_time, self.clock() + seconds)
 
     @staticmethod
-    def _close_pools(host: _Host) -> None:
-        with host.pools_lock:
-            for pool in host.pools.values():
-                pool.close()
-            host.pools.clear()
+    def _close_pools(site: _Site) -> None:
+        for origin in site.origins:
+            with origin.pools_lock:
+                for pool in origin.pools.values():
+                    pool.close()
+                origin.pools.clear()
 
     # ------------------------------------------------------------------ one URL
-    def fetch_one(self, url: str, domain: str | None = None, host: _Host | None = None) -> dict[str, Any]:
-        """Fetch one URL (robots, redirects, retries); its log row. Archives it via the sink."""
+    def fetch_one(self, url: str, domain: str | None = None, *, resume: Handover | None = None
+                  ) -> dict[str, Any] | Handover:
+        """Fetch one URL (robots, redirects, retries), or resume a handed-over chain; its log row
+        (or a :class:`Handover` when ``hand_over`` claims a hop). Archives the page via the sink."""
         t0 = self.clock()
+        if resume is not None:
+            url, domain = resume.url, resume.domain
         row = empty_row(url, domain)
-        host = host or self._host(origin_of(url))
-        counter = {"attempts": 0}
+        counter = {"attempts": resume.attempts if resume is not None else 0}
+        before = resume.elapsed_s if resume is not None else 0.0
         try:
-            self._check_address(url)
-            if not self._robots_allow(url, host):
-                if host.robots.cause in UNREACHABLE:  # the page would fail the same way: say why
-                    raise _Failure(host.robots.cause, f"host unreachable, nothing fetched: {host.robots.detail}")
-                raise _Failure("robots", f"disallowed by robots.txt ({host.robots.detail})")
-            resp = self._follow(url, counter)
+            if resume is None:
+                self._check_address(url)
+                origin = self._origin(url)
+                if not self._robots_allow(url, origin):
+                    if origin.robots.cause in UNREACHABLE:  # the page would fail the same way: say why
+                        raise _Failure(origin.robots.cause,
+                                       f"host unreachable, nothing fetched: {origin.robots.detail}")
+                    raise _Failure("robots", f"disallowed by robots.txt ({origin.robots.detail})")
+                resp = self._follow(url, counter, {url}, 0)
+            else:
+                self._enter_redirect(resume.next_url, resume.status)
+                resp = self._follow(resume.next_url, counter, set(resume.seen), resume.hops)
             row.update(final_url=resp.url, status=resp.status, content_type=resp.header("Content-Type"))
             if 200 <= resp.status < 300:
                 row.update(reason="ok", bytes=len(resp.body), truncated=resp.truncated)
@@ -440,28 +525,34 @@ class Crawler:
                 row.update(reason="http_other", detail=f"HTTP {resp.status} {resp.reason_phrase}".strip())
         except _Failure as f:
             row.update(reason=f.reason, detail=f.detail or None, status=f.status, content_type=f.content_type)
+        except _HandOver as h:
+            return Handover(url=url, domain=domain, next_url=h.next_url, seen=tuple(sorted(h.seen)), hops=h.hops,
+                            attempts=counter["attempts"], elapsed_s=round(before + self.clock() - t0, 6),
+                            status=h.status)
         row["attempts"] = counter["attempts"]
-        row["elapsed_s"] = round(self.clock() - t0, 6)
+        row["elapsed_s"] = round(before + self.clock() - t0, 6)
         if row["fetched_at"] is None:
             row["fetched_at"] = _now_iso()
         return row
 
-    def _robots_allow(self, url: str, host: _Host) -> bool:
+    def _robots_allow(self, url: str, origin: _Origin) -> bool:
         if not self.cfg.obey_robots:
             return True
-        with host.robots_lock:
-            if host.robots is None:
-                host.robots = self._fetch_robots(host)
-                delay = host.robots.crawl_delay(self.cfg.user_agent)
+        with origin.robots_lock:
+            if origin.robots is None:
+                origin.robots = self._fetch_robots(origin)
+                delay = origin.robots.crawl_delay(self.cfg.user_agent)
                 if delay is not None:
                     new = max(self.cfg.delay_s, min(delay, self.cfg.max_crawl_delay_s))
-                    with host.gate:  # the robots.txt request itself was spaced by the old delay
-                        host.next_time += new - host.delay
-                        host.delay = new
-        return host.robots.can_fetch(url, self.cfg.user_agent)
+                    site = origin.site
+                    with site.gate:  # the robots.txt request itself was spaced by the old delay
+                        if new > site.delay:  # a site's origins: the largest Crawl-delay holds
+                            site.next_time += new - site.delay
+                            site.delay = new
+        return origin.robots.can_fetch(url, self.cfg.user_agent)
 
-    def _fetch_robots(self, host: _Host) -> RobotsRules:
-        url = host.origin + "/robots.txt"
+    def _fetch_robots(self, origin: _Origin) -> RobotsRules:
+        url = origin.origin + "/robots.txt"
         try:
             for _ in range(6):  # RFC 9309: follow at least five redirects
                 resp = self._robots_exchange(url)
@@ -476,20 +567,18 @@ class Crawler:
 
     def _robots_exchange(self, url: str) -> _Response:
         """robots.txt request, retried after connection errors only (a 5xx answer is final)."""
-        host = self._host(origin_of(url))
+        origin = self._origin(url)
         for attempt in range(self.cfg.max_retries + 1):
             try:
-                return self._exchange(url, host, robots=True)
+                return self._exchange(url, origin, robots=True)
             except _Failure as f:
                 if not f.retryable or attempt == self.cfg.max_retries:
                     raise
-                self._hold_off(host, self._backoff(url, attempt))
+                self._hold_off(origin.site, self._backoff(url, attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _follow(self, url: str, counter: dict) -> _Response:
-        seen = {url}
-        current = url
-        hops = 0
+    def _follow(self, current: str, counter: dict, seen: set[str], hops: int) -> _Response:
+        """Request ``current`` (checked already) and follow its redirects; ``seen``/``hops``: the chain so far."""
         while True:
             resp = self._with_retries(current, counter)
             if resp.location is None:
@@ -505,10 +594,16 @@ class Crawler:
                                status=resp.status)
             hops += 1
             seen.add(nxt)
-            self._check_address(nxt, status=resp.status)
-            if not self._robots_allow(nxt, self._host(origin_of(nxt))):
-                raise _Failure("robots", f"redirect target {nxt} disallowed by robots.txt", status=resp.status)
+            if self.hand_over is not None and self.hand_over(current, nxt):
+                raise _HandOver(nxt, seen, hops, resp.status)
+            self._enter_redirect(nxt, resp.status)
             current = nxt
+
+    def _enter_redirect(self, url: str, status: int) -> None:
+        """A redirect target's checks before anything is sent there: its address, its robots.txt."""
+        self._check_address(url, status=status)
+        if not self._robots_allow(url, self._origin(url)):
+            raise _Failure("robots", f"redirect target {url} disallowed by robots.txt", status=status)
 
     def _check_address(self, url: str, status: int | None = None) -> str:
         """The address ``url`` would be fetched from; ``ssrf``/``dns`` failures before anything
@@ -528,16 +623,16 @@ class Crawler:
         return base * jitter
 
     def _with_retries(self, url: str, counter: dict) -> _Response:
-        host = self._host(origin_of(url))
+        origin = self._origin(url)
         retries = self.cfg.max_retries
         for attempt in range(retries + 1):
             counter["attempts"] += 1
             try:
-                resp = self._exchange(url, host)
+                resp = self._exchange(url, origin)
             except _Failure as f:
                 if not f.retryable or attempt == retries:
                     raise
-                self._hold_off(host, self._backoff(url, attempt))
+                self._hold_off(origin.site, self._backoff(url, attempt))
                 continue
             if resp.status == 429 or resp.status >= 500:
                 if attempt == retries:
@@ -547,16 +642,16 @@ class Crawler:
                     if resp.retry_after > self.cfg.max_retry_after_s:
                         return resp  # the server asks for longer than we are willing to wait
                     wait = max(wait, resp.retry_after)
-                self._hold_off(host, wait)
+                self._hold_off(origin.site, wait)
                 continue
             return resp
         raise AssertionError("unreachable")  # pragma: no cover
 
     # ------------------------------------------------------------------ one request
-    def _pool(self, host: _Host, scheme: str, ip: str, port: int, hostname: str):
+    def _pool(self, origin: _Origin, scheme: str, ip: str, port: int, hostname: str):
         key = (scheme, ip, port, hostname)
-        with host.pools_lock:
-            pool = host.pools.get(key)
+        with origin.pools_lock:
+            pool = origin.pools.get(key)
             if pool is None:
                 kw = dict(maxsize=self.cfg.host_concurrency, block=False, retries=False)
                 if scheme == "https":
@@ -565,10 +660,10 @@ class Crawler:
                                                        ca_certs=self.cfg.ca_bundle or _CA_CERTS, **kw)
                 else:
                     pool = urllib3.HTTPConnectionPool(ip, port, **kw)
-                host.pools[key] = pool
+                origin.pools[key] = pool
             return pool
 
-    def _exchange(self, url: str, host: _Host, robots: bool = False) -> _Response:
+    def _exchange(self, url: str, origin: _Origin, robots: bool = False) -> _Response:
         """One HTTP request to ``url`` (no redirects followed), body read within the limits."""
         cfg = self.cfg
         parts = urlsplit(url)
@@ -580,10 +675,10 @@ class Crawler:
 
         target = _request_target(parts)
         headers = [("Host", _host_header(parts))] + self._base_headers
-        with self._turn(host):
+        with self._turn(origin.site):
             start = self.clock()
             deadline = start + cfg.timeout_s
-            pool = self._pool(host, scheme, ip, port, ascii_host)
+            pool = self._pool(origin, scheme, ip, port, ascii_host)
             timeout = urllib3.Timeout(connect=min(cfg.connect_timeout_s, cfg.timeout_s), read=cfg.timeout_s)
             try:
                 r = pool.urlopen("GET", target, headers=dict(headers), redirect=False, retries=False,

@@ -74,8 +74,12 @@ class FetchConfig:
     max_crawl_delay_s: float = opt(30.0, "Cap on a robots.txt Crawl-delay honoured per host.", min=0.0)
     host_concurrency: int = opt(1, "Requests in flight at once to one host.", min=1, max=64)
     threads: int = opt(32, "Hosts fetched in parallel inside one worker (thread pool).", min=1, max=1024)
-    host_groups: int = opt(16, "Beam keys the hosts are spread over; each group is one unit of work "
+    host_groups: int = opt(16, "Beam keys the sites are spread over; each group is one unit of work "
                            "and writes its own WARC files.", min=1, max=100000)
+    redirect_rounds: int = opt(2, "Extra fetch rounds in which a redirect hop to another site's group is handed to "
+                               "the worker that owns that site (politeness across workers); hops left after the "
+                               "last round are followed where they were reached. 0: always followed in place.",
+                               min=0, max=20)
     connect_timeout_s: float = opt(10.0, "TCP connect timeout per attempt, seconds.", min=0.01)
     timeout_s: float = opt(30.0, "Total time allowed for one request (connect, headers and whole body), seconds.",
                            min=0.01)

@@ -18,7 +18,9 @@ from dataclasses import replace
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from corpus_tools.fetch import REASONS, Crawler, origin_of, parse_retry_after
+from urllib.parse import quote
+
+from corpus_tools.fetch import REASONS, Crawler, Handover, origin_of, parse_retry_after, site_of
 from corpus_tools.recipe import FetchConfig
 from corpus_tools.schema import FETCH_LOG_SCHEMA, to_table
 from corpus_tools.warc_writer import RotatingWarcWriter
@@ -507,3 +509,74 @@ def test_redirects_from_many_hosts_respect_the_target_hosts_politeness():
     times = sorted(t for _, t in log)
     # arrival gaps: the previous request's 0.15 s of server time plus the delay after its answer
     assert min(b - a for a, b in zip(times, times[1:])) >= 0.15 + delay
+
+
+def test_site_of_folds_scheme_www_and_default_ports():
+    assert site_of("http://www.Example.com/a") == site_of("https://example.com:443/b") == "example.com"
+    assert site_of("http://example.com:8080/") == "example.com:8080"
+    assert site_of("http://news.example.com/") == "news.example.com"  # another host is another site
+    assert site_of("http://[::1]:81/") == "[::1]:81"
+    assert site_of("ftp://example.com/") == "" and site_of("http:///nohost") == ""
+
+
+def test_www_and_bare_spellings_of_one_site_share_its_politeness():
+    # Two origins, one server: requests to both obey one delay and one in-flight cap. Each origin
+    # still gets its own robots.txt (RFC 9309 scopes it to the origin).
+    names = {"site.test": ["127.0.0.1"], "www.site.test": ["127.0.0.1"]}
+    cfg = FetchConfig(allow_networks=["127.0.0.0/8"], delay_s=0.1, threads=8)
+    with FaultServer(latency=0.05) as s:
+        urls = [s.url(f"/page/{i}", host=h) for i in range(3) for h in ("site.test", "www.site.test")]
+        rows = Crawler(cfg, resolver=lambda h, p: names[h]).crawl(urls)
+        times = sorted(t for _, t in s.requests())
+        peak = s.max_inflight
+        robots_hosts = sorted(h["Host"] for h in s.headers_of("/robots.txt"))
+    assert [r["reason"] for r in rows] == ["ok"] * 6
+    assert robots_hosts == [f"site.test:{s.port}", f"www.site.test:{s.port}"]
+    assert len(times) == 8 and peak == 1
+    # each request arrives after the previous one's 0.05 s of server time plus the delay
+    assert min(b - a for a, b in zip(times, times[1:])) >= 0.05 + 0.1
+
+
+COMPARED = ("url", "domain", "final_url", "status", "reason", "detail", "content_type", "bytes", "truncated",
+            "attempts")
+
+
+def test_a_handed_over_chain_ends_in_the_row_one_crawler_writes(tmp_path):
+    # What the fetch stage does across Beam workers, in one process: the crawler of the link's site
+    # hands each cross-site hop over; a second crawler (the target site's owner) resumes the chains.
+    names = {"short.test": ["127.0.0.1"], "news.test": ["127.0.0.1"], "127.0.0.1": ["127.0.0.1"]}
+    resolve = lambda h, p: names[h]  # noqa: E731
+    cfg = FetchConfig(allow_networks=["127.0.0.0/8"], delay_s=0.0, max_redirects=3)
+    with FaultServer() as short, FaultServer(robots_body="User-agent: *\nDisallow: /private\n") as news:
+        def via_short(target: str) -> str:
+            return short.url("/redirect?to=" + quote(target, safe=""), host="short.test")
+
+        urls = [
+            via_short(news.url("/page/x", host="news.test")),  # -> news: ok
+            via_short(news.url("/private/y", host="news.test")),  # -> a robots-disallowed target
+            # /loop-a -> /loop-b (same site, followed) -> 127.0.0.1/loop-a (another site) -> /loop-b -> loop
+            short.url("/loop-a", host="short.test"),
+            via_short(news.url("/chain?n=5", host="news.test")),  # 1 + 5 hops > max_redirects = 3
+            short.url("/page/direct", host="short.test"),  # no redirect: finished at once
+        ]
+        cross = lambda cur, nxt: site_of(cur) != site_of(nxt)  # noqa: E731
+        writer = RotatingWarcWriter(str(tmp_path / "a"), "a")
+        first = Crawler(cfg, resolver=resolve, sink=writer.write, hand_over=cross).crawl(urls)
+        assert [type(r) for r in first] == [Handover] * 4 + [dict]
+        assert [(h.hops, h.attempts, h.status) for h in first[:4]] == [(1, 1, 302), (1, 1, 302), (2, 2, 302),
+                                                                       (1, 1, 302)]
+        assert first[0].next_url == news.url("/page/x", host="news.test")
+        assert first[0].seen == tuple(sorted([urls[0], first[0].next_url]))
+        assert news.requests() == []  # nothing reached the target sites in the first round
+        second = Crawler(cfg, resolver=resolve, sink=writer.write, hand_over=cross).crawl(first[:4])
+        writer.close()
+        handed = second + first[4:]
+        whole = Crawler(cfg, resolver=resolve).crawl(urls)
+    assert [r["reason"] for r in handed] == ["ok", "robots", "redirect_loop", "too_many_redirects", "ok"]
+    assert "redirect target" in handed[1]["detail"]
+    for a, b in zip(handed, whole):
+        assert {k: a[k] for k in COMPARED} == {k: b[k] for k in COMPARED}
+    assert handed[0]["attempts"] == 2 and handed[2]["attempts"] == 4 and handed[0]["elapsed_s"] > 0
+    # the resumed chain's page is in the WARC, under the target URL
+    _, _, payload = response_at(str(tmp_path / "a"), handed[0]["warc_file"], handed[0]["warc_offset"])
+    assert payload == page_html("/page/x")

@@ -126,7 +126,8 @@ def test_fetch_graph_serialises_without_running(tmp_path):
     proto = p.to_runner_api()
     beam.Pipeline.from_runner_api(proto, p.runner, PipelineOptions([]))
     names = {t.unique_name.split("/")[0] for t in proto.components.transforms.values()}
-    assert {"ReadLinks", "KeyByHost", "GroupByHost", "Fetch", "WriteFetchLog", "WriteRejects"} <= names
+    assert {"ReadLinks", "KeyBySite", "GroupBySite", "Fetch", "GroupBySiteRound1", "FetchRound1", "GroupBySiteRound2",
+            "FetchRound2", "AllRounds", "WriteFetchLog", "WriteRejects"} <= names
     assert not (tmp_path / "run" / "warc").exists()  # nothing ran, nothing was fetched
 
 
@@ -147,3 +148,55 @@ def test_rows_without_url_are_dead_lettered_and_counted(tmp_path):
     assert stats["records_in"] == 3 and stats["records_out"] == 0
     assert stats["reasons"] == {"no_url": 2, "ssrf": 1}
     assert stats["details"]["urls"] == 1
+
+
+def test_redirects_into_another_site_are_fetched_by_its_worker_politely_across_processes(tmp_path):
+    # Shortener-style links on six sites all land on one target site; two Beam worker processes.
+    # Every cross-group hop is handed over to the target's group, so one crawler sends all the
+    # target's requests: never two at once, each `latency + delay` after the previous one. With
+    # hops followed in place (redirect_rounds = 0) each worker would run its own politeness for it.
+    from urllib.parse import quote
+
+    from corpus_tools.fetch import site_of
+    from pipelines.stages.fetch import site_group
+
+    delay, latency, groups = 0.1, 0.1, 8
+    recipe = tmp_path / "webtext.toml"
+    recipe.write_text(RECIPE.replace("host_groups = 4", f"host_groups = {groups}")
+                      .replace("delay_s = 0.05", f"delay_s = {delay}"))
+    with FaultServer(latency=latency) as target:
+        shorteners = [FaultServer() for _ in range(6)]
+        for s in shorteners:
+            s.__enter__()
+        try:
+            pages = [target.url(f"/page/t{i}") for i in range(6)]
+            urls = [s.url("/redirect?to=" + quote(p, safe="")) for s, p in zip(shorteners, pages)]
+            urls.append(target.url("/page/direct"))
+            urls_file = tmp_path / "urls.txt"
+            urls_file.write_text("\n".join(urls) + "\n")
+            run = tmp_path / "run"
+            assert main(["fetch", "--out", str(run), "--input", str(urls_file), "--recipe", str(recipe),
+                         "--allow-network", "127.0.0.0/8", "--direct_num_workers=2",
+                         "--direct_running_mode=multi_processing"]) == 0
+            every = sorted(t for _, t in target.requests())
+            times = sorted(t for p, t in target.requests() if p != "/robots.txt")
+            peak = target.max_inflight
+            robots = len(target.requests("/robots.txt"))
+        finally:
+            for s in shorteners:
+                s.__exit__(None, None, None)
+    log = {r["url"]: r for r in read_table(str(run / "warc" / "fetch_log")).to_pylist()}
+    assert len(log) == 7 and all(r["reason"] == "ok" for r in log.values())
+    assert [log[u]["final_url"] for u in urls[:6]] == pages and [log[u]["attempts"] for u in urls[:6]] == [2] * 6
+    # Each round's crawler asks for robots.txt once (round 0 for /page/direct, round 1 for the hops);
+    # rounds follow one another, so no two requests ever overlap.
+    assert len(times) == 7 and peak == 1 and robots == 2
+    assert min(b - a for a, b in zip(every, every[1:])) >= latency
+    assert min(b - a for a, b in zip(times, times[1:])) >= latency + delay
+    d = json.loads((run / "stats" / "fetch.json").read_text())["details"]
+    cross = sum(site_group(u, groups) != site_group(pages[0], groups) for u in urls[:6])
+    assert cross >= 4 and site_of(urls[0]) != site_of(pages[0])
+    assert (d["handovers"], d["uncoordinated_hops"], d["redirect_rounds"]) == (cross, 0, 2)
+    # the handed-over pages were archived by round 1's worker, in its own WARC files
+    assert {log[u]["warc_file"].split("-")[1] for u in urls[:6]
+            if site_group(u, groups) != site_group(pages[0], groups)} == {"r1"}

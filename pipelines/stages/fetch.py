@@ -1,12 +1,20 @@
 """Fetch stage: links (Parquet ``LINK_SCHEMA`` or a plain URL list) → ``RUN/warc/*.warc.gz`` + fetch log.
 
-URLs are keyed by origin and the origins spread over ``[fetch] host_groups`` Beam keys, so one
-host is always fetched by one worker (politeness cannot be enforced across workers). A worker
-fetches all the groups of its bundle together with one :class:`corpus_tools.fetch.Crawler`
-(many hosts in parallel, each host politely) and writes its own rotating WARC files through
-Beam ``FileSystems``. The fetch log (``RUN/warc/fetch_log/part-*.parquet``,
-``FETCH_LOG_SCHEMA``) has one row per input URL; input rows without a URL are dead-lettered to
-``RUN/warc/_rejected/``.
+URLs are keyed by site (:func:`corpus_tools.fetch.site_of`: host without ``www.``, any scheme)
+and the sites spread over ``[fetch] host_groups`` Beam keys, so one site is always fetched by
+one worker. A worker fetches all the groups of its bundle together with one
+:class:`corpus_tools.fetch.Crawler` (many sites in parallel, each site politely) and writes its
+own rotating WARC files through Beam ``FileSystems``.
+
+A redirect hop into another group is not followed by the worker that met it: the chain is handed
+over (:class:`corpus_tools.fetch.Handover`), keyed by the target's group and fetched in the next
+round by the worker that owns that site, so redirected requests obey the target's politeness
+even across workers. ``[fetch] redirect_rounds`` rounds are unrolled in the graph; in the last
+one, hops are followed in place (counted as ``uncoordinated_hops``).
+
+The fetch log (``RUN/warc/fetch_log/part-*.parquet``, ``FETCH_LOG_SCHEMA``) has one row per
+input URL, written by whichever round finished it; input rows without a URL are dead-lettered
+to ``RUN/warc/_rejected/``.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 
-from corpus_tools.fetch import Crawler, origin_of
+from corpus_tools.fetch import Crawler, Handover, site_of
 from corpus_tools.recipe import FetchConfig
 from corpus_tools.rundir import REJECTED_DIR, join
 from corpus_tools.schema import FETCH_LOG_SCHEMA, new_reject
@@ -33,10 +41,13 @@ from pipelines.stage import Stage, StageContext, StageError, StageResult
 NAME = "fetch"
 
 
-def host_group(url: str, groups: int) -> int:
-    """The Beam key of a URL: a stable hash of its origin (all URLs of a host share it)."""
-    origin = origin_of(url) or url
-    return int.from_bytes(hashlib.blake2b(origin.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+HANDOVER = "handover"
+
+
+def site_group(url: str, groups: int) -> int:
+    """The Beam key of a URL: a stable hash of its site (all URLs of a site share it)."""
+    site = site_of(url) or url
+    return int.from_bytes(hashlib.blake2b(site.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
                           "big") % groups
 
 
@@ -65,22 +76,32 @@ def _warc_rename(src: str, dst: str) -> None:
     FileSystems.rename([src], [dst])
 
 
-class FetchGroupsFn(beam.DoFn):
-    """(group, [(url, domain)...]) elements → fetch-log rows; WARC files as a side effect.
+def _item_order(item) -> tuple:
+    if isinstance(item, Handover):
+        return (item.next_url, item.url, item.domain or "")
+    return (item[0], item[1] or "")
 
-    The groups of a bundle are fetched together in ``finish_bundle`` so that all their hosts
-    share one thread pool (many hosts in parallel inside a worker).
+
+class FetchGroupsFn(beam.DoFn):
+    """(group, [(url, domain) or Handover ...]) elements → fetch-log rows; WARC files as a side effect.
+
+    The groups of a bundle are fetched together in ``finish_bundle`` so that all their sites
+    share one thread pool (many sites in parallel inside a worker). Round ``round_no`` hands a
+    redirect hop into another group over (tagged output ``handover``, keyed by that group) unless
+    it is the last round.
     """
 
-    def __init__(self, cfg: FetchConfig, seed: int, out_dir: str, run_name: str):
+    def __init__(self, cfg: FetchConfig, seed: int, out_dir: str, run_name: str, round_no: int = 0,
+                 last_round: bool = True):
         self.cfg, self.seed, self.out_dir, self.run_name = cfg, seed, out_dir, run_name
+        self.round_no, self.last_round = round_no, last_round
 
     def start_bundle(self):
         self._groups: list[tuple[int, list]] = []
 
     def process(self, element):
         group, items = element
-        self._groups.append((group, sorted(items, key=lambda it: (it[0], it[1] or ""))))
+        self._groups.append((group, sorted(items, key=_item_order)))
 
     def finish_bundle(self):
         if not self._groups:
@@ -96,15 +117,33 @@ class FetchGroupsFn(beam.DoFn):
             "robots": "obey" if self.cfg.obey_robots else "ignore",
             "description": "webtext fetch stage: pages linked from Reddit (WebText recipe)",
         }
-        writer = RotatingWarcWriter(self.out_dir, f"webtext-{self._groups[0][0]:05d}",
-                                    max_file_bytes=self.cfg.warc_file_bytes, info=info, open_fn=_warc_create,
-                                    rename_fn=_warc_rename, join=FileSystems.join)
+        prefix = f"webtext-{self._groups[0][0]:05d}" if self.round_no == 0 \
+            else f"webtext-r{self.round_no}-{self._groups[0][0]:05d}"
+        writer = RotatingWarcWriter(self.out_dir, prefix, max_file_bytes=self.cfg.warc_file_bytes, info=info,
+                                    open_fn=_warc_create, rename_fn=_warc_rename, join=FileSystems.join)
+        groups = self.cfg.host_groups
+        crossed: list[str] = []  # last round: hops into another group followed here (list.append is atomic)
+
+        def hand_over(current: str, nxt: str) -> bool:
+            if site_group(nxt, groups) == site_group(current, groups):
+                return False
+            if self.last_round:
+                crossed.append(nxt)
+                return False
+            return True
+
         try:
-            rows = Crawler(self.cfg, seed=self.seed, sink=writer.write).crawl(items)
+            rows = Crawler(self.cfg, seed=self.seed, sink=writer.write, hand_over=hand_over).crawl(items)
         finally:
             files = writer.close()
         counter(NAME, "warc_files").inc(len(files))
+        counter(NAME, "uncoordinated_hops").inc(len(crossed))
         for row in rows:
+            if isinstance(row, Handover):
+                counter(NAME, "handovers").inc()
+                yield beam.pvalue.TaggedOutput(HANDOVER, GlobalWindows.windowed_value(
+                    (site_group(row.next_url, groups), row)))
+                continue
             counter(NAME, "in").inc()
             if row["reason"] == "ok":
                 counter(NAME, "out").inc()
@@ -144,10 +183,18 @@ class FetchStage(Stage):
                 inputs.append(p | "ListUrlFiles" >> beam.Create(text) | "ReadUrlLines" >> beam.io.ReadAllFromText())
             rows = inputs[0] if len(inputs) == 1 else tuple(inputs) | "AllInputs" >> beam.Flatten()
             urls = rows | "ToUrl" >> beam.FlatMap(_to_url).with_outputs(DEAD_LETTER, main="urls")
-            log = (urls.urls
-                   | "KeyByHost" >> beam.Map(lambda it, n=cfg.host_groups: (host_group(it[0], n), it))
-                   | "GroupByHost" >> beam.GroupByKey()
-                   | "Fetch" >> beam.ParDo(FetchGroupsFn(cfg, ctx.recipe.run.seed, out, ctx.recipe.run.name)))
+            keyed = urls.urls | "KeyBySite" >> beam.Map(lambda it, n=cfg.host_groups: (site_group(it[0], n), it))
+            logs = []
+            for r in range(cfg.redirect_rounds + 1):
+                suffix = "" if r == 0 else f"Round{r}"  # round r fetches the hops handed over in round r - 1
+                fetched = (keyed
+                           | f"GroupBySite{suffix}" >> beam.GroupByKey()
+                           | f"Fetch{suffix}" >> beam.ParDo(FetchGroupsFn(
+                               cfg, ctx.recipe.run.seed, out, ctx.recipe.run.name, round_no=r,
+                               last_round=(r == cfg.redirect_rounds))).with_outputs(HANDOVER, main="rows"))
+                logs.append(fetched.rows)
+                keyed = fetched[HANDOVER]
+            log = logs[0] if len(logs) == 1 else tuple(logs) | "AllRounds" >> beam.Flatten()
             log | "WriteFetchLog" >> WriteShards(join(out, "fetch_log"), FETCH_LOG_SCHEMA,
                                                  ctx.recipe.run.num_shards, key=_log_key)
             urls[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out, REJECTED_DIR))
@@ -155,7 +202,8 @@ class FetchStage(Stage):
         t0 = time.perf_counter()
         counters = ctx.run_beam(build)
         elapsed = time.perf_counter() - t0
-        return StageResult(records_out=counters.get("out", 0), details=fetch_details(counters, elapsed),
+        return StageResult(records_out=counters.get("out", 0), details={**fetch_details(counters, elapsed),
+                                                                   "redirect_rounds": cfg.redirect_rounds},
                            outputs={"warc": out, "fetch_log": join(out, "fetch_log"),
                                     "rejected": join(out, REJECTED_DIR)})
 
@@ -176,6 +224,8 @@ def fetch_details(counters: dict[str, int], elapsed_s: float) -> dict:
         "pages_per_s": round(ok / elapsed_s, 3) if elapsed_s > 0 else None,
         "fetch_elapsed_s": round(elapsed_s, 3),
         "attempts_histogram": dict(sorted(hist.items(), key=lambda kv: int(kv[0]))),
+        "handovers": counters.get("handovers", 0),
+        "uncoordinated_hops": counters.get("uncoordinated_hops", 0),
     }
 
 
