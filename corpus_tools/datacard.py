@@ -598,7 +598,7 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
         (f"**links** — Reddit submissions were reduced to canonical outbound URLs; a URL is kept when the karma summed "
          f"over its posts is at least {min_karma} (NSFW posts {'kept' if _param(data, 'links', 'keep_nsfw') else 'dropped'})."
          if reddit else "**links** — not run (the run started from web archives)."),
-        ("**fetch** — each URL fetched once, politely (robots.txt, per-host rate limits, size and time limits), "
+        ("**fetch** — each URL fetched once, politely (robots.txt, per-site rate limits that redirects obey too, size and time limits), "
          f"with the User-Agent `{_param(data, 'fetch', 'user_agent')}`, into WARC files." if "fetch" in ran else "**fetch** — not run."),
         (f"**extract** — main text extracted with trafilatura (favor: {_param(data, 'extract', 'favor')}), "
          f"documents under {_param(data, 'extract', 'min_chars')} characters dropped." if "extract" in ran else "**extract** — not run."),
