@@ -65,26 +65,35 @@ def test_bad_shapes_are_refused():
         linear_cross_entropy(torch.zeros(2, 2, 4), torch.zeros(3, 4), torch.zeros(2, dtype=torch.long), 3)
 
 
+def plain_and_fused(model: GPT, run, x, y, chunk_rows: int, device: str) -> list[tuple[float, dict]]:
+    """(loss, gradients by parameter name) of one bf16 step with the plain loss, then with the fused one."""
+    out = []
+    for rows in (0, chunk_rows):
+        model.zero_grad()
+        model.loss_chunk_rows = rows
+        with torch.autocast(device, dtype=torch.bfloat16):
+            logits, loss = run(x, y)
+        assert (logits is None) == (rows > 0)
+        loss.backward()
+        out.append((loss.item(), {n: p.grad.float().clone() for n, p in model.named_parameters()}))
+    return out
+
+
+def assert_same_step(results, vocab: int) -> None:
+    (plain_loss, plain), (fused_loss, fused) = results
+    assert abs(plain_loss - fused_loss) < 0.01
+    for name, g in plain.items():
+        scale = g.abs().max().item()
+        assert (fused[name] - g).abs().max().item() <= 0.05 * scale + 1e-6, name
+    assert fused["transformer.wte.weight"][vocab:].abs().max().item() == 0.0
+
+
 def test_model_with_a_fused_loss_matches_the_plain_model_under_bf16_autocast():
     # bf16 autocast as on a GPU: the projection in bf16, softmax and loss in fp32, on both paths
     torch.manual_seed(4)
     model = GPT(GPTConfig(vocab_size=250, block_size=32, n_layer=2, n_head=2, n_embd=64))
     x, y = torch.randint(0, 250, (3, 32)), torch.randint(0, 250, (3, 32))
-    grads = []
-    for rows in (0, 40):
-        model.zero_grad()
-        model.loss_chunk_rows = rows
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            logits, loss = model(x, y)
-        assert (logits is None) == (rows > 0)
-        loss.backward()
-        grads.append((loss.item(), {n: p.grad.clone() for n, p in model.named_parameters()}))
-    (plain_loss, plain), (fused_loss, fused) = grads
-    assert abs(plain_loss - fused_loss) < 0.01
-    for name, g in plain.items():
-        scale = g.abs().max().item()
-        assert (fused[name] - g).abs().max().item() <= 0.05 * scale + 1e-6, name
-    assert fused["transformer.wte.weight"][250:].abs().max().item() == 0.0
+    assert_same_step(plain_and_fused(model, model, x, y, 40, "cpu"), 250)
 
 
 def test_compiled_training_with_a_fused_loss_follows_the_plain_curve(tokens_dir, tmp_path):  # noqa: F811
@@ -118,18 +127,6 @@ def test_fused_loss_on_cuda_matches_the_plain_loss_compiled_in_bf16():
     # The benchmark's setting on a GPU: bf16 autocast, compiled, 124M's vocabulary padding (50257 -> 50304)
     torch.manual_seed(6)
     model = GPT(GPTConfig(vocab_size=50257, block_size=128, n_layer=2, n_head=4, n_embd=128)).cuda()
-    run = torch.compile(model)
     x = torch.randint(0, 50257, (8, 128), device="cuda")
     y = torch.randint(0, 50257, (8, 128), device="cuda")
-    results = []
-    for rows in (0, 300):
-        model.zero_grad()
-        model.loss_chunk_rows = rows
-        with torch.autocast("cuda", dtype=torch.bfloat16):
-            _, loss = run(x, y)
-        loss.backward()
-        results.append((loss.item(), model.transformer.wte.weight.grad.float().clone()))
-    (plain, g_plain), (fused, g_fused) = results
-    assert abs(plain - fused) < 0.01
-    assert (g_fused - g_plain).abs().max().item() <= 0.05 * g_plain.abs().max().item()
-    assert g_fused[50257:].abs().max().item() == 0.0
+    assert_same_step(plain_and_fused(model, torch.compile(model), x, y, 300, "cuda"), 50257)
