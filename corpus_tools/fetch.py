@@ -179,7 +179,7 @@ class Handover:
     status: int  # the redirect's HTTP status (a failure at next_url's checks reports it)
 
 
-class _HandOver(Exception):
+class _HandOverSignal(Exception):
     def __init__(self, next_url: str, seen: set, hops: int, status: int):
         super().__init__(next_url)
         self.next_url, self.seen, self.hops, self.status = next_url, seen, hops, status
@@ -203,25 +203,19 @@ def origin_of(url: str) -> str:
 
 
 def site_of(url: str) -> str:
-    """The politeness unit of a URL: its host, lower-case, without a leading ``www.``, followed by
-    ``:port`` unless the port is 80 or 443 (or absent); "" when it has no http(s) host.
+    """The politeness unit of a URL: its origin's host, without a leading ``www.``, followed by
+    ``:port`` unless the port is 80 or 443; "" when it has no http(s) host.
 
     ``http://www.example.com/a`` and ``https://example.com/b`` share ``example.com``: one delay,
     one in-flight cap, one Beam worker (pipelines/stages/fetch.py keys its groups by it).
     """
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
+    origin = origin_of(url)
+    if not origin:
         return ""
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return ""
-    host = parts.hostname.lower()
+    host, _, port = origin.split("://", 1)[1].rpartition(":")
     if host.startswith("www."):
         host = host[4:]
-    if ":" in host:
-        host = f"[{host}]"
-    return host if port in (None, 80, 443) else f"{host}:{port}"
+    return host if port in ("80", "443") else f"{host}:{port}"
 
 
 def _request_target(parts) -> str:
@@ -525,7 +519,7 @@ class Crawler:
                 row.update(reason="http_other", detail=f"HTTP {resp.status} {resp.reason_phrase}".strip())
         except _Failure as f:
             row.update(reason=f.reason, detail=f.detail or None, status=f.status, content_type=f.content_type)
-        except _HandOver as h:
+        except _HandOverSignal as h:
             return Handover(url=url, domain=domain, next_url=h.next_url, seen=tuple(sorted(h.seen)), hops=h.hops,
                             attempts=counter["attempts"], elapsed_s=round(before + self.clock() - t0, 6),
                             status=h.status)
@@ -595,7 +589,7 @@ class Crawler:
             hops += 1
             seen.add(nxt)
             if self.hand_over is not None and self.hand_over(current, nxt):
-                raise _HandOver(nxt, seen, hops, resp.status)
+                raise _HandOverSignal(nxt, seen, hops, resp.status)
             self._enter_redirect(nxt, resp.status)
             current = nxt
 
