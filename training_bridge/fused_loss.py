@@ -30,42 +30,44 @@ def _compute_dtype(x: torch.Tensor) -> torch.dtype:
     return x.dtype
 
 
-def _chunk_loss(xc: torch.Tensor, wc: torch.Tensor, tgt: torch.Tensor, vocab_size: int):
-    """Logits of one chunk (fp32), summed loss of its valid rows, and the validity mask."""
-    logits = (xc @ wc.t()).to(torch.promote_types(xc.dtype, torch.float32))
-    if logits.size(-1) > vocab_size:
-        logits[:, vocab_size:] = float("-inf")
-    valid = tgt != IGNORE_INDEX
-    safe = torch.where(valid, tgt, torch.zeros_like(tgt))
-    lse = torch.logsumexp(logits, dim=-1)
-    picked = logits.gather(1, safe.unsqueeze(1)).squeeze(1)
-    return logits, lse, ((lse - picked) * valid).sum(), valid, safe
-
-
-class _LinearCrossEntropy(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, weight, targets, vocab_size, chunk_rows, dtype):
-        n = x.size(0)
-        valid_rows = (targets != IGNORE_INDEX).sum().clamp(min=1)
-        grad_x = torch.empty_like(x)
-        acc = torch.promote_types(dtype, torch.float32)  # fp32, or fp64 when the inputs are
-        grad_w = torch.zeros(weight.shape, dtype=acc, device=weight.device)
-        total = torch.zeros((), dtype=acc, device=x.device)
-        with torch.autocast(x.device.type, enabled=False):
-            wc = weight.to(dtype)
-            for start in range(0, n, chunk_rows):
-                xc = x[start:start + chunk_rows].to(dtype)
-                logits, lse, loss, valid, safe = _chunk_loss(xc, wc, targets[start:start + chunk_rows], vocab_size)
-                total = total + loss
+def _chunked(x: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, vocab_size: int, chunk_rows: int,
+             dtype: torch.dtype, grads: bool):
+    """Mean loss over the valid rows and, with ``grads``, its gradients for ``x`` and ``weight``
+    (``None`` otherwise), one chunk of ``chunk_rows`` rows at a time; matmuls in ``dtype``."""
+    acc = torch.promote_types(dtype, torch.float32)  # fp32, or fp64 when the inputs are
+    valid_rows = (targets != IGNORE_INDEX).sum().clamp(min=1)
+    total = torch.zeros((), dtype=acc, device=x.device)
+    grad_x = torch.empty_like(x) if grads else None
+    grad_w = torch.zeros(weight.shape, dtype=acc, device=weight.device) if grads else None
+    with torch.autocast(x.device.type, enabled=False):
+        wc = weight.to(dtype)
+        for start in range(0, x.size(0), chunk_rows):
+            xc = x[start:start + chunk_rows].to(dtype)
+            tgt = targets[start:start + chunk_rows]
+            logits = (xc @ wc.t()).to(acc)
+            if logits.size(-1) > vocab_size:
+                logits[:, vocab_size:] = float("-inf")
+            valid = tgt != IGNORE_INDEX
+            safe = torch.where(valid, tgt, torch.zeros_like(tgt))
+            lse = torch.logsumexp(logits, dim=-1)
+            total = total + ((lse - logits.gather(1, safe.unsqueeze(1)).squeeze(1)) * valid).sum()
+            if grads:
                 # d(loss)/d(logits) = (softmax - one_hot) / rows, zero on ignored rows and padding ids
                 g = torch.exp(logits - lse.unsqueeze(1))
                 g.scatter_add_(1, safe.unsqueeze(1), -torch.ones_like(lse).unsqueeze(1))
                 g = (g * (valid.unsqueeze(1) / valid_rows)).to(dtype)
                 grad_x[start:start + chunk_rows] = (g @ wc).to(x.dtype)
                 grad_w += (g.t() @ xc).to(acc)
+    return total / valid_rows, grad_x, grad_w
+
+
+class _LinearCrossEntropy(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, targets, vocab_size, chunk_rows, dtype):
+        loss, grad_x, grad_w = _chunked(x, weight, targets, vocab_size, chunk_rows, dtype, grads=True)
         ctx.save_for_backward(grad_x, grad_w)
         ctx.weight_dtype = weight.dtype
-        return total / valid_rows
+        return loss
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -88,10 +90,4 @@ def linear_cross_entropy(x: torch.Tensor, weight: torch.Tensor, targets: torch.T
     dtype = _compute_dtype(x)
     if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
         return _LinearCrossEntropy.apply(x, weight, targets, vocab_size, chunk_rows, dtype)
-    total = torch.zeros((), dtype=torch.promote_types(dtype, torch.float32), device=x.device)
-    with torch.autocast(x.device.type, enabled=False):
-        wc = weight.to(dtype)
-        for start in range(0, x.size(0), chunk_rows):
-            total = total + _chunk_loss(x[start:start + chunk_rows].to(dtype), wc,
-                                        targets[start:start + chunk_rows], vocab_size)[2]
-    return total / (targets != IGNORE_INDEX).sum().clamp(min=1)
+    return _chunked(x, weight, targets, vocab_size, chunk_rows, dtype, grads=False)[0]
