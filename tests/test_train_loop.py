@@ -20,7 +20,7 @@ from corpus_tools.recipe import TrainConfig
 from training_bridge.checkpoint import load_model
 from training_bridge.model import GPT, GPTConfig
 from training_bridge.sample import filter_logits, generate
-from training_bridge.train import find_tokenizer, make_optimizer, train
+from training_bridge.train import Throughput, find_tokenizer, make_optimizer, throughput_line, train
 
 REPO = Path(__file__).resolve().parents[1]
 VOCAB = 64
@@ -95,6 +95,38 @@ def test_sparse_logging_writes_each_logged_step_once_with_validation_on_its_own_
                 assert r[key] == pytest.approx(by_step[r["step"]][key], abs=1e-6), (r["step"], key)
         if "loss" in r:
             assert r["tokens_per_s"] > 0
+
+
+def test_summary_rate_is_the_whole_run_after_its_first_interval_not_the_last_step(tokens_dir, tmp_path):
+    # The summary used to report the last step's tokens/s (one noisy interval); it is now every timed
+    # interval's tokens over their seconds, leaving out the first (compilation, warm-up).
+    out = str(tmp_path / "ck")
+    summary = train(tokens_dir, out, cfg(steps=12, log_interval=2, eval_interval=6), device="cpu",
+                    progress=False, export=False, log=None)
+    rows = read_metrics(out)
+    timed = [r for r in rows if "tokens_per_s" in r]
+    assert [r["step"] for r in timed] == [2, 4, 6, 8, 10, 12]
+    tokens = 8 * 32 * 2  # batch × context × steps per logged interval
+    seconds = sum(tokens / r["tokens_per_s"] for r in timed[1:])
+    assert summary["tokens_per_s"] == pytest.approx(tokens * 5 / seconds, rel=1e-9)
+    assert summary["throughput_steps"] == "steps 3-12 (steps 1-2, with compilation and warm-up, left out)"
+    assert summary["mfu"] is None  # CPU: no known peak
+    assert throughput_line(summary) == (
+        f"{summary['tokens_per_s']:,.0f} tokens/s over steps 3-12 (steps 1-2, with compilation and warm-up, left out)")
+    assert throughput_line({**summary, "mfu": 0.3961}).startswith(f"{summary['tokens_per_s']:,.0f} tokens/s (39.6% MFU) over")
+
+
+def test_throughput_of_one_interval_and_of_none():
+    one = Throughput(start_step=40)
+    one.add(45, 1000, 2.0)
+    assert one.summary() == (500.0, "steps 41-45")  # nothing to leave out
+    assert Throughput(start_step=0).summary() == (None, None)
+    restarted = Throughput(start_step=0)
+    restarted.add(1, 100, 10.0)
+    restarted.restart(1)  # evaluation and saving after step 1 are not timed
+    restarted.add(2, 100, 1.0)
+    restarted.add(3, 100, 1.0)
+    assert restarted.summary() == (100.0, "steps 2-3 (step 1, with compilation and warm-up, left out)")
 
 
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, needs_cuda])])

@@ -146,6 +146,49 @@ def result_line(summary: dict) -> str:
     return f"step {summary['step']}, loss {loss}, val_loss {val}"
 
 
+def throughput_line(summary: dict) -> str | None:
+    """``N tokens/s (M% MFU) over steps A-B …`` for people; ``None`` when no step was timed."""
+    if summary["tokens_per_s"] is None:
+        return None
+    mfu = "" if summary["mfu"] is None else f" ({summary['mfu']:.1%} MFU)"
+    return f"{summary['tokens_per_s']:,.0f} tokens/s{mfu} over {summary['throughput_steps']}"
+
+
+class Throughput:
+    """The run's training rate: tokens over the seconds of its timed intervals, not the last one's.
+
+    The first interval of a call (steps up to the first logged step) holds ``torch.compile``, CUDA
+    start-up and the loader's first reads, so it is left out whenever a later interval was timed.
+    """
+
+    def __init__(self, start_step: int):
+        self.intervals: list[tuple[int, int, int, float]] = []  # (first step, last step, tokens, seconds)
+        self.next_first = start_step + 1
+
+    def add(self, last_step: int, tokens: int, seconds: float) -> None:
+        self.intervals.append((self.next_first, last_step, tokens, seconds))
+        self.next_first = last_step + 1
+
+    def restart(self, step: int) -> None:
+        """Evaluating and saving after ``step`` are not training time: the next interval starts after it."""
+        self.next_first = step + 1
+
+    def summary(self) -> tuple[float | None, str | None]:
+        """(tokens/s, which steps it covers), or (None, None) when no interval was timed."""
+        timed = self.intervals[1:] or self.intervals
+        if not timed:
+            return None, None
+        tokens, seconds = sum(t[2] for t in timed), sum(t[3] for t in timed)
+        where = _steps(timed[0][0], timed[-1][1])
+        if len(timed) < len(self.intervals):
+            where += f" ({_steps(*self.intervals[0][:2])}, with compilation and warm-up, left out)"
+        return tokens / seconds, where
+
+
+def _steps(first: int, last: int) -> str:
+    return f"step {first}" if first == last else f"steps {first}-{last}"
+
+
 @dataclasses.dataclass
 class Dist:
     rank: int = 0
@@ -228,7 +271,8 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
 
     ``cfg`` is the recipe's ``[train]`` section (:class:`corpus_tools.recipe.TrainConfig`).
     Returns a summary: steps done, last loss, last val_loss and its step (``None`` when this call
-    evaluated none), tokens/s, MFU and paths.
+    evaluated none), tokens/s and MFU over this call's timed steps (see :class:`Throughput`; the
+    steps they cover in ``throughput_steps``) and paths.
     """
     d, dev = init_distributed(device)
     log = log if (log and d.master) else (lambda _msg: None)
@@ -329,8 +373,9 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
 
         bar = tqdm(total=end, initial=step, desc="train", unit="step", dynamic_ncols=True)
     run_model.train()
-    last = {"loss": None, "val_loss": None, "val_step": None, "tokens_per_s": None, "mfu": None}
+    last = {"loss": None, "val_loss": None, "val_step": None}
     t_log, tokens_since = time.perf_counter(), 0
+    rate = Throughput(step)
     metrics_fh = open(metrics_path, "a") if d.master else None
     # A logged step's loss is read (a device sync) only once the next step is queued, so the GPU
     # never waits for Python between steps; evaluation, checkpoints and the last step read it at once.
@@ -350,9 +395,10 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
         loss_val = float(loss_mean)  # waits for that step on an asynchronous device
         now = ended if ended is not None else time.perf_counter()
         tps = tokens / (now - t_log)
+        rate.add(logged_step, tokens, now - t_log)
         t_log = now
         mfu = (flops_per_token * tps / (peak * d.world_size)) if peak else None
-        last.update(loss=loss_val, tokens_per_s=tps, mfu=mfu)
+        last["loss"] = loss_val
         return {"step": logged_step, "loss": loss_val, "lr": lr_logged, "tokens_per_s": tps, "mfu": mfu}
 
     def write_row(row: dict[str, Any]) -> None:
@@ -407,13 +453,16 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
             if checkpoint:
                 save(last["val_loss"])
                 t_log, tokens_since = time.perf_counter(), 0  # evaluating and saving are not training time
+                rate.restart(step)
     finally:
         if bar is not None:
             bar.close()
         if metrics_fh is not None:
             metrics_fh.close()
+    tps, throughput_steps = rate.summary()
     summary = {"step": step, "loss": last["loss"], "val_loss": last["val_loss"], "val_step": last["val_step"],
-               "tokens_per_s": last["tokens_per_s"], "mfu": last["mfu"],
+               "tokens_per_s": tps, "throughput_steps": throughput_steps,
+               "mfu": (flops_per_token * tps / (peak * d.world_size)) if (peak and tps) else None,
                "checkpoint": ckpt_file, "metrics": metrics_path, "hf_dir": None}
     if step == 0:
         save(None)  # zero steps asked for: the initialised model is still a usable checkpoint
@@ -424,5 +473,7 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
         log(f"exported a Hugging Face GPT2LMHeadModel to {summary['hf_dir']}")
     if d.enabled:
         dist.barrier()
+    if throughput_line(summary):
+        log(f"throughput: {throughput_line(summary)}")
     log(f"done: {result_line(summary)}")
     return summary
