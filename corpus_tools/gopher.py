@@ -32,7 +32,7 @@ WORD_CHECKS = ("word_count", "mean_word_length", "symbol_word_ratio", "alpha_wor
 BULLETS = ("•", "●", "○", "■", "□", "▪", "▫", "–", "-", "*", "·", "‣", "⁃", "◦")
 NGRAM_CHECKS = ("top_ngram_char_fraction", "dup_ngram_char_fraction")
 ELLIPSES = ("...", "…")
-_PUNCT_STRIP = "\"'“”‘’«»()[]{}<>.,;:!?¡¿—–-_*#/\\|"
+_PUNCT_STRIP = "\"'“”‘’„‚«»‹›「」『』()[]{}<>.,;:!?¡¿—–-_*#/\\|"
 
 
 def words_of(text: str) -> list[str]:

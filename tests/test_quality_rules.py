@@ -341,6 +341,15 @@ def test_english_is_checked_as_before_and_german_low_quality_still_fails(shared_
     assert Q.check(page, "de") == Q.check(page) == "alpha_words_ratio 0.615 < 0.8"
 
 
+def test_stop_words_inside_opening_quotation_marks_count():
+    # German and Croatian open a quotation with „ or ‚ (closing with “ ‘), French and Swiss German with « ‹:
+    # the stop word right after the mark is a stop word all the same.
+    filler = " ".join(["Haus"] * 60)
+    for quoted in ("„Die Regierung und", "‚Die Regierung und", "«Die Regierung und", "‹Die Regierung und"):
+        assert Q.check(f"{filler} {quoted} Opposition“", "de") is None, quoted
+    assert Q.check(f"{filler} Die Regierung Opposition", "de") == "stop_words 1 < 2"
+
+
 def cc_docs(shared_data) -> dict[str, dict]:
     """The documents of the Common Crawl excerpt (16 pages: zh, ru, de, nl, en), by URL."""
     import dataclasses
