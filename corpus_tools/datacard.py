@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
+import re
 import tomllib
 from typing import Any
 
@@ -357,10 +358,30 @@ def md_table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def _utc(ts: Any) -> str:
-    if isinstance(ts, (int, float)) and not isinstance(ts, bool):
-        return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return "–" if ts is None else str(ts)
+# ISO 8601 date and time with an optional fraction and UTC offset: WARC-Date, the fetch log's fetched_at
+_ISO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,]\d+)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def fmt_time(ts: Any) -> str:
+    """A time as the card shows it: UTC to the second in WARC-Date's form, ``2020-08-03T12:00:00Z``.
+
+    Takes POSIX seconds (Reddit's ``created_utc``) or an ISO 8601 string (WARC-Date,
+    ``fetched_at``): a fraction of a second is dropped, an offset converted to UTC, no offset
+    read as UTC. Anything else is shown as it is; ``None`` as ``–``."""
+    if ts is None:
+        return "–"
+    try:
+        if isinstance(ts, (int, float)) and not isinstance(ts, bool):
+            t = _dt.datetime.fromtimestamp(ts, _dt.timezone.utc)
+        elif isinstance(ts, str) and (m := _ISO_TIME.fullmatch(ts.strip())):
+            date, clock, offset = m.groups()
+            offset = "+00:00" if offset in (None, "Z") else offset[:3] + ":" + offset[-2:]
+            t = _dt.datetime.fromisoformat(f"{date}T{clock}{offset}")  # Python 3.10 reads no "Z" nor fraction
+        else:
+            return str(ts)
+        return t.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):  # out of range: a damaged value is shown, not fatal
+        return str(ts)
 
 
 def _not_run(what: str, section: dict[str, Any]) -> str:
@@ -490,7 +511,7 @@ def _links_md(data: dict[str, Any]) -> str:
     return "\n".join([
         f"{_n(ln['links'], 'canonical URL')} from {_n(ln['posts'], 'post')} (karma summed: "
         f"{fmt_int(ln['score_sum'])}), {_n(ln['distinct_domains'], 'domain')}, "
-        f"{_n(ln['distinct_subreddits'], 'subreddit')}; posts from {_utc(ln['first_seen'])} to {_utc(ln['last_seen'])}.",
+        f"{_n(ln['distinct_subreddits'], 'subreddit')}; posts from {fmt_time(ln['first_seen'])} to {fmt_time(ln['last_seen'])}.",
         "",
         md_table(["subreddit", "links"], [[f"r/{s}", fmt_int(n)] for s, n in ln["top_subreddits"]]),
         "",
@@ -503,7 +524,7 @@ def _fetch_md(data: dict[str, Any]) -> str:
     if f.get("status") != "measured":
         return _not_run("Fetch outcomes", f)
     return "\n".join([
-        f"{_n(f['urls'], 'URL')} tried between {_utc(f['first_fetch'])} and {_utc(f['last_fetch'])}; "
+        f"{_n(f['urls'], 'URL')} tried between {fmt_time(f['first_fetch'])} and {fmt_time(f['last_fetch'])}; "
         f"{fmt_bytes(f['bytes'])} received; {_n(f['truncated'], 'response')} truncated at the size limit.",
         "",
         md_table(["outcome", "URLs", "share"], [[r, fmt_int(n), fmt_pct(_pct(n, f["urls"]))] for r, n in f["reasons"]]),
@@ -770,12 +791,13 @@ def _timeframe_answer(data: dict[str, Any]) -> str:
     spans = []
     ln, f, c = data["links"], data["fetch_log"], data["corpus"]
     if ln.get("status") == "measured" and ln.get("first_seen") is not None:
-        spans.append(f"Reddit posts from {_utc(ln['first_seen'])} to {_utc(ln['last_seen'])} (`links/`, first_seen/last_seen)")
+        spans.append(f"Reddit posts from {fmt_time(ln['first_seen'])} to {fmt_time(ln['last_seen'])} (`links/`, first_seen/last_seen)")
     if f.get("status") == "measured" and f.get("first_fetch"):
-        spans.append(f"pages fetched from {_utc(f['first_fetch'])} to {_utc(f['last_fetch'])} (`warc/fetch_log/`)")
+        spans.append(f"pages fetched from {fmt_time(f['first_fetch'])} to {fmt_time(f['last_fetch'])} (`warc/fetch_log/`)")
     ct = c.get("capture_times") or {}
     if c.get("status") == "measured" and ct.get("documents_with_time"):
-        spans.append(f"the corpus' documents captured from {ct['first']} to {ct['last']} (WARC-Date in `fetch_time`, "
+        spans.append(f"the corpus' documents captured from {fmt_time(ct['first'])} to {fmt_time(ct['last'])} "
+                     "(WARC-Date in `fetch_time`, "
                      f"{fmt_int(ct['documents_with_time'])} of {_n(c['documents'], 'document')} in `{c['source']}` have one)")
     if spans:
         return "; ".join(spans) + "."
