@@ -305,9 +305,7 @@ def card_metadata(data: dict[str, Any]) -> dict[str, Any]:
     """The card's YAML header, in the Hub's dataset-card metadata vocabulary."""
     cfg = data["datacard"]
     corpus = data["corpus"]
-    langs = [lang for lang, _, _ in corpus.get("languages", []) if _is_iso639(lang)]
-    if not langs and data["stages"].get("filter", {}).get("status") == "ran":  # the filter kept only these
-        langs = [lang for lang in data["recipe"].get("filter", {}).get("languages", []) if _is_iso639(lang)]
+    langs = measured_languages(data)  # never the recipe's: a setting is not what the corpus holds
     meta: dict[str, Any] = {"pretty_name": data["pretty_name"], "license": cfg["license"]}
     if cfg.get("license_name"):
         meta["license_name"] = cfg["license_name"]
@@ -324,6 +322,29 @@ def card_metadata(data: dict[str, Any]) -> dict[str, Any]:
     meta["source_datasets"] = ["original"]
     meta["tags"] = list(cfg.get("tags") or [])
     return meta
+
+
+def measured_languages(data: dict[str, Any]) -> list[str]:
+    """The ISO 639 codes of the corpus' documents, most documents first; [] when none was measured."""
+    return [lang for lang, _, _ in data["corpus"].get("languages", []) if _is_iso639(lang)]
+
+
+def _languages_line(data: dict[str, Any]) -> str:
+    """The card's Language(s): those measured in the corpus; when none could be, why, and what
+    the filter that ran was set to keep, named as the recipe's setting."""
+    langs = measured_languages(data)
+    if langs:
+        return ", ".join(langs)
+    c = data["corpus"]
+    if c.get("status") == "measured" and c["documents"]:
+        return TODO  # documents without a language code: only the author can say
+    why = {"measured": "none measured (the corpus has no documents)",
+           "unreadable": "not measured (the corpus could not be read)"}.get(
+        c.get("status"), "not measured (no document stage output)")
+    asked = [str(lang) for lang in _param(data, "filter", "languages") or []]
+    if asked and data["stages"].get("filter", {}).get("status") == "ran":
+        why += f"; the recipe's setting `[filter] languages` asked for {', '.join(asked)}"
+    return why
 
 
 def _is_iso639(code: Any) -> bool:
@@ -895,7 +916,6 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
     measured = c.get("status") == "measured"
     stages = data["stages"]
     ran = {k for k, s in stages.items() if s["status"] == "ran"}
-    langs = ", ".join(meta.get("language", [])) or TODO
     n_docs = fmt_int(c["documents"]) if measured else "unknown (no document stage output)"
     min_karma = _param(data, "links", "min_karma")
     kind = source_kind(ran)
@@ -1018,7 +1038,7 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
         "holds the same numbers for machines.\n",
         f"- **Curated by:** {answer(cfg.get('curated_by'))}",
         f"- **Funded by [optional]:** {TODO}",
-        f"- **Language(s) (NLP):** {langs}",
+        f"- **Language(s) (NLP):** {_languages_line(data)}",
         f"- **License:** {cfg['license']}\n",
         "### Dataset Sources\n",
         f"- **Repository:** {answer(cfg.get('repository'))}",

@@ -648,3 +648,19 @@ def test_fetch_and_capture_times_are_shown_alike_to_the_second(run_dir):
     for raw in (".123456", "+00:00", ".000059Z", " UTC"):
         assert raw not in readme, raw
 
+
+def test_languages_of_an_empty_corpus_are_measured_ones_not_the_recipes(run_dir):
+    assert _detail(_readme(run_dir), "Language(s) (NLP)") == "en, de"  # measured: most documents first
+    _warc_only(run_dir)
+    _empty_corpus(run_dir)
+    readme = _readme(run_dir)
+    line = _detail(readme, "Language(s) (NLP)")
+    assert line.startswith("none measured (the corpus has no documents)"), line
+    # what the filter was asked to keep may be said, as the recipe's setting
+    assert "the recipe's setting `[filter] languages` asked for en" in line
+    meta = DatasetCard.load(run_dir / "card" / "README.md").data.to_dict()
+    assert "language" not in meta and "multilinguality" not in meta  # the header claims no language either
+
+    (run_dir / "stats" / "filter.json").unlink()  # a setting of a stage that did not run is not mentioned
+    line = _detail(_readme(run_dir), "Language(s) (NLP)")
+    assert line == "none measured (the corpus has no documents)"
