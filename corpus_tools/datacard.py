@@ -29,6 +29,7 @@ from corpus_tools.corpus_profile import (
     profile_fetch_log,
     profile_links,
 )
+from corpus_tools.datacard_papers import BROWN_2020, GEBRU_2021, RADFORD_2019, Paper
 from corpus_tools.recipe import DatacardConfig, Recipe, RecipeError, recipe_from_dict
 from corpus_tools.rundir import CLUSTERS_DIR, STAGE_DIRS, RunDir, join
 from corpus_tools.schema import DOC_SCHEMA
@@ -685,6 +686,32 @@ def source_kind(ran: set[str]) -> str:
     return "urls" if "fetch" in ran else "archives"
 
 
+def provenance(kind: str, ran: set[str]) -> list[tuple[Paper, str]]:
+    """The published corpus recipes the run followed, each with what of it: GPT-2's WebText for a run
+    that started from Reddit links; GPT-3's Common Crawl processing for its filter and dedup stages."""
+    out = []
+    if kind == "reddit":
+        out.append((RADFORD_2019, "WebText: the pages Reddit posts link to, selected by karma"))
+    cc = [what for stage, what in (("filter", "filtering"), ("dedup", "fuzzy deduplication")) if stage in ran]
+    if cc:
+        out.append((BROWN_2020, f"the {_and(cc)} of GPT-3's Common Crawl processing"))
+    return out
+
+
+def _paper_line(kind: str, ran: set[str]) -> str:
+    followed = provenance(kind, ran)
+    if followed:
+        return "; ".join(f"{paper.reference} ({what})" for paper, what in followed)
+    return ("none: no stage of a published corpus recipe ran (GPT-2's WebText starts from Reddit links; GPT-3's "
+            "Common Crawl processing filters and deduplicates)")
+
+
+def _bibtex_md(kind: str, ran: set[str]) -> str:
+    followed = [paper.bibtex for paper, _ in provenance(kind, ran)]
+    out = ["The run followed (see Paper):\n", "```bibtex\n" + "\n".join(followed) + "\n```\n"] if followed else []
+    return "\n".join(out + ["The datasheet answers the questions of:\n", f"```bibtex\n{GEBRU_2021.bibtex}\n```\n"])
+
+
 def contamination_state(data: dict[str, Any]) -> str:
     """``measured``, ``no benchmark configured``, ``unreadable`` or ``not run``."""
     return data["contamination"].get("status", NOT_RUN)
@@ -928,8 +955,9 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
         + {"reddit": "following the WebText recipe of GPT-2 (Radford et al., 2019): outbound links of Reddit posts "
                      f"whose karma, summed per URL, is at least {min_karma}, {done}. ",
            "urls": f"from the pages of a URL list, {done}. ",
-           "archives": f"from web archives (WARC/WET), {done} in the manner of GPT-3's Common Crawl processing "
-                       "(Brown et al., 2020). "}[kind]
+           "archives": f"from web archives (WARC/WET), {done}"
+                       + (" in the manner of GPT-3's Common Crawl processing (Brown et al., 2020)"
+                          if ran & {"filter", "dedup"} else "") + ". "}[kind]
         + ("" if not measured else
            f"It holds {n_docs} documents, {fmt_int(c['words'])} words and {fmt_bytes(c['bytes'])} of text." if c["documents"]
            else "It holds no documents: every record was removed before the end of the pipeline (see the funnel).")
@@ -1042,8 +1070,7 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
         f"- **License:** {cfg['license']}\n",
         "### Dataset Sources\n",
         f"- **Repository:** {answer(cfg.get('repository'))}",
-        "- **Paper:** Radford et al., 2019, *Language Models are Unsupervised Multitask Learners* (WebText); "
-        "Brown et al., 2020, *Language Models are Few-Shot Learners*\n",
+        f"- **Paper:** {_paper_line(kind, ran)}\n",
         "## Uses\n",
         "### Direct Use\n",
         "Pretraining and evaluating autoregressive language models (next-token prediction).\n",
@@ -1094,13 +1121,7 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
         "## Citation\n",
         "**BibTeX:**\n",
         "```bibtex\n" + (cfg.get("citation") or f"{TODO}: how to cite this dataset") + "\n```\n",
-        "The recipe follows:\n",
-        "```bibtex\n@article{radford2019language,\n  title={Language Models are Unsupervised Multitask Learners},\n"
-        "  author={Radford, Alec and Wu, Jeffrey and Child, Rewon and Luan, David and Amodei, Dario and Sutskever, Ilya},\n"
-        "  year={2019}\n}\n@inproceedings{brown2020language,\n  title={Language Models are Few-Shot Learners},\n"
-        "  author={Brown, Tom B. and others},\n  booktitle={NeurIPS},\n  year={2020}\n}\n"
-        "@article{gebru2021datasheets,\n  title={Datasheets for Datasets},\n  author={Gebru, Timnit and others},\n"
-        "  journal={Communications of the ACM},\n  volume={64},\n  number={12},\n  year={2021}\n}\n```\n",
+        _bibtex_md(kind, ran),
         "## Dataset Card Authors\n",
         answer(cfg.get("curated_by")) + "\n",
         "## Dataset Card Contact\n",

@@ -664,3 +664,30 @@ def test_languages_of_an_empty_corpus_are_measured_ones_not_the_recipes(run_dir)
     (run_dir / "stats" / "filter.json").unlink()  # a setting of a stage that did not run is not mentioned
     line = _detail(_readme(run_dir), "Language(s) (NLP)")
     assert line == "none measured (the corpus has no documents)"
+
+
+def test_paper_line_cites_what_the_run_followed(run_dir):
+    readme = _readme(run_dir)  # Reddit links, then filter and dedup
+    paper = _detail(readme, "Paper")
+    assert "Radford et al., 2019" in paper and "WebText" in paper
+    assert "Brown et al., 2020" in paper and "deduplication" in paper
+    assert "radford2019" in _section(readme, "## Citation") and "brown2020" in _section(readme, "## Citation")
+
+    _warc_only(run_dir)
+    readme = _readme(run_dir)
+    paper = _detail(readme, "Paper")
+    assert "Radford" not in paper and "WebText" not in paper and "GPT-2" not in paper
+    assert paper.startswith("Brown et al., 2020, *Language Models are Few-Shot Learners*") and "Common Crawl" in paper
+    citation = _section(readme, "## Citation")
+    assert "radford2019" not in citation and "brown2020" in citation and "gebru2021" in citation
+
+    for stage in ("filter", "dedup"):  # extract alone follows neither paper's corpus processing
+        (run_dir / "stats" / f"{stage}.json").unlink()
+    shutil.rmtree(run_dir / "dedup")
+    shutil.rmtree(run_dir / "filtered")
+    readme = _readme(run_dir)
+    paper = _detail(readme, "Paper")
+    assert paper.startswith("none") and "Radford" not in paper and "Brown et al." not in paper
+    assert "Brown et al." not in readme.split("## Dataset Details", 1)[0]  # nor does the summary cite it
+    citation = _section(readme, "## Citation")
+    assert "radford2019" not in citation and "brown2020" not in citation and "gebru2021" in citation
