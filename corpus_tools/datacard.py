@@ -834,6 +834,15 @@ def _splits_answer(data: dict[str, Any], ran: set[str]) -> str:
             f"({_n(_int_or_none(d.get('train_tokens')), 'token')}) are for training. The Parquet documents are not split.")
 
 
+def _uses_answer(data: dict[str, Any], ran: set[str]) -> str:
+    """Tokenized by this run only when its tokenize stage produced tokens (or did not record how many)."""
+    if "tokenize" not in ran:
+        return TODO
+    if _int_or_none(_tokenize_details(data).get("tokens")) == 0:
+        return f"Not by this run: its tokenize stage ran and produced no tokens (the corpus it read has no text). {TODO}"
+    return "Tokenized for language-model training by this run."
+
+
 def _timeframe_answer(data: dict[str, Any]) -> str:
     """The time spans the run measured, each with where it was measured; else why none was measured."""
     spans = []
@@ -1033,8 +1042,7 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
             ("Is the software used to preprocess the data available?", f"Yes: {data['generator']} (Apache-2.0)."),
         ],
         "Uses": [
-            ("Has the dataset been used for any tasks already?",
-             "Tokenized for language-model training by this run." if "tokenize" in ran else TODO),
+            ("Has the dataset been used for any tasks already?", _uses_answer(data, ran)),
             ("What (other) tasks could the dataset be used for?", "Language modeling; text statistics."),
             ("Are there tasks for which the dataset should not be used?", answer(cfg.get("out_of_scope"))),
         ],

@@ -626,29 +626,6 @@ def test_datacard_stats_say_what_a_record_is(run_dir):
     assert stats["details"]["units"]["records_in"] == "stages the card reports on"
 
 
-def test_fetch_and_capture_times_are_shown_alike_to_the_second(run_dir):
-    fetch = [{"url": f"https://x/{i}", "reason": "ok", "status": 200, "bytes": 1000, "truncated": False,
-              "fetched_at": t} for i, t in enumerate(["2026-11-20T10:11:12.123456+00:00", "2026-11-20T10:11:13Z",
-                                                       "2026-11-20T10:12:14.987654+00:00"])]
-    write_records(fetch, str(run_dir / "warc" / "fetch_log" / "part-00000-of-00001.parquet"), FETCH_LOG_SCHEMA)
-    docs = _docs(1, 61)
-    for i, doc in enumerate(docs):
-        doc["fetch_time"] = f"2026-11-20T10:{11 + i % 2}:{i % 60:02d}.{i:06d}Z"  # as the crawler's WARC-Date
-    write_records(docs[:30], str(run_dir / "dedup" / "part-00000-of-00002.parquet"))
-    write_records(docs[30:], str(run_dir / "dedup" / "part-00001-of-00002.parquet"))
-    data = write_datacard(str(run_dir))
-    assert data["fetch_log"]["first_fetch"] == "2026-11-20T10:11:12.123456+00:00"  # datacard.json: as measured
-    readme = (run_dir / "card" / "README.md").read_text()
-    outcomes = _section(readme, "##### Fetch outcomes")
-    assert "3 URLs tried between 2026-11-20T10:11:12Z and 2026-11-20T10:12:14Z;" in outcomes
-    answer = _answer(readme, "Over what timeframe was the data collected?")
-    assert "pages fetched from 2026-11-20T10:11:12Z to 2026-11-20T10:12:14Z" in answer
-    assert "captured from 2026-11-20T10:11:00Z to 2026-11-20T10:12:59Z" in answer
-    assert "posts from 2005-06-01T00:00:00Z to 2005-06-28T23:07:19Z" in answer  # links' POSIX times, alike
-    for raw in (".123456", "+00:00", ".000059Z", " UTC"):
-        assert raw not in readme, raw
-
-
 def test_languages_of_an_empty_corpus_are_measured_ones_not_the_recipes(run_dir):
     assert _detail(_readme(run_dir), "Language(s) (NLP)") == "en, de"  # measured: most documents first
     _warc_only(run_dir)
@@ -691,3 +668,34 @@ def test_paper_line_cites_what_the_run_followed(run_dir):
     assert "Brown et al." not in readme.split("## Dataset Details", 1)[0]  # nor does the summary cite it
     citation = _section(readme, "## Citation")
     assert "radford2019" not in citation and "brown2020" not in citation and "gebru2021" in citation
+
+
+def test_fetch_and_capture_times_are_shown_alike_to_the_second(run_dir):
+    fetch = [{"url": f"https://x/{i}", "reason": "ok", "status": 200, "bytes": 1000, "truncated": False,
+              "fetched_at": t} for i, t in enumerate(["2026-11-20T10:11:12.123456+00:00", "2026-11-20T10:11:13Z",
+                                                       "2026-11-20T10:12:14.987654+00:00"])]
+    write_records(fetch, str(run_dir / "warc" / "fetch_log" / "part-00000-of-00001.parquet"), FETCH_LOG_SCHEMA)
+    docs = _docs(1, 61)
+    for i, doc in enumerate(docs):
+        doc["fetch_time"] = f"2026-11-20T10:{11 + i % 2}:{i % 60:02d}.{i:06d}Z"  # as the crawler's WARC-Date
+    write_records(docs[:30], str(run_dir / "dedup" / "part-00000-of-00002.parquet"))
+    write_records(docs[30:], str(run_dir / "dedup" / "part-00001-of-00002.parquet"))
+    data = write_datacard(str(run_dir))
+    assert data["fetch_log"]["first_fetch"] == "2026-11-20T10:11:12.123456+00:00"  # datacard.json: as measured
+    readme = (run_dir / "card" / "README.md").read_text()
+    outcomes = _section(readme, "##### Fetch outcomes")
+    assert "3 URLs tried between 2026-11-20T10:11:12Z and 2026-11-20T10:12:14Z;" in outcomes
+    answer = _answer(readme, "Over what timeframe was the data collected?")
+    assert "pages fetched from 2026-11-20T10:11:12Z to 2026-11-20T10:12:14Z" in answer
+    assert "captured from 2026-11-20T10:11:00Z to 2026-11-20T10:12:59Z" in answer
+    assert "posts from 2005-06-01T00:00:00Z to 2005-06-28T23:07:19Z" in answer  # links' POSIX times, alike
+    for raw in (".123456", "+00:00", ".000059Z", " UTC"):
+        assert raw not in readme, raw
+
+
+def test_uses_answer_does_not_claim_tokens_that_were_not_produced(run_dir):
+    question = "Has the dataset been used for any tasks already?"
+    assert _answer(_readme(run_dir), question) == "Tokenized for language-model training by this run."
+    RunDir(run_dir).write_stats("tokenize", _stats("tokenize", 61, 61, {}, {"tokens": 0}))
+    answer = _answer(_readme(run_dir), question)
+    assert "Tokenized" not in answer and "tokenize stage ran and produced no tokens" in answer
