@@ -970,7 +970,7 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
         + ("" if not measured else
            f"It holds {n_docs} documents, {fmt_int(c['words'])} words and {fmt_bytes(c['bytes'])} of text." if c["documents"]
            else "It holds no documents: every record was removed before the end of the pipeline (see the funnel).")
-    )
+    ).rstrip()  # no corpus measured: the sentence about it is absent, and so is the space before it
     processing = "\n".join(f"{i}. {line}" for i, line in enumerate([
         (f"**links** — Reddit submissions were reduced to canonical outbound URLs; a URL is kept when the karma summed "
          f"over its posts is at least {min_karma} (NSFW posts {'kept' if _param(data, 'links', 'keep_nsfw') else 'dropped'})."

@@ -699,3 +699,16 @@ def test_uses_answer_does_not_claim_tokens_that_were_not_produced(run_dir):
     RunDir(run_dir).write_stats("tokenize", _stats("tokenize", 61, 61, {}, {"tokens": 0}))
     answer = _answer(_readme(run_dir), question)
     assert "Tokenized" not in answer and "tokenize stage ran and produced no tokens" in answer
+
+
+def test_summary_without_a_measured_corpus_ends_its_sentence_cleanly(run_dir):
+    _warc_only(run_dir)
+    shutil.rmtree(run_dir / "dedup")
+    shutil.rmtree(run_dir / "filtered")  # no document stage output: nothing to say about the corpus
+    readme = _readme(run_dir)
+    summary = _section(readme, "### Dataset Description").strip().splitlines()[0]
+    assert summary.endswith("deduplicated in the manner of GPT-3's Common Crawl processing (Brown et al., 2020). "
+                            "Every count and measurement in this card comes from the run (`stats/*.json` and the "
+                            "run's Parquet outputs); settings (thresholds, limits) are those the stages recorded, "
+                            "else the recipe's; `datacard.json` holds the same numbers for machines.")
+    assert "  " not in summary and " \n" not in readme.split("## Dataset Details", 1)[0]
