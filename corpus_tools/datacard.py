@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
+import re
 import tomllib
 from typing import Any
 
@@ -28,6 +29,7 @@ from corpus_tools.corpus_profile import (
     profile_fetch_log,
     profile_links,
 )
+from corpus_tools.datacard_papers import BROWN_2020, GEBRU_2021, RADFORD_2019, Paper
 from corpus_tools.recipe import DatacardConfig, Recipe, RecipeError, recipe_from_dict
 from corpus_tools.rundir import CLUSTERS_DIR, STAGE_DIRS, RunDir, join
 from corpus_tools.schema import DOC_SCHEMA
@@ -304,9 +306,7 @@ def card_metadata(data: dict[str, Any]) -> dict[str, Any]:
     """The card's YAML header, in the Hub's dataset-card metadata vocabulary."""
     cfg = data["datacard"]
     corpus = data["corpus"]
-    langs = [lang for lang, _, _ in corpus.get("languages", []) if _is_iso639(lang)]
-    if not langs and data["stages"].get("filter", {}).get("status") == "ran":  # the filter kept only these
-        langs = [lang for lang in data["recipe"].get("filter", {}).get("languages", []) if _is_iso639(lang)]
+    langs = measured_languages(data)  # never the recipe's: a setting is not what the corpus holds
     meta: dict[str, Any] = {"pretty_name": data["pretty_name"], "license": cfg["license"]}
     if cfg.get("license_name"):
         meta["license_name"] = cfg["license_name"]
@@ -323,6 +323,29 @@ def card_metadata(data: dict[str, Any]) -> dict[str, Any]:
     meta["source_datasets"] = ["original"]
     meta["tags"] = list(cfg.get("tags") or [])
     return meta
+
+
+def measured_languages(data: dict[str, Any]) -> list[str]:
+    """The ISO 639 codes of the corpus' documents, most documents first; [] when none was measured."""
+    return [lang for lang, _, _ in data["corpus"].get("languages", []) if _is_iso639(lang)]
+
+
+def _languages_line(data: dict[str, Any]) -> str:
+    """The card's Language(s): those measured in the corpus; when none could be, why, and what
+    the filter that ran was set to keep, named as the recipe's setting."""
+    langs = measured_languages(data)
+    if langs:
+        return ", ".join(langs)
+    c = data["corpus"]
+    if c.get("status") == "measured" and c["documents"]:
+        return TODO  # documents without a language code: only the author can say
+    why = {"measured": "none measured (the corpus has no documents)",
+           "unreadable": "not measured (the corpus could not be read)"}.get(
+        c.get("status"), "not measured (no document stage output)")
+    asked = [str(lang) for lang in _param(data, "filter", "languages") or []]
+    if asked and data["stages"].get("filter", {}).get("status") == "ran":
+        why += f"; the recipe's setting `[filter] languages` asked for {', '.join(asked)}"
+    return why
 
 
 def _is_iso639(code: Any) -> bool:
@@ -357,10 +380,30 @@ def md_table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def _utc(ts: Any) -> str:
-    if isinstance(ts, (int, float)) and not isinstance(ts, bool):
-        return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return "–" if ts is None else str(ts)
+# ISO 8601 date and time with an optional fraction and UTC offset: WARC-Date, the fetch log's fetched_at
+_ISO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,]\d+)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def fmt_time(ts: Any) -> str:
+    """A time as the card shows it: UTC to the second in WARC-Date's form, ``2020-08-03T12:00:00Z``.
+
+    Takes POSIX seconds (Reddit's ``created_utc``) or an ISO 8601 string (WARC-Date,
+    ``fetched_at``): a fraction of a second is dropped, an offset converted to UTC, no offset
+    read as UTC. Anything else is shown as it is; ``None`` as ``–``."""
+    if ts is None:
+        return "–"
+    try:
+        if isinstance(ts, (int, float)) and not isinstance(ts, bool):
+            t = _dt.datetime.fromtimestamp(ts, _dt.timezone.utc)
+        elif isinstance(ts, str) and (m := _ISO_TIME.fullmatch(ts.strip())):
+            date, clock, offset = m.groups()
+            offset = "+00:00" if offset in (None, "Z") else offset[:3] + ":" + offset[-2:]
+            t = _dt.datetime.fromisoformat(f"{date}T{clock}{offset}")  # Python 3.10 reads no "Z" nor fraction
+        else:
+            return str(ts)
+        return t.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):  # out of range: a damaged value is shown, not fatal
+        return str(ts)
 
 
 def _not_run(what: str, section: dict[str, Any]) -> str:
@@ -490,7 +533,7 @@ def _links_md(data: dict[str, Any]) -> str:
     return "\n".join([
         f"{_n(ln['links'], 'canonical URL')} from {_n(ln['posts'], 'post')} (karma summed: "
         f"{fmt_int(ln['score_sum'])}), {_n(ln['distinct_domains'], 'domain')}, "
-        f"{_n(ln['distinct_subreddits'], 'subreddit')}; posts from {_utc(ln['first_seen'])} to {_utc(ln['last_seen'])}.",
+        f"{_n(ln['distinct_subreddits'], 'subreddit')}; posts from {fmt_time(ln['first_seen'])} to {fmt_time(ln['last_seen'])}.",
         "",
         md_table(["subreddit", "links"], [[f"r/{s}", fmt_int(n)] for s, n in ln["top_subreddits"]]),
         "",
@@ -503,7 +546,7 @@ def _fetch_md(data: dict[str, Any]) -> str:
     if f.get("status") != "measured":
         return _not_run("Fetch outcomes", f)
     return "\n".join([
-        f"{_n(f['urls'], 'URL')} tried between {_utc(f['first_fetch'])} and {_utc(f['last_fetch'])}; "
+        f"{_n(f['urls'], 'URL')} tried between {fmt_time(f['first_fetch'])} and {fmt_time(f['last_fetch'])}; "
         f"{fmt_bytes(f['bytes'])} received; {_n(f['truncated'], 'response')} truncated at the size limit.",
         "",
         md_table(["outcome", "URLs", "share"], [[r, fmt_int(n), fmt_pct(_pct(n, f["urls"]))] for r, n in f["reasons"]]),
@@ -643,6 +686,32 @@ def source_kind(ran: set[str]) -> str:
     return "urls" if "fetch" in ran else "archives"
 
 
+def provenance(kind: str, ran: set[str]) -> list[tuple[Paper, str]]:
+    """The published corpus recipes the run followed, each with what of it: GPT-2's WebText for a run
+    that started from Reddit links; GPT-3's Common Crawl processing for its filter and dedup stages."""
+    out = []
+    if kind == "reddit":
+        out.append((RADFORD_2019, "WebText: the pages Reddit posts link to, selected by karma"))
+    cc = [what for stage, what in (("filter", "filtering"), ("dedup", "fuzzy deduplication")) if stage in ran]
+    if cc:
+        out.append((BROWN_2020, f"the {_and(cc)} of GPT-3's Common Crawl processing"))
+    return out
+
+
+def _paper_line(kind: str, ran: set[str]) -> str:
+    followed = provenance(kind, ran)
+    if followed:
+        return "; ".join(f"{paper.reference} ({what})" for paper, what in followed)
+    return ("none: no stage of a published corpus recipe ran (GPT-2's WebText starts from Reddit links; GPT-3's "
+            "Common Crawl processing filters and deduplicates)")
+
+
+def _bibtex_md(kind: str, ran: set[str]) -> str:
+    followed = [paper.bibtex for paper, _ in provenance(kind, ran)]
+    out = ["The run followed (see Paper):\n", "```bibtex\n" + "\n".join(followed) + "\n```\n"] if followed else []
+    return "\n".join(out + ["The datasheet answers the questions of:\n", f"```bibtex\n{GEBRU_2021.bibtex}\n```\n"])
+
+
 def contamination_state(data: dict[str, Any]) -> str:
     """``measured``, ``no benchmark configured``, ``unreadable`` or ``not run``."""
     return data["contamination"].get("status", NOT_RUN)
@@ -765,17 +834,27 @@ def _splits_answer(data: dict[str, Any], ran: set[str]) -> str:
             f"({_n(_int_or_none(d.get('train_tokens')), 'token')}) are for training. The Parquet documents are not split.")
 
 
+def _uses_answer(data: dict[str, Any], ran: set[str]) -> str:
+    """Tokenized by this run only when its tokenize stage produced tokens (or did not record how many)."""
+    if "tokenize" not in ran:
+        return TODO
+    if _int_or_none(_tokenize_details(data).get("tokens")) == 0:
+        return f"Not by this run: its tokenize stage ran and produced no tokens (the corpus it read has no text). {TODO}"
+    return "Tokenized for language-model training by this run."
+
+
 def _timeframe_answer(data: dict[str, Any]) -> str:
     """The time spans the run measured, each with where it was measured; else why none was measured."""
     spans = []
     ln, f, c = data["links"], data["fetch_log"], data["corpus"]
     if ln.get("status") == "measured" and ln.get("first_seen") is not None:
-        spans.append(f"Reddit posts from {_utc(ln['first_seen'])} to {_utc(ln['last_seen'])} (`links/`, first_seen/last_seen)")
+        spans.append(f"Reddit posts from {fmt_time(ln['first_seen'])} to {fmt_time(ln['last_seen'])} (`links/`, first_seen/last_seen)")
     if f.get("status") == "measured" and f.get("first_fetch"):
-        spans.append(f"pages fetched from {_utc(f['first_fetch'])} to {_utc(f['last_fetch'])} (`warc/fetch_log/`)")
+        spans.append(f"pages fetched from {fmt_time(f['first_fetch'])} to {fmt_time(f['last_fetch'])} (`warc/fetch_log/`)")
     ct = c.get("capture_times") or {}
     if c.get("status") == "measured" and ct.get("documents_with_time"):
-        spans.append(f"the corpus' documents captured from {ct['first']} to {ct['last']} (WARC-Date in `fetch_time`, "
+        spans.append(f"the corpus' documents captured from {fmt_time(ct['first'])} to {fmt_time(ct['last'])} "
+                     "(WARC-Date in `fetch_time`, "
                      f"{fmt_int(ct['documents_with_time'])} of {_n(c['documents'], 'document')} in `{c['source']}` have one)")
     if spans:
         return "; ".join(spans) + "."
@@ -873,7 +952,6 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
     measured = c.get("status") == "measured"
     stages = data["stages"]
     ran = {k for k, s in stages.items() if s["status"] == "ran"}
-    langs = ", ".join(meta.get("language", [])) or TODO
     n_docs = fmt_int(c["documents"]) if measured else "unknown (no document stage output)"
     min_karma = _param(data, "links", "min_karma")
     kind = source_kind(ran)
@@ -886,12 +964,13 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
         + {"reddit": "following the WebText recipe of GPT-2 (Radford et al., 2019): outbound links of Reddit posts "
                      f"whose karma, summed per URL, is at least {min_karma}, {done}. ",
            "urls": f"from the pages of a URL list, {done}. ",
-           "archives": f"from web archives (WARC/WET), {done} in the manner of GPT-3's Common Crawl processing "
-                       "(Brown et al., 2020). "}[kind]
+           "archives": f"from web archives (WARC/WET), {done}"
+                       + (" in the manner of GPT-3's Common Crawl processing (Brown et al., 2020)"
+                          if ran & {"filter", "dedup"} else "") + ". "}[kind]
         + ("" if not measured else
            f"It holds {n_docs} documents, {fmt_int(c['words'])} words and {fmt_bytes(c['bytes'])} of text." if c["documents"]
            else "It holds no documents: every record was removed before the end of the pipeline (see the funnel).")
-    )
+    ).rstrip()  # no corpus measured: the sentence about it is absent, and so is the space before it
     processing = "\n".join(f"{i}. {line}" for i, line in enumerate([
         (f"**links** — Reddit submissions were reduced to canonical outbound URLs; a URL is kept when the karma summed "
          f"over its posts is at least {min_karma} (NSFW posts {'kept' if _param(data, 'links', 'keep_nsfw') else 'dropped'})."
@@ -963,8 +1042,7 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
             ("Is the software used to preprocess the data available?", f"Yes: {data['generator']} (Apache-2.0)."),
         ],
         "Uses": [
-            ("Has the dataset been used for any tasks already?",
-             "Tokenized for language-model training by this run." if "tokenize" in ran else TODO),
+            ("Has the dataset been used for any tasks already?", _uses_answer(data, ran)),
             ("What (other) tasks could the dataset be used for?", "Language modeling; text statistics."),
             ("Are there tasks for which the dataset should not be used?", answer(cfg.get("out_of_scope"))),
         ],
@@ -996,12 +1074,11 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
         "holds the same numbers for machines.\n",
         f"- **Curated by:** {answer(cfg.get('curated_by'))}",
         f"- **Funded by [optional]:** {TODO}",
-        f"- **Language(s) (NLP):** {langs}",
+        f"- **Language(s) (NLP):** {_languages_line(data)}",
         f"- **License:** {cfg['license']}\n",
         "### Dataset Sources\n",
         f"- **Repository:** {answer(cfg.get('repository'))}",
-        "- **Paper:** Radford et al., 2019, *Language Models are Unsupervised Multitask Learners* (WebText); "
-        "Brown et al., 2020, *Language Models are Few-Shot Learners*\n",
+        f"- **Paper:** {_paper_line(kind, ran)}\n",
         "## Uses\n",
         "### Direct Use\n",
         "Pretraining and evaluating autoregressive language models (next-token prediction).\n",
@@ -1052,13 +1129,7 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
         "## Citation\n",
         "**BibTeX:**\n",
         "```bibtex\n" + (cfg.get("citation") or f"{TODO}: how to cite this dataset") + "\n```\n",
-        "The recipe follows:\n",
-        "```bibtex\n@article{radford2019language,\n  title={Language Models are Unsupervised Multitask Learners},\n"
-        "  author={Radford, Alec and Wu, Jeffrey and Child, Rewon and Luan, David and Amodei, Dario and Sutskever, Ilya},\n"
-        "  year={2019}\n}\n@inproceedings{brown2020language,\n  title={Language Models are Few-Shot Learners},\n"
-        "  author={Brown, Tom B. and others},\n  booktitle={NeurIPS},\n  year={2020}\n}\n"
-        "@article{gebru2021datasheets,\n  title={Datasheets for Datasets},\n  author={Gebru, Timnit and others},\n"
-        "  journal={Communications of the ACM},\n  volume={64},\n  number={12},\n  year={2021}\n}\n```\n",
+        _bibtex_md(kind, ran),
         "## Dataset Card Authors\n",
         answer(cfg.get("curated_by")) + "\n",
         "## Dataset Card Contact\n",

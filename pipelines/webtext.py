@@ -78,13 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    command = command_parser(parser, args)  # its errors name the command: "webtext datacard: error: ..."
     if extra and args.command not in BEAM_COMMANDS:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
     stray = [a for a in extra if not a.startswith("-") and not _follows_flag(extra, a)]
     if stray:
-        parser.error(f"unexpected argument {stray[0]!r} (Beam options must be --flags)")
+        command.error(f"unexpected argument {stray[0]!r} (Beam options must be --flags)")
     if extra:
-        _check_beam_flags(parser, args.command, extra)
+        _check_beam_flags(command, extra)
     args.beam_args = extra
     module = importlib.import_module(f"pipelines.commands.{args.command}")
     try:
@@ -144,6 +145,17 @@ def check_remote_paths(argv: list[str], beam: bool = False) -> None:
                 raise UserError(f"{path}: Beam has no file system for {scheme}:// here ({hint})") from None
 
 
+def command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the (sub-)command ``args`` chose: ``webtext bpe encode``'s for ``webtext bpe encode ...``.
+
+    A usage error found after parsing (an argument the command does not take) is reported by it,
+    so that it names the command and its ``--help``, as argparse's own errors in that command do."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and getattr(args, action.dest, None) in action.choices:
+            return command_parser(action.choices[getattr(args, action.dest)], args)
+    return parser
+
+
 def _flags_of(parser: argparse.ArgumentParser) -> list[str]:
     """Every option string of a parser and of its sub-commands' parsers."""
     out = []
@@ -155,7 +167,7 @@ def _flags_of(parser: argparse.ArgumentParser) -> list[str]:
     return out
 
 
-def _check_beam_flags(parser: argparse.ArgumentParser, command: str, extra: list[str]) -> None:
+def _check_beam_flags(command: argparse.ArgumentParser, extra: list[str]) -> None:
     """A --flag that neither the command nor Beam knows: refused when the pipeline runs here (a typo
     such as ``--recipee`` would otherwise be dropped with a log line and the run go on with defaults);
     on a remote runner, which may take options of its own (Flink, Spark job servers), a warning."""
@@ -166,12 +178,11 @@ def _check_beam_flags(parser: argparse.ArgumentParser, command: str, extra: list
     unknown, beam_known = unknown_beam_flags(extra)
     if not unknown:
         return
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
-    close = difflib.get_close_matches(unknown[0], _flags_of(sub) + beam_known, n=1)
+    close = difflib.get_close_matches(unknown[0], _flags_of(command) + beam_known, n=1)
     hint = f" (did you mean {close[0]}?)" if close else ""
     if is_local(pipeline_options(extra)):
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
-    print(f"webtext {command}: warning: Beam does not know {' '.join(unknown)}{hint}; "
+        command.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
+    print(f"{command.prog}: warning: Beam does not know {' '.join(unknown)}{hint}; "
           "passed to the runner as they are", file=sys.stderr)
 
 

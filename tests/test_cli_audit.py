@@ -75,6 +75,24 @@ def test_a_flag_neither_webtext_nor_beam_knows_is_refused_with_a_suggestion(argv
     assert f"(did you mean {suggestion}?)" in err
 
 
+@pytest.mark.parametrize("argv, command", [
+    (["datacard", "some-run", "--bogus"], "datacard"),                                  # no Beam flags
+    (["tokenize", "--out", "o", "--bogus"], "tokenize"),                                # no Beam flags
+    (["bpe", "encode", "--tokenizer", "t", "--bogus"], "bpe encode"),                   # a sub-command's
+    (["extract", "--out", "o", "--bogus"], "extract"),                                  # Beam-backed, run here
+    (["extract", "--out", "o", "--runner", "DirectRunner", "stray"], "extract"),        # not a --flag
+])
+def test_a_usage_error_after_the_command_names_the_command(argv, command, capsys):
+    # as argparse does for the command's own errors (a missing RUN: "webtext datacard: error: ...")
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"webtext {command}: error: "), err
+    assert err.endswith(f"(see 'webtext {command} --help')"), err
+
+
 def test_help_still_prints_usage_and_exits_0(capsys):
     with pytest.raises(SystemExit) as e:
         main(["decontaminate", "--help"])

@@ -538,15 +538,25 @@ def test_dirty_column_is_the_ngram_length(run_dir):
     assert contam["wikitext-2"][6] == "8"
 
 
-def test_empty_corpus_says_no_documents(run_dir):
-    _warc_only(run_dir)
-    for shard in (run_dir / "dedup").glob("*.parquet"):
+def _empty_corpus(root: Path) -> None:
+    """No document survived: dedup/ and dedup/_clusters/ hold one shard each, with no rows."""
+    for shard in (root / "dedup").glob("*.parquet"):
         shard.unlink()
-    write_records([], str(run_dir / "dedup" / "part-00000-of-00001.parquet"))
-    write_records([], str(run_dir / "dedup" / "_clusters" / "part-00000-of-00001.parquet"), CLUSTER_SCHEMA)
-    for shard in (run_dir / "dedup" / "_clusters").glob("*.parquet"):
+    write_records([], str(root / "dedup" / "part-00000-of-00001.parquet"))
+    write_records([], str(root / "dedup" / "_clusters" / "part-00000-of-00001.parquet"), CLUSTER_SCHEMA)
+    for shard in (root / "dedup" / "_clusters").glob("*.parquet"):
         if shard.name != "part-00000-of-00001.parquet":
             shard.unlink()
+
+
+def _detail(readme: str, label: str) -> str:
+    """The value of a ``- **label:**`` line of Dataset Details / Dataset Sources."""
+    return next(ln for ln in readme.splitlines() if ln.startswith(f"- **{label}:** ")).split(":** ", 1)[1]
+
+
+def test_empty_corpus_says_no_documents(run_dir):
+    _warc_only(run_dir)
+    _empty_corpus(run_dir)
     data = write_datacard(str(run_dir))
     readme = (run_dir / "card" / "README.md").read_text()
     assert data["corpus"]["documents"] == 0 and data["clusters"]["clusters"] == 0
@@ -614,3 +624,91 @@ def test_datacard_stats_say_what_a_record_is(run_dir):
     assert main(["datacard", str(run_dir)]) == 0
     stats = json.loads((run_dir / "stats" / "datacard.json").read_text())
     assert stats["details"]["units"]["records_in"] == "stages the card reports on"
+
+
+def test_languages_of_an_empty_corpus_are_measured_ones_not_the_recipes(run_dir):
+    assert _detail(_readme(run_dir), "Language(s) (NLP)") == "en, de"  # measured: most documents first
+    _warc_only(run_dir)
+    _empty_corpus(run_dir)
+    readme = _readme(run_dir)
+    line = _detail(readme, "Language(s) (NLP)")
+    assert line.startswith("none measured (the corpus has no documents)"), line
+    # what the filter was asked to keep may be said, as the recipe's setting
+    assert "the recipe's setting `[filter] languages` asked for en" in line
+    meta = DatasetCard.load(run_dir / "card" / "README.md").data.to_dict()
+    assert "language" not in meta and "multilinguality" not in meta  # the header claims no language either
+
+    (run_dir / "stats" / "filter.json").unlink()  # a setting of a stage that did not run is not mentioned
+    line = _detail(_readme(run_dir), "Language(s) (NLP)")
+    assert line == "none measured (the corpus has no documents)"
+
+
+def test_paper_line_cites_what_the_run_followed(run_dir):
+    readme = _readme(run_dir)  # Reddit links, then filter and dedup
+    paper = _detail(readme, "Paper")
+    assert "Radford et al., 2019" in paper and "WebText" in paper
+    assert "Brown et al., 2020" in paper and "deduplication" in paper
+    assert "radford2019" in _section(readme, "## Citation") and "brown2020" in _section(readme, "## Citation")
+
+    _warc_only(run_dir)
+    readme = _readme(run_dir)
+    paper = _detail(readme, "Paper")
+    assert "Radford" not in paper and "WebText" not in paper and "GPT-2" not in paper
+    assert paper.startswith("Brown et al., 2020, *Language Models are Few-Shot Learners*") and "Common Crawl" in paper
+    citation = _section(readme, "## Citation")
+    assert "radford2019" not in citation and "brown2020" in citation and "gebru2021" in citation
+
+    for stage in ("filter", "dedup"):  # extract alone follows neither paper's corpus processing
+        (run_dir / "stats" / f"{stage}.json").unlink()
+    shutil.rmtree(run_dir / "dedup")
+    shutil.rmtree(run_dir / "filtered")
+    readme = _readme(run_dir)
+    paper = _detail(readme, "Paper")
+    assert paper.startswith("none") and "Radford" not in paper and "Brown et al." not in paper
+    assert "Brown et al." not in readme.split("## Dataset Details", 1)[0]  # nor does the summary cite it
+    citation = _section(readme, "## Citation")
+    assert "radford2019" not in citation and "brown2020" not in citation and "gebru2021" in citation
+
+
+def test_fetch_and_capture_times_are_shown_alike_to_the_second(run_dir):
+    fetch = [{"url": f"https://x/{i}", "reason": "ok", "status": 200, "bytes": 1000, "truncated": False,
+              "fetched_at": t} for i, t in enumerate(["2026-11-20T10:11:12.123456+00:00", "2026-11-20T10:11:13Z",
+                                                       "2026-11-20T10:12:14.987654+00:00"])]
+    write_records(fetch, str(run_dir / "warc" / "fetch_log" / "part-00000-of-00001.parquet"), FETCH_LOG_SCHEMA)
+    docs = _docs(1, 61)
+    for i, doc in enumerate(docs):
+        doc["fetch_time"] = f"2026-11-20T10:{11 + i % 2}:{i % 60:02d}.{i:06d}Z"  # as the crawler's WARC-Date
+    write_records(docs[:30], str(run_dir / "dedup" / "part-00000-of-00002.parquet"))
+    write_records(docs[30:], str(run_dir / "dedup" / "part-00001-of-00002.parquet"))
+    data = write_datacard(str(run_dir))
+    assert data["fetch_log"]["first_fetch"] == "2026-11-20T10:11:12.123456+00:00"  # datacard.json: as measured
+    readme = (run_dir / "card" / "README.md").read_text()
+    outcomes = _section(readme, "##### Fetch outcomes")
+    assert "3 URLs tried between 2026-11-20T10:11:12Z and 2026-11-20T10:12:14Z;" in outcomes
+    answer = _answer(readme, "Over what timeframe was the data collected?")
+    assert "pages fetched from 2026-11-20T10:11:12Z to 2026-11-20T10:12:14Z" in answer
+    assert "captured from 2026-11-20T10:11:00Z to 2026-11-20T10:12:59Z" in answer
+    assert "posts from 2005-06-01T00:00:00Z to 2005-06-28T23:07:19Z" in answer  # links' POSIX times, alike
+    for raw in (".123456", "+00:00", ".000059Z", " UTC"):
+        assert raw not in readme, raw
+
+
+def test_uses_answer_does_not_claim_tokens_that_were_not_produced(run_dir):
+    question = "Has the dataset been used for any tasks already?"
+    assert _answer(_readme(run_dir), question) == "Tokenized for language-model training by this run."
+    RunDir(run_dir).write_stats("tokenize", _stats("tokenize", 61, 61, {}, {"tokens": 0}))
+    answer = _answer(_readme(run_dir), question)
+    assert "Tokenized" not in answer and "tokenize stage ran and produced no tokens" in answer
+
+
+def test_summary_without_a_measured_corpus_ends_its_sentence_cleanly(run_dir):
+    _warc_only(run_dir)
+    shutil.rmtree(run_dir / "dedup")
+    shutil.rmtree(run_dir / "filtered")  # no document stage output: nothing to say about the corpus
+    readme = _readme(run_dir)
+    summary = _section(readme, "### Dataset Description").strip().splitlines()[0]
+    assert summary.endswith("deduplicated in the manner of GPT-3's Common Crawl processing (Brown et al., 2020). "
+                            "Every count and measurement in this card comes from the run (`stats/*.json` and the "
+                            "run's Parquet outputs); settings (thresholds, limits) are those the stages recorded, "
+                            "else the recipe's; `datacard.json` holds the same numbers for machines.")
+    assert "  " not in summary and " \n" not in readme.split("## Dataset Details", 1)[0]

@@ -62,3 +62,10 @@ def test_card_of_a_real_warc_only_run_with_an_empty_corpus(shared_data, tmp_path
     for wrong in ("mean None", "mean size None", "Top 0 domains", "under 1 characters"):
         assert wrong not in readme, wrong
     assert "- **Over what timeframe was the data collected?** Not measured: the corpus has no documents" in readme
+    # what was measured, not the recipe's settings or papers the run did not follow
+    assert "- **Language(s) (NLP):** none measured (the corpus has no documents); the recipe's setting " in readme
+    paper = next(ln for ln in readme.splitlines() if ln.startswith("- **Paper:**"))
+    assert "WebText" not in paper and "Radford" not in paper and "Brown et al., 2020" in paper
+    assert tok["tokens"] == 0 and "Tokenized for language-model training" not in readme
+    assert "- **Has the dataset been used for any tasks already?** Not by this run: its tokenize stage ran and " \
+           "produced no tokens" in readme
