@@ -178,8 +178,10 @@ def _check_beam_flags(command: argparse.ArgumentParser, extra: list[str]) -> Non
     unknown, beam_known = unknown_beam_flags(extra)
     if not unknown:
         return
-    close = difflib.get_close_matches(unknown[0], _flags_of(command) + beam_known, n=1)
-    hint = f" (did you mean {close[0]}?)" if close else ""
+    # names compared without their dashes, which every flag shares (else --bogus "resembles" --out)
+    known = {flag.lstrip("-"): flag for flag in _flags_of(command) + beam_known}
+    close = difflib.get_close_matches(unknown[0].lstrip("-"), list(known), n=1, cutoff=0.7)
+    hint = f" (did you mean {known[close[0]]}?)" if close else ""
     if is_local(pipeline_options(extra)):
         command.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     print(f"{command.prog}: warning: Beam does not know {' '.join(unknown)}{hint}; "

@@ -75,6 +75,14 @@ def test_a_flag_neither_webtext_nor_beam_knows_is_refused_with_a_suggestion(argv
     assert f"(did you mean {suggestion}?)" in err
 
 
+def test_a_flag_like_no_other_gets_no_suggestion(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["extract", "--out", "o", "--bogus"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("webtext extract: error: unrecognized arguments: --bogus") and "did you mean" not in err, err
+
+
 @pytest.mark.parametrize("argv, command", [
     (["datacard", "some-run", "--bogus"], "datacard"),                                  # no Beam flags
     (["tokenize", "--out", "o", "--bogus"], "tokenize"),                                # no Beam flags
