@@ -857,7 +857,8 @@ def _timeframe_answer(data: dict[str, Any]) -> str:
                      "(WARC-Date in `fetch_time`, "
                      f"{fmt_int(ct['documents_with_time'])} of {_n(c['documents'], 'document')} in `{c['source']}` have one)")
     if spans:
-        return "; ".join(spans) + "."
+        text = "; ".join(spans)
+        return text[0].upper() + text[1:] + "."
     if c.get("status") != "measured":
         why = "no document stage output to read capture times from"
     elif not c["documents"]:

@@ -693,6 +693,18 @@ def test_fetch_and_capture_times_are_shown_alike_to_the_second(run_dir):
         assert raw not in readme, raw
 
 
+def test_timeframe_answer_starts_a_sentence_whichever_span_comes_first(run_dir):
+    assert _answer(_readme(run_dir), "Over what timeframe was the data collected?").startswith("Reddit posts from ")
+    _warc_only(run_dir)  # no Reddit posts or fetch log: the corpus' capture times come first
+    docs = _docs(1, 61)
+    for doc in docs:
+        doc["fetch_time"] = "2026-11-20T10:11:12Z"
+    shutil.rmtree(run_dir / "dedup")
+    write_records(docs, str(run_dir / "dedup" / "part-00000-of-00001.parquet"))
+    answer = _answer(_readme(run_dir), "Over what timeframe was the data collected?")
+    assert answer.startswith("The corpus' documents captured from "), answer
+
+
 def test_uses_answer_does_not_claim_tokens_that_were_not_produced(run_dir):
     question = "Has the dataset been used for any tasks already?"
     assert _answer(_readme(run_dir), question) == "Tokenized for language-model training by this run."
