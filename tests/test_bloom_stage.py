@@ -246,11 +246,14 @@ def test_cli_decontaminate_is_a_beam_pipeline_equal_to_the_in_process_passes(cor
     assert counts["documents_split"] > 0 and counts["ngrams_used"] > 0
 
 
-def test_cli_decontaminate_drops_rows_without_text(corpus, tmp_path, capsys):
+def test_cli_decontaminate_dead_letters_rows_without_text(corpus, tmp_path, capsys):
     bench = tmp_path / "bench.txt"
     bench.write_text("\n".join(corpus["paragraphs"]) + "\n", encoding="utf-8")
     assert webtext(["decontaminate", "--input", str(corpus["root"] / "dedup"), "--bench", f"planted={bench}",
                     "--out", str(tmp_path / "o")]) == 0
     stats = json.loads((tmp_path / "o" / "_decontamination.json").read_text())
-    assert stats["documents_in"] == len(corpus["texts"]) + 1 and stats["documents_dropped_no_text"] == 1
+    assert stats["documents_in"] == len(corpus["texts"]) + 1
+    assert stats["documents_rejected"] == 1 and stats["rejected"] == {"missing_text": 1}
     assert read_table(str(tmp_path / "o")).num_rows == stats["documents_out"]
+    rejected = read_table(str(tmp_path / "o" / "_rejected")).to_pylist()
+    assert [(r["stage"], r["reason"], r["url"]) for r in rejected] == [("decontaminate", "missing_text", "http://bad")]

@@ -1,4 +1,4 @@
-"""Every stage that reads documents (filter, dedup, bloom) checks them the same
+"""Every stage that reads documents (filter, dedup, bloom, decontaminate) checks them the same
 way (pipelines/document_input.py): a bad record is a dead letter with its reason, a value that
 converts to its column's type without loss is converted, and a file that cannot hold documents
 is refused in one line. Real Parquet files through the command line."""
@@ -121,8 +121,31 @@ def test_bloom_build_dead_letters_bad_records_and_hashes_the_rest(bad_records, e
     assert open_bloom(str(out), expected_hash_id=HASH_ID).contains_hashes(h1, h2).all()
 
 
-@pytest.mark.parametrize("command", ["bloom"])
-def test_bloom_refuses_a_file_that_cannot_hold_documents(command, articles, tmp_path, capsys):
+def test_decontaminate_dead_letters_bad_records_and_cuts_the_rest(bad_records, empty_text, articles, tmp_path, capsys):
+    folder, expect = bad_records
+    bench = tmp_path / "bench.jsonl"
+    passage = " ".join(articles[0].split()[100:130])  # a test-set example planted in the first document
+    bench.write_text(json.dumps({"text": passage}) + "\n", encoding="utf-8")
+    out = tmp_path / "clean"
+    assert webtext(["decontaminate", "--input", str(folder), str(empty_text[0]), "--bench", f"b={bench}",
+                    "--out", str(out)]) == 0
+    stats = json.loads((out / "_decontamination.json").read_text())
+    assert stats["documents_in"] == 7 and stats["documents_rejected"] == 3
+    assert stats["rejected"] == {"bad_warc_offset": 1, "missing_id": 1, "missing_text": 1}
+    assert stats["documents_clean"] == 3 and stats["documents_split"] == 1
+    assert _rejected(out / "_rejected") == _bad_records_rejected("decontaminate")
+    docs = read_table(str(out)).to_pylist()
+    assert len(docs) == stats["documents_out"] == 3 + stats["pieces_out"]
+    untouched = {d["id"]: d for d in docs if "decontaminated" not in (d["metadata"] or "")}
+    assert sorted(untouched) == sorted([expect["good"][1], expect["as_string"]["id"], empty_text[1]["id"]])
+    assert untouched[expect["as_string"]["id"]]["warc_offset"] == 117328  # converted, as filter does
+    pieces = [json.loads(d["metadata"])["decontaminated"] for d in docs if d["id"] not in untouched]
+    assert pieces and {p["from_id"] for p in pieces} == {expect["good"][0]}
+    assert all(passage not in d["text"] for d in docs)
+
+
+@pytest.mark.parametrize("command", ["bloom", "decontaminate"])
+def test_bloom_and_decontaminate_refuse_a_file_that_cannot_hold_documents(command, articles, tmp_path, capsys):
     folder = tmp_path / "docs"
     folder.mkdir()
     write_records([doc(articles[0], "https://news.example/0")], str(folder / "part-0.parquet"))
