@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from corpus_tools.bloom import BloomFilter, PartitionedBloom, open_bloom, partition_of
+from corpus_tools.document_check import InvalidDocument, conform_document
 from corpus_tools.ngrams import HASH_ID, NgramHasher, unique_pairs, word_spans, words
 from corpus_tools.recipe import ContaminationConfig
 from corpus_tools.schema import make_doc_id
@@ -657,19 +658,21 @@ def active_ngrams(bench: HashSet, df: np.ndarray, cfg: DecontaminationConfig) ->
 
 # the counts of active_ngrams, and the per-document counts of decontaminate_document (summed into the stats)
 NGRAM_COUNTS = ("benchmark_ngrams", "ngrams_colliding", "ngrams_ignored_frequent", "ngrams_used")
-DOCUMENT_COUNTS = ("documents_in", "documents_clean", "documents_split", "documents_dropped_too_many_splits",
-                   "documents_dropped_all_pieces_short", "pieces_out", "pieces_dropped_short", "documents_out",
-                   "documents_dropped_no_text", "chars_in", "chars_removed")
+CUT_COUNTS = ("documents_clean", "documents_split", "documents_dropped_too_many_splits",
+              "documents_dropped_all_pieces_short", "pieces_out", "pieces_dropped_short", "documents_out",
+              "chars_in", "chars_removed")
+# the stats' document counts: every record read, those that are not documents
+# (corpus_tools/document_check.py; by reason under "rejected"), then the cut's
+DOCUMENT_COUNTS = ("documents_in", "documents_rejected") + CUT_COUNTS
 
 
 def decontaminate_document(d: dict[str, Any], active: HashSet, cfg: DecontaminationConfig,
                            hasher: NgramHasher | None = None) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """One document → the documents it becomes (itself, its pieces, or none) and its counts
-    (keys of :data:`DOCUMENT_COUNTS`, only those that are not 0)."""
-    text = d.get("text")
-    if not isinstance(text, str):  # not a document the schema allows: dropped, and counted
-        return [], {"documents_in": 1, "documents_dropped_no_text": 1}
-    c: dict[str, int] = {"documents_in": 1, "chars_in": len(text)}
+    """One document (checked: :func:`corpus_tools.document_check.conform_document`) → the
+    documents it becomes (itself, its pieces, or none) and its counts (keys of
+    :data:`CUT_COUNTS`, only those that are not 0)."""
+    text = d["text"]
+    c: dict[str, int] = {"chars_in": len(text)}
     pieces, cut = cut_spans(text, active, cfg, hasher)
     c["chars_removed"] = cut["chars_removed"]
     if cut["collisions"] == 0:
@@ -734,26 +737,45 @@ def decontaminate(docs: Callable[[], Iterable[dict[str, Any]]], benchmarks: list
 
     Pass 1 counts, for each benchmark n-gram, the documents containing it; n-grams found in
     more than ``max_doc_freq`` documents are ignored (GPT-3: common phrases, not leaks).
-    Pass 2 (the returned iterator) cuts the remaining collisions out. The counts dict is
-    filled while the iterator is consumed. (``webtext decontaminate`` runs the same two passes
-    as a Beam pipeline: pipelines/decontamination.py.)
+    Pass 2 (the returned iterator) cuts the remaining collisions out. Records that are not
+    documents (:func:`corpus_tools.document_check.conform_document`) are left out of both passes
+    and counted (``documents_rejected``, and by reason under ``rejected``); the documents are
+    conformed to the schema. The counts dict is filled while the iterator is consumed.
+    (``webtext decontaminate`` runs the same two passes as a Beam pipeline, which writes the
+    records that are not documents as dead letters: pipelines/decontamination.py.)
     """
     cfg = cfg or DecontaminationConfig()
     bench = benchmark_ngram_set(benchmarks, cfg.n)
-    df = document_frequency((d.get("text") for d in docs()), bench, cfg.n)
+    df = document_frequency(_document_texts(docs()), bench, cfg.n)
     active, ngram_counts = active_ngrams(bench, df, cfg)
     stats: dict[str, Any] = {**decontamination_parameters(cfg, benchmarks), **ngram_counts,
-                             **{k: 0 for k in DOCUMENT_COUNTS}}
+                             **{k: 0 for k in DOCUMENT_COUNTS}, "rejected": {}}
 
     def run() -> Iterator[dict[str, Any]]:
         hasher = NgramHasher()
-        for d in docs():
+        for record in docs():
+            stats["documents_in"] += 1
+            try:
+                d = conform_document(record)
+            except InvalidDocument as e:
+                stats["documents_rejected"] += 1
+                stats["rejected"][e.reason] = stats["rejected"].get(e.reason, 0) + 1
+                continue
             out, counts = decontaminate_document(d, active, cfg, hasher)
             for k, v in counts.items():
                 stats[k] += v
             yield from out
 
     return run(), stats
+
+
+def _document_texts(records: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The texts of the records that are documents (pass 2 counts the others)."""
+    for record in records:
+        try:
+            yield conform_document(record)["text"]
+        except InvalidDocument:
+            continue
 
 
 def decontamination_parameters(cfg: DecontaminationConfig, benchmarks: list[Benchmark]) -> dict[str, Any]:

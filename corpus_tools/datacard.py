@@ -200,7 +200,7 @@ def _contamination(run: RunDir, stage: dict[str, Any]) -> dict[str, Any]:
 
 DECONTAMINATION_COUNTS = (
     "documents_in", "documents_clean", "documents_split", "documents_dropped_too_many_splits",
-    "documents_dropped_all_pieces_short", "documents_dropped_no_text", "pieces_out", "pieces_dropped_short",
+    "documents_dropped_all_pieces_short", "documents_rejected", "pieces_out", "pieces_dropped_short",
     "documents_out", "chars_in", "chars_removed", "benchmark_ngrams", "ngrams_colliding",
     "ngrams_ignored_frequent", "ngrams_used",
 )
@@ -215,6 +215,8 @@ def _decontamination(run: RunDir) -> dict[str, Any]:
     if not isinstance(details, dict):
         return {"status": NOT_RUN}
     out = {"status": "measured", **{k: _int_or_none(details.get(k)) for k in DECONTAMINATION_COUNTS}}
+    if "documents_rejected" not in details:  # recorded before the shared document check: rows without text only
+        out["documents_rejected"] = _int_or_none(details.get("documents_dropped_no_text"))
     out.update({k: details.get(k) for k in ("n", "window", "min_piece", "max_splits", "max_doc_freq")})
     out["benchmarks"] = [str(b) for b in details.get("benchmarks") or []]
     outputs = stats.get("outputs") if isinstance(stats.get("outputs"), dict) else {}
@@ -619,7 +621,8 @@ def _decontamination_md(data: dict[str, Any]) -> str:
             ["documents cut", fmt_int(d["documents_split"])],
             ["documents dropped: cut too often", fmt_int(d["documents_dropped_too_many_splits"])],
             ["documents dropped: all pieces too short", fmt_int(d["documents_dropped_all_pieces_short"])],
-            ["documents dropped: no text", fmt_int(d["documents_dropped_no_text"])],
+            ["records rejected: not documents (no id or text, a value of the wrong type)",
+             fmt_int(d["documents_rejected"])],
             ["pieces kept (new documents)", fmt_int(d["pieces_out"])],
             ["pieces dropped (too short)", fmt_int(d["pieces_dropped_short"])],
             ["documents out (untouched + pieces)", fmt_int(d["documents_out"])],

@@ -1,6 +1,9 @@
 """GPT-3 decontamination (Brown et al. 2020, appendix C) as a Beam pipeline.
 
-The two passes of :func:`corpus_tools.contamination.decontaminate`, spread over workers:
+The two passes of :func:`corpus_tools.contamination.decontaminate`, spread over workers, over
+the documents of the shared check (pipelines/document_input.py): records that are not documents
+(no id or text, a value of the wrong type) become dead letters in ``DOCS_OUT/_rejected``, and a
+file that cannot hold documents is refused before anything runs.
 
 1. every document's benchmark n-gram hits (each n-gram once per document) are summed into one
    document-frequency array by a ``CombineFn`` (per-worker partial arrays, added);
@@ -21,24 +24,29 @@ import apache_beam as beam
 import numpy as np
 
 from corpus_tools.contamination import (
-    DOCUMENT_COUNTS,
+    CUT_COUNTS,
     NGRAM_COUNTS,
+    Benchmark,
     DecontaminationConfig,
     HashSet,
     active_ngrams,
+    benchmark_ngram_set,
     decontaminate_document,
     document_hits,
 )
 from corpus_tools.ngrams import NgramHasher
-from pipelines.metrics import collect_counters, counter
+from corpus_tools.rundir import REJECTED_DIR, join
+from pipelines.deadletter import DEAD_LETTER
+from pipelines.document_input import ReadValidDocs
+from pipelines.metrics import collect_counters, counter, split_counters
 from pipelines.options import new_pipeline
-from pipelines.parquet_io import ReadDocs, WriteDocs
+from pipelines.parquet_io import WriteDocs, WriteRejects
 
 NAME = "decontaminate"  # counter namespace
 
 
 class HitsFn(beam.DoFn):
-    """Document → the indices of the benchmark n-grams it contains (none for a text-less row)."""
+    """Document → the indices of the benchmark n-grams it contains."""
 
     def __init__(self, bench: HashSet, n: int):
         self.bench, self.n = bench, n
@@ -47,11 +55,9 @@ class HitsFn(beam.DoFn):
         self.hasher = NgramHasher()
 
     def process(self, doc: dict[str, Any]):
-        text = doc.get("text")
-        if isinstance(text, str):
-            hits = document_hits(text, self.bench, self.n, self.hasher)
-            if len(hits):
-                yield hits
+        hits = document_hits(doc["text"], self.bench, self.n, self.hasher)
+        if len(hits):
+            yield hits
 
 
 class DocumentFrequencyFn(beam.CombineFn):
@@ -97,22 +103,30 @@ class CutFn(beam.DoFn):
         yield from out
 
 
-def run_decontamination(files: list[str], bench: HashSet, cfg: DecontaminationConfig, out_dir: str,
-                        num_shards: int, beam_args: list[str]) -> tuple[dict[str, int], dict[str, Any]]:
-    """Run both passes; returns (the per-document counts, the n-gram counts)."""
+def run_decontamination(files: list[str], benchmarks: list[Benchmark], cfg: DecontaminationConfig, out_dir: str,
+                        num_shards: int, beam_args: list[str]) -> tuple[dict[str, Any], dict[str, int]]:
+    """Run both passes; returns (the per-document counts, the n-gram counts).
+
+    Refuses (UserError) a local file that cannot hold documents before the benchmarks are hashed."""
+    read = ReadValidDocs(files, NAME)
+    bench = benchmark_ngram_set(benchmarks, cfg.n)
     p = new_pipeline(beam_args)
-    docs = p | "Read" >> ReadDocs(files)
+    checked = p | "Read" >> read
+    docs = checked.docs
     df = (docs | "Hits" >> beam.ParDo(HitsFn(bench, cfg.n))
           | "DocumentFrequency" >> beam.CombineGlobally(DocumentFrequencyFn(len(bench))))
     (docs | "Cut" >> beam.ParDo(CutFn(bench, cfg), df=beam.pvalue.AsSingleton(df))
      | "Write" >> WriteDocs(out_dir, num_shards))
+    checked[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out_dir, REJECTED_DIR))
     # the n-gram counts come from the same document-frequency array, written as counters
     df | "NgramCounts" >> beam.Map(_count_ngrams, bench, cfg)
     result = p.run()
     result.wait_until_finish()
     counters = collect_counters(result, NAME)
-    return ({k: counters.get(k, 0) for k in DOCUMENT_COUNTS},
-            {k: counters.get("ngram." + k, 0) for k in NGRAM_COUNTS})
+    records_in, _, rejected = split_counters(counters)  # the check's counters: in, reason.<reason>
+    doc_counts: dict[str, Any] = {"documents_in": records_in or 0, "documents_rejected": sum(rejected.values()),
+                                  **{k: counters.get(k, 0) for k in CUT_COUNTS}, "rejected": rejected}
+    return doc_counts, {k: counters.get("ngram." + k, 0) for k in NGRAM_COUNTS}
 
 
 def _count_ngrams(df: np.ndarray, bench: HashSet, cfg: DecontaminationConfig) -> None:

@@ -61,8 +61,9 @@ def test_bloom_stage_builds_the_same_filter_as_the_library(corpus):
     positions = sum(max(0, len(WORD.findall(t.lower())) - 7) for t in texts)
     assert stats["records_in"] == len(texts) + 1
     assert stats["records_out"] == len(texts)
-    assert stats["reasons"] == {"no_text": 1}
-    assert read_table(str(corpus["root"] / "bloom" / "_rejected")).num_rows == 1
+    assert stats["reasons"] == {"missing_text": 1}  # the shared check's reason (pipelines/document_input.py)
+    rejected = read_table(str(corpus["root"] / "bloom" / "_rejected")).to_pylist()
+    assert [(r["stage"], r["reason"], r["url"]) for r in rejected] == [("bloom", "missing_text", "http://bad")]
     d = stats["details"]
     assert d["capacity"] == positions and d["n_inserted"] == positions and d["partitions"] == 2
     assert d["self_check"]["queries"] == 20_000 and d["self_check"]["false_positives"] == 0
@@ -104,7 +105,7 @@ def test_cli_build_report_and_errors(corpus, tmp_path, capsys):
     assert webtext(["bloom", "build", "--input", str(corpus["root"] / "dedup"), "--out", str(bloom_dir),
                     "--self-check", "5000"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["documents"] == len(corpus["texts"]) + 1 and out["rejected"] == {"no_text": 1}
+    assert out["documents"] == len(corpus["texts"]) + 1 and out["rejected"] == {"missing_text": 1}
     assert webtext(["contamination", "report", "--bloom", str(bloom_dir), "--bench",
                     f"wikitext2={corpus['wikitext']}", "--out", str(tmp_path / "rep")]) == 0
     printed = capsys.readouterr().out
@@ -245,11 +246,14 @@ def test_cli_decontaminate_is_a_beam_pipeline_equal_to_the_in_process_passes(cor
     assert counts["documents_split"] > 0 and counts["ngrams_used"] > 0
 
 
-def test_cli_decontaminate_drops_rows_without_text(corpus, tmp_path, capsys):
+def test_cli_decontaminate_dead_letters_rows_without_text(corpus, tmp_path, capsys):
     bench = tmp_path / "bench.txt"
     bench.write_text("\n".join(corpus["paragraphs"]) + "\n", encoding="utf-8")
     assert webtext(["decontaminate", "--input", str(corpus["root"] / "dedup"), "--bench", f"planted={bench}",
                     "--out", str(tmp_path / "o")]) == 0
     stats = json.loads((tmp_path / "o" / "_decontamination.json").read_text())
-    assert stats["documents_in"] == len(corpus["texts"]) + 1 and stats["documents_dropped_no_text"] == 1
+    assert stats["documents_in"] == len(corpus["texts"]) + 1
+    assert stats["documents_rejected"] == 1 and stats["rejected"] == {"missing_text": 1}
     assert read_table(str(tmp_path / "o")).num_rows == stats["documents_out"]
+    rejected = read_table(str(tmp_path / "o" / "_rejected")).to_pylist()
+    assert [(r["stage"], r["reason"], r["url"]) for r in rejected] == [("decontaminate", "missing_text", "http://bad")]

@@ -378,6 +378,42 @@ def test_decontaminate_records_into_the_run_and_the_card_shows_it(tmp_path, caps
     assert json.loads((run_dir / "stats" / "decontaminate.json").read_text())["records_out"] == 6
 
 
+def test_card_shows_the_records_decontaminate_rejected_also_from_an_old_run(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from corpus_tools.datacard import write_datacard
+    from corpus_tools.recipe import Recipe
+    from corpus_tools.schema import DOC_SCHEMA
+
+    corpus = tmp_path / "corpus"
+    write_records([_doc(f"https://b.example/{i}", _words(f"clean{i}x", 80)) for i in range(2)],
+                  str(corpus / "part-00000-of-00002.parquet"))
+    loose = pa.schema([f.with_nullable(True) for f in DOC_SCHEMA])  # another tool's file: text may be null
+    pq.write_table(pa.Table.from_pylist([dict(_doc("https://c.example/", "x"), text=None)], schema=loose),
+                   str(corpus / "part-00001-of-00002.parquet"))
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text(json.dumps({"text": _words("unseen", 30)}) + "\n")
+    run = RunDir(tmp_path / "run")
+    run.write_text(run.recipe_path, Recipe().to_toml())
+    assert main(["decontaminate", "--input", str(corpus), "--bench", f"b={bench}", "--out", str(tmp_path / "out"),
+                 "--run", str(run.root)]) == 0
+    capsys.readouterr()
+    stats = json.loads(open(run.stats_path("decontaminate"), encoding="utf-8").read())
+    assert stats["records_in"] == 3 and stats["records_out"] == 2 and stats["reasons"] == {"missing_text": 1}
+    assert stats["outputs"]["rejected"] == str(tmp_path / "out" / "_rejected")
+    row = "| records rejected: not documents (no id or text, a value of the wrong type) | 1 |"
+    assert write_datacard(run.root)["decontamination"]["documents_rejected"] == 1
+    assert row in open(run.path("card", "README.md"), encoding="utf-8").read()
+    # a run recorded before the shared document check counted its rows without text under another key
+    details = stats["details"]
+    details["documents_dropped_no_text"] = details.pop("documents_rejected")
+    del details["rejected"]
+    run.write_stats("decontaminate", stats)
+    assert write_datacard(run.root)["decontamination"]["documents_rejected"] == 1
+    assert row in open(run.path("card", "README.md"), encoding="utf-8").read()
+
+
 def test_card_says_decontamination_not_run_when_absent(tmp_path):
     from corpus_tools.datacard import write_datacard
     from corpus_tools.recipe import Recipe

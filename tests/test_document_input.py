@@ -1,5 +1,5 @@
-"""Every stage that reads documents (filter, dedup) checks them the same way
-(pipelines/document_input.py): a bad record is a dead letter with its reason, a value that
+"""Every stage that reads documents (filter, dedup, bloom, decontaminate) checks them the same
+way (pipelines/document_input.py): a bad record is a dead letter with its reason, a value that
 converts to its column's type without loss is converted, and a file that cannot hold documents
 is refused in one line. Real Parquet files through the command line."""
 
@@ -11,6 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from corpus_tools.bloom import open_bloom
+from corpus_tools.ngrams import HASH_ID, NgramHasher, count_ngrams, words
 from corpus_tools.quality_classifier import load_texts
 from corpus_tools.rundir import RunDir
 from corpus_tools.schema import DOC_SCHEMA, make_doc_id, new_document
@@ -83,3 +85,79 @@ def test_a_file_that_cannot_hold_documents_is_refused_in_one_line(stage, article
     assert lines == [f"webtext {stage}: error: {folder / 'part-1.parquet'} is not a document file: "
                      "no 'id' and no 'text' column (its columns: a, b)"]
     assert not RunDir(run).is_done(stage)
+
+
+def _rejected(folder):
+    return sorted((r["stage"], r["reason"], r["source"], r["offset"]) for r in read_table(str(folder)).to_pylist())
+
+
+def _bad_records_rejected(stage):
+    return [(stage, "bad_warc_offset", "w.warc.gz", None), (stage, "missing_id", "w.warc.gz", 9),
+            (stage, "missing_text", "w.warc.gz", 10)]
+
+
+@pytest.fixture(scope="module")
+def empty_text(tmp_path_factory):
+    """A document whose text is the empty string: a document (filter judges it), not a dead letter."""
+    folder = tmp_path_factory.mktemp("empty_text")
+    d = doc("", "https://news.example/empty")
+    write_records([d], str(folder / "part-0.parquet"))
+    return folder, d
+
+
+def test_bloom_build_dead_letters_bad_records_and_hashes_the_rest(bad_records, empty_text, articles, tmp_path, capsys):
+    folder, expect = bad_records
+    out = tmp_path / "bloom"
+    assert webtext(["bloom", "build", "--input", str(folder), str(empty_text[0]), "--out", str(out),
+                    "--self-check", "0"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["documents"] == 7  # 6 records + the empty text
+    assert summary["rejected"] == {"bad_warc_offset": 1, "missing_id": 1, "missing_text": 1}
+    assert _rejected(out / "_rejected") == _bad_records_rejected("bloom")
+    # the filter holds the n-grams of the documents and only those (the empty text has none)
+    texts = articles[:3]
+    assert summary["n_inserted"] == sum(count_ngrams(len(words(t)), 8) for t in texts)
+    h1, h2, _ = NgramHasher().hash_texts(texts, 8)
+    assert open_bloom(str(out), expected_hash_id=HASH_ID).contains_hashes(h1, h2).all()
+
+
+def test_decontaminate_dead_letters_bad_records_and_cuts_the_rest(bad_records, empty_text, articles, tmp_path, capsys):
+    folder, expect = bad_records
+    bench = tmp_path / "bench.jsonl"
+    passage = " ".join(articles[0].split()[100:130])  # a test-set example planted in the first document
+    bench.write_text(json.dumps({"text": passage}) + "\n", encoding="utf-8")
+    out = tmp_path / "clean"
+    assert webtext(["decontaminate", "--input", str(folder), str(empty_text[0]), "--bench", f"b={bench}",
+                    "--out", str(out)]) == 0
+    stats = json.loads((out / "_decontamination.json").read_text())
+    assert stats["documents_in"] == 7 and stats["documents_rejected"] == 3
+    assert stats["rejected"] == {"bad_warc_offset": 1, "missing_id": 1, "missing_text": 1}
+    assert stats["documents_clean"] == 3 and stats["documents_split"] == 1
+    assert _rejected(out / "_rejected") == _bad_records_rejected("decontaminate")
+    docs = read_table(str(out)).to_pylist()
+    assert len(docs) == stats["documents_out"] == 3 + stats["pieces_out"]
+    untouched = {d["id"]: d for d in docs if "decontaminated" not in (d["metadata"] or "")}
+    assert sorted(untouched) == sorted([expect["good"][1], expect["as_string"]["id"], empty_text[1]["id"]])
+    assert untouched[expect["as_string"]["id"]]["warc_offset"] == 117328  # converted, as filter does
+    pieces = [json.loads(d["metadata"])["decontaminated"] for d in docs if d["id"] not in untouched]
+    assert pieces and {p["from_id"] for p in pieces} == {expect["good"][0]}
+    assert all(passage not in d["text"] for d in docs)
+
+
+@pytest.mark.parametrize("command", ["bloom", "decontaminate"])
+def test_bloom_and_decontaminate_refuse_a_file_that_cannot_hold_documents(command, articles, tmp_path, capsys):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write_records([doc(articles[0], "https://news.example/0")], str(folder / "part-0.parquet"))
+    pq.write_table(pa.table({"id": ["a", "b"], "url": ["https://x.example/", "https://y.example/"]}),
+                   str(folder / "part-1.parquet"))  # a table of links given by mistake
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text(json.dumps({"text": articles[1]}) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    argv = {"bloom": ["bloom", "build", "--input", str(folder), "--out", str(out)],
+            "decontaminate": ["decontaminate", "--input", str(folder), "--bench", f"b={bench}", "--out", str(out)]}
+    assert webtext(argv[command]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"webtext {command}: error: {folder / 'part-1.parquet'} is not a document file: "
+        "no 'text' column (its columns: id, url)"]
+    assert not out.exists()

@@ -3,6 +3,8 @@
     webtext decontaminate --input DOCS --bench NAME=PATH[:FIELD]... --out DOCS_OUT [--run RUN] [beam flags]
 
 A Beam pipeline (pipelines/decontamination.py): local by default, Dataflow/Flink/Spark by flags.
+Records that are not documents (no id or text, a value of the wrong type) are written as dead
+letters to ``DOCS_OUT/_rejected``; a local file that cannot hold documents is refused in one line.
 
 With ``--run RUN`` the counts are also recorded as ``RUN/stats/decontaminate.json`` (the stats
 contract of docs/architecture.md), where ``webtext datacard RUN`` reads them.
@@ -35,7 +37,8 @@ def add_parser(sub):
                                    "that run's [contamination] recipe), with 200 characters either "
                                    "side, from the corpus documents; drop pieces under 200 characters and documents "
                                    "split more than 10 times; ignore n-grams found in more than 10 documents. Writes "
-                                   "Parquet documents and DOCS_OUT/_decontamination.json (the counts); with --run RUN "
+                                   "Parquet documents, DOCS_OUT/_decontamination.json (the counts) and DOCS_OUT/_rejected "
+                                   "(records that are not documents, with the reason); with --run RUN "
                                    "also RUN/stats/decontaminate.json, which `webtext datacard RUN` shows. A Beam pipeline: "
                                    "unknown --flags go to Beam.")
     p.add_argument("--input", nargs="+", required=True, metavar="DOCS", help="Parquet documents (folders, globs, files)")
@@ -56,13 +59,7 @@ def add_parser(sub):
 
 
 def main(args) -> int:
-    from corpus_tools.contamination import (
-        BenchmarkError,
-        DecontaminationConfig,
-        benchmark_ngram_set,
-        decontamination_parameters,
-        read_benchmark,
-    )
+    from corpus_tools.contamination import BenchmarkError, DecontaminationConfig, decontamination_parameters, read_benchmark
     from corpus_tools.shards import expand_paths
     from pipelines.decontamination import run_decontamination
     from pipelines.errors import UserError
@@ -83,11 +80,10 @@ def main(args) -> int:
     files = expand_paths(args.input)
     if not files:
         raise UserError(f"--input: no Parquet files in {' '.join(args.input)}")
-    check_parquet_files(files, every_file=True)
+    check_parquet_files(files, every_file=True)  # a file named outright must be Parquet, whatever its name
     cfg = DecontaminationConfig(n=args.n, window=args.window, min_piece=args.min_piece,
                                 max_splits=args.max_splits, max_doc_freq=args.max_doc_freq)
-    bench = benchmark_ngram_set(benches, cfg.n)
-    doc_counts, ngram_counts = run_decontamination(files, bench, cfg, args.out, args.num_shards,
+    doc_counts, ngram_counts = run_decontamination(files, benches, cfg, args.out, args.num_shards,
                                                    getattr(args, "beam_args", None) or [])
     stats = {**decontamination_parameters(cfg, benches), **ngram_counts, **doc_counts}
     with FileSystems.create(FileSystems.join(args.out, COUNTS_FILE)) as fh:
@@ -122,15 +118,14 @@ def _now() -> str:
 
 
 def record_stats(args, counts: dict, started: str, elapsed: float) -> str:
-    """``RUN/stats/decontaminate.json`` in the stats contract: documents in, documents (pieces
-    included) out, the documents dropped by reason, every count in ``details``."""
-    from corpus_tools.rundir import RunDir
+    """``RUN/stats/decontaminate.json`` in the stats contract: records in, documents (pieces
+    included) out, the documents dropped and the records rejected by reason, every count in ``details``."""
+    from corpus_tools.rundir import REJECTED_DIR, RunDir
     from corpus_tools.versions import library_versions
 
     run = RunDir(args.run)
     reasons = {"too_many_splits": counts["documents_dropped_too_many_splits"],
-               "all_pieces_short": counts["documents_dropped_all_pieces_short"],
-               "no_text": counts["documents_dropped_no_text"]}
+               "all_pieces_short": counts["documents_dropped_all_pieces_short"], **counts["rejected"]}
     stats = {
         "stage": NAME,
         "records_in": counts["documents_in"],
@@ -144,7 +139,8 @@ def record_stats(args, counts: dict, started: str, elapsed: float) -> str:
                                          "decontaminate_max_doc_freq": args.max_doc_freq},
                        "benchmarks": list(args.bench)},
         "inputs": list(args.input),
-        "outputs": {"docs": args.out, "counts": os.path.join(args.out, COUNTS_FILE)},
+        "outputs": {"docs": args.out, "counts": os.path.join(args.out, COUNTS_FILE),
+                    "rejected": os.path.join(args.out, REJECTED_DIR)},
         "started_at": started,
         "finished_at": _now(),
         "elapsed_s": round(elapsed, 3),

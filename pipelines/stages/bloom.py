@@ -6,7 +6,10 @@ holds); (2) hash every document's n-grams and build the filter with a ``CombineP
 over hash-prefix partitions: each worker fills partial filters, the combiner OR-merges
 them, and every partition is written as its own ``.bloom`` file. The driver then writes
 the ``bloom.json`` manifest (reading one partition at a time) and runs the GPT-2-style
-self-check. Documents without text go to ``RUN/bloom/_rejected``.
+self-check. Both passes read the documents through the shared check
+(pipelines/document_input.py): records that are not documents (no id or text, a value of the
+wrong type) are left out of the count and become dead letters in ``RUN/bloom/_rejected``; a
+file that cannot hold documents is refused before anything runs.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from apache_beam.io.filesystems import FileSystems
 
 from corpus_tools.bloom import BloomFilter, PartitionedBloom, part_name, partition_of
 from corpus_tools.contamination import bloom_manifest_meta, partition_capacity, self_check
+from corpus_tools.document_check import InvalidDocument, conform_document
 from corpus_tools.ngrams import HASH_ID, NgramHasher, count_ngrams, words
 from corpus_tools.rundir import REJECTED_DIR, join
-from corpus_tools.schema import new_reject
 from pipelines.deadletter import DEAD_LETTER
+from pipelines.document_input import ReadValidDocs
 from pipelines.metrics import collect_counters
 from pipelines.metrics import counter
 from pipelines.options import new_pipeline
@@ -32,25 +36,25 @@ from pipelines.stage import Stage, StageContext, StageError, StageResult
 NAME = "bloom"
 
 
-def _reject(doc: dict, reason: str, detail: str) -> dict:
-    return new_reject(NAME, reason, source=doc.get("id"), url=doc.get("url"), detail=detail)
-
-
 class CountNgramsFn(beam.DoFn):
-    """Pass 1: count n-gram positions (counter ``ngram_positions``)."""
+    """Pass 1: count the documents' n-gram positions (counter ``ngram_positions``); a record that
+    is not a document is left out here and dead-lettered, and counted, by pass 2."""
 
     def __init__(self, n: int):
         self.n = n
 
     def process(self, doc: dict):
-        text = doc.get("text")
-        if isinstance(text, str):
-            counter(NAME, "ngram_positions").inc(count_ngrams(len(words(text)), self.n))
+        try:
+            text = conform_document(doc)["text"]
+        except InvalidDocument:
+            return []
+        counter(NAME, "ngram_positions").inc(count_ngrams(len(words(text)), self.n))
         return []
 
 
 class HashNgramsFn(beam.DoFn):
-    """A batch of documents → ``(partition, (h1 bytes, h2 bytes))`` per partition touched."""
+    """A batch of documents (checked: every text a string) → ``(partition, (h1 bytes, h2 bytes))``
+    per partition touched."""
 
     def __init__(self, n: int, partitions: int):
         self.n, self.partitions = n, partitions
@@ -59,18 +63,8 @@ class HashNgramsFn(beam.DoFn):
         self.hasher = NgramHasher()
 
     def process(self, docs: list[dict]):
-        texts = []
-        for doc in docs:
-            counter(NAME, "in").inc()
-            text = doc.get("text")
-            if not isinstance(text, str):
-                counter(NAME, "reason.no_text").inc()
-                yield beam.pvalue.TaggedOutput(DEAD_LETTER, _reject(doc, "no_text", "document has no text"))
-                continue
-            texts.append(text)
-            counter(NAME, "out").inc()
-        if not texts:
-            return
+        texts = [doc["text"] for doc in docs]
+        counter(NAME, "out").inc(len(texts))
         h1, h2, _ = self.hasher.hash_texts(texts, self.n)
         counter(NAME, "ngrams_inserted").inc(len(h1))
         if self.partitions == 1:
@@ -146,6 +140,7 @@ def build_bloom_pipeline(docs: list[str], out_dir: str, *, n: int, fpr: float, p
     files = match_files(docs, suffixes=(".parquet",))
     if not files:
         raise StageError(f"no Parquet documents in {', '.join(docs)}")
+    read = ReadValidDocs(files, NAME)  # refuses a file that cannot hold documents, before either pass
     counters: dict[str, int] = {}
     if capacity <= 0:
         def count(p):
@@ -157,13 +152,13 @@ def build_bloom_pipeline(docs: list[str], out_dir: str, *, n: int, fpr: float, p
     cap = partition_capacity(capacity, partitions)
 
     def build(p):
-        res = (p | "ReadDocs" >> ReadDocs(files)
-               | "Batch" >> beam.BatchElements(min_batch_size=16, max_batch_size=256)
-               | "Hash" >> beam.ParDo(HashNgramsFn(n, partitions)).with_outputs(DEAD_LETTER, main="hashes"))
-        (res.hashes
+        checked = p | "ReadDocs" >> read
+        (checked.docs
+         | "Batch" >> beam.BatchElements(min_batch_size=16, max_batch_size=256)
+         | "Hash" >> beam.ParDo(HashNgramsFn(n, partitions))
          | "Combine" >> beam.CombinePerKey(BloomCombineFn(cap, fpr, n, partitions))
          | "Write" >> beam.ParDo(WritePartitionFn(out_dir, partitions)))
-        res[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out_dir, REJECTED_DIR))
+        checked[DEAD_LETTER] | "WriteRejects" >> WriteRejects(join(out_dir, REJECTED_DIR))
 
     if not FileSystems.exists(out_dir):
         FileSystems.mkdirs(out_dir)
