@@ -1,0 +1,92 @@
+"""How the kind of an --input (WARC/WET or Reddit dump) is decided from the files it names, and what
+each command does with it: `webtext run` starts at extract or links, or refuses a mix; `webtext links`
+and `webtext extract` refuse the kind they do not read, in one line, before any pipeline runs.
+
+Every file here is real: WARC written by warcio, ARC as the Internet Archive writes it, the 2005
+Pushshift dump recompressed with gzip or zstd."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import lzma
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from corpus_tools.input_kind import DUMP, WARC, WARC_SUFFIXES, kind_of
+from tests.zstd_dumps import zstd_long
+
+PAGES = ("blog-leogao-1.html", "blog-scott-aaronson-4916.html", "forum-bogleheads-289559.html")
+
+
+def _html(shared_data, name: str) -> bytes:
+    return (shared_data / "extraction" / "htmltotext" / "en" / "html" / name).read_bytes()
+
+
+def _warc(url: str, body: bytes, compress: bool) -> bytes:
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=compress)
+    headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+    writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=headers))
+    return buf.getvalue()
+
+
+def _arc(url: str, body: bytes, compress: bool) -> bytes:
+    """An ARC file (version 1): its filedesc record, then one capture; gzip: one member per record."""
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + body
+    desc = b"1 0 InternetArchive\nURL IP-address Archive-date Content-type Archive-length\n"
+    records = [b"filedesc://crawl.arc 0.0.0.0 20050614070144 text/plain %d\n%s\n" % (len(desc), desc),
+               b"%s 93.184.216.34 20050614070159 text/html %d\n%s\n" % (url.encode(), len(http), http)]
+    return b"".join(gzip.compress(r) if compress else r for r in records)
+
+
+@pytest.fixture()
+def files(shared_data, tmp_path):
+    """name -> path: WARC, ARC and dump files, some whose names say what they are and some whose don't."""
+    raw = lzma.decompress((shared_data / "reddit" / "RS_v2_2005-06.xz").read_bytes())
+    data = {
+        "crawl.warc.gz": _warc("https://a.example/", _html(shared_data, PAGES[0]), compress=True),
+        "crawl-00001.gz": _warc("https://b.example/", _html(shared_data, PAGES[1]), compress=True),
+        "crawl-00002": _warc("https://c.example/", _html(shared_data, PAGES[2]), compress=False),
+        "crawl.arc": _arc("http://d.example/", _html(shared_data, PAGES[0]), compress=False),
+        "old-crawl": _arc("http://e.example/", _html(shared_data, PAGES[1]), compress=True),
+        "RS_2005-06.zst": zstd_long(raw),
+        "RS_2005-06.gz": gzip.compress(raw),  # gzipped NDJSON: .gz is either kind
+        "RS_2005-06": zstd_long(raw),  # as Pushshift names some: no extension
+        "RS_2005-06.txt": raw,
+        "README.md": b"# Crawl of 2005\n\nWARC files and the dump they came from.\n",
+        "page.warc": b"<html><body>a page saved under a WARC name</body></html>",  # the name says WARC
+        "empty": b"",
+    }
+    paths = {}
+    for name, blob in data.items():
+        paths[name] = tmp_path / "all" / name
+        paths[name].parent.mkdir(exist_ok=True)
+        paths[name].write_bytes(blob)
+    return paths
+
+
+def test_a_files_kind_is_its_suffix_else_its_first_bytes(files):
+    def kind(name):
+        path = files[name]
+        return kind_of(str(path), lambda: path.read_bytes()[:1 << 16])
+
+    assert {name: kind(name) for name in files} == {
+        "crawl.warc.gz": (WARC, "name"),
+        "crawl-00001.gz": (WARC, "content"),  # gzip holding "WARC/1.1"
+        "crawl-00002": (WARC, "content"),
+        "crawl.arc": (WARC, "name"),
+        "old-crawl": (WARC, "content"),  # gzip holding "filedesc://"
+        "RS_2005-06.zst": (DUMP, "name"),
+        "RS_2005-06.gz": (DUMP, "content"),  # gzip holding "{"
+        "RS_2005-06": (DUMP, "content"),  # zstd magic
+        "RS_2005-06.txt": (DUMP, "content"),
+        "README.md": (None, "content"),
+        "page.warc": (WARC, "name"),  # extract reads it and dead-letters it as not_warc
+        "empty": (None, "content"),
+    }
+    assert kind_of("CC-MAIN-X.WARC.GZ", lambda: b"") == (WARC, "name")  # case does not matter
+    # one list for every reader of WARC files, ARC with and without gzip included
+    assert {".warc", ".warc.gz", ".wet", ".wet.gz", ".arc", ".arc.gz"} <= set(WARC_SUFFIXES)
