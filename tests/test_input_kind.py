@@ -7,6 +7,7 @@ Pushshift dump recompressed with gzip or zstd."""
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import io
 import lzma
@@ -16,6 +17,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from corpus_tools.input_kind import DUMP, WARC, WARC_SUFFIXES, kind_of
+from pipelines.commands.run import select_stages
+from pipelines.webtext import main as webtext
 from tests.zstd_dumps import zstd_long
 
 PAGES = ("blog-leogao-1.html", "blog-scott-aaronson-4916.html", "forum-bogleheads-289559.html")
@@ -90,3 +93,45 @@ def test_a_files_kind_is_its_suffix_else_its_first_bytes(files):
     assert kind_of("CC-MAIN-X.WARC.GZ", lambda: b"") == (WARC, "name")  # case does not matter
     # one list for every reader of WARC files, ARC with and without gzip included
     assert {".warc", ".warc.gz", ".wet", ".wet.gz", ".arc", ".arc.gz"} <= set(WARC_SUFFIXES)
+
+
+def _folder(files, tmp_path, names, folder="in"):
+    d = tmp_path / folder
+    d.mkdir()
+    for name in names:
+        (d / name).write_bytes(files[name].read_bytes())
+    return d
+
+
+def test_run_starts_at_extract_for_a_folder_or_glob_of_warc_files(files, tmp_path):
+    """The audit's case: `--input some_folder/` holding .warc.gz files started at links."""
+    warcs = _folder(files, tmp_path, ["crawl.warc.gz", "crawl-00001.gz", "crawl-00002", "old-crawl"])
+    dumps = _folder(files, tmp_path, ["RS_2005-06.gz", "RS_2005-06"], folder="dumps")
+    whole = argparse.Namespace(stages=None)
+    for inputs in ([str(warcs) + "/"], [str(warcs)], [str(warcs / "crawl*")], [str(warcs / "crawl-00002")]):
+        assert select_stages(whole, inputs)[0] == "extract", inputs
+    for inputs in ([str(dumps)], [str(dumps / "RS_*")], [str(files["RS_2005-06.gz"])]):
+        assert select_stages(whole, inputs)[0] == "links", inputs
+
+
+def test_run_refuses_links_for_a_folder_of_warc_files(files, tmp_path, capsys):
+    warcs = _folder(files, tmp_path, ["crawl.warc.gz", "crawl-00001.gz"])
+    out = tmp_path / "run"
+    assert webtext(["run", "--input", str(warcs) + "/", "--out", str(out), "--stages", "links"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("webtext run: error:"), err
+    assert "--stages starts at links" in err and "WARC/WET files start at extract" in err
+    assert not out.exists()
+
+
+def test_run_refuses_a_folder_mixing_warc_files_and_dumps_naming_one_of_each(files, tmp_path, capsys):
+    # neither name says: one gzip holds WARC records, the other NDJSON
+    mixed = _folder(files, tmp_path, ["crawl-00001.gz", "RS_2005-06.gz", "README.md"])
+    out = tmp_path / "run"
+    assert webtext(["run", "--input", str(mixed), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("webtext run: error:"), err
+    assert "mixes WARC/WET files and Reddit dumps" in err
+    assert f"{mixed / 'crawl-00001.gz'} looks like a WARC/WET file by its first bytes" in err
+    assert f"{mixed / 'RS_2005-06.gz'} looks like a Reddit dump by its first bytes" in err
+    assert not out.exists()
