@@ -8,10 +8,14 @@ Pushshift dump recompressed with gzip or zstd."""
 from __future__ import annotations
 
 import argparse
+import glob
 import gzip
 import io
+import json
 import lzma
+import os
 
+import pyarrow.parquet as pq
 import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -135,3 +139,46 @@ def test_run_refuses_a_folder_mixing_warc_files_and_dumps_naming_one_of_each(fil
     assert f"{mixed / 'crawl-00001.gz'} looks like a WARC/WET file by its first bytes" in err
     assert f"{mixed / 'RS_2005-06.gz'} looks like a Reddit dump by its first bytes" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name, by", [("crawl.warc.gz", "its name"), ("crawl-00001.gz", "its first bytes"),
+                                      ("crawl.arc", "its name")])
+def test_links_refuses_a_warc_file_before_its_pipeline(files, tmp_path, capsys, name, by):
+    """Read as NDJSON, every line of a WARC file was a bad_json dead letter."""
+    out = tmp_path / "run"
+    assert webtext(["links", "--input", str(files["RS_2005-06.zst"]), str(files[name]), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == "[links] running" and len(err) == 2, err
+    assert err[1] == (f"webtext links: error: {files[name]} looks like a WARC/WET file by {by}, which the links "
+                      "stage does not read: use `webtext extract` (or `webtext run`, which starts at extract for it)")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name, by", [("RS_2005-06.zst", "its name"), ("RS_2005-06", "its first bytes")])
+def test_extract_refuses_a_reddit_dump_naming_the_links_command(files, tmp_path, capsys, name, by):
+    out = tmp_path / "run"
+    assert webtext(["extract", "--input", str(files[name]), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (f"webtext extract: error: {files[name]} looks like a Reddit dump by {by}, which the extract "
+                       "stage does not read: use `webtext links` (or `webtext run`, which starts at links for it)")
+    assert len(err) == 2 and not out.exists()
+
+
+def test_extract_reads_the_warc_and_arc_files_of_a_folder_whatever_their_names(files, tmp_path, capsys):
+    """Files whose names say nothing are read when their first bytes are WARC or ARC; ``.arc`` is read as
+    ``.arc.gz`` is; a file of no known kind in the folder is left out, and the log says so."""
+    folder = _folder(files, tmp_path, ["crawl-00001.gz", "crawl-00002", "crawl.arc", "old-crawl", "README.md"])
+    out = tmp_path / "run"
+    assert webtext(["extract", "--input", str(folder), "--out", str(out)]) == 0
+    docs = [r for f in sorted(glob.glob(os.path.join(out, "docs", "*.parquet"))) for r in pq.read_table(f).to_pylist()]
+    assert sorted((d["url"], d["warc_file"]) for d in docs) == [
+        ("http://d.example/", str(folder / "crawl.arc")),
+        ("http://e.example/", str(folder / "old-crawl")),
+        ("https://b.example/", str(folder / "crawl-00001.gz")),
+        ("https://c.example/", str(folder / "crawl-00002")),
+    ]
+    stats = json.loads((out / "stats" / "extract.json").read_text())
+    assert (stats["records_in"], stats["records_out"], stats["reasons"]) == (4, 4, {})
+    assert stats["details"]["warc_files"] == 4
+    assert f"[extract] not read: 1 file(s) neither WARC/WET nor Reddit dumps, e.g. {folder / 'README.md'}" in \
+        capsys.readouterr().err
