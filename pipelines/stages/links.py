@@ -173,7 +173,7 @@ class LinksStage(Stage):
         summary = link_summary(_read_links(out, ["url", "domain", "n_posts", "subreddits", "score_sum"]), cfg.top_n)
         details = {
             "units": {"records_in": "posts (non-blank dump lines)", "records_out": "canonical URLs",
-                      "reasons": "posts (truncated_stream/corrupt_stream/unreadable: files)"},
+                      "reasons": "posts (truncated_stream/corrupt_stream/unreadable/empty_file: files)"},
             "dump_files": counters.get("dump_files", 0),
             "posts_read": counters.get("in", 0),
             "link_posts": counters.get("link_posts", 0),
