@@ -46,9 +46,10 @@ from corpus_tools.url_batch import canonical_batch
 STAGE = "links"
 
 # Reasons a record goes to the dead-letter output (bad input); every other reason is a filter decision.
-DEAD_LETTER_REASONS = frozenset({"bad_json", "not_object", "no_url", "bad_score", "truncated_stream", "corrupt_stream"})
+DEAD_LETTER_REASONS = frozenset({"bad_json", "not_object", "no_url", "bad_score", "truncated_stream", "corrupt_stream",
+                                 "empty_file"})
 # Reasons that describe a stream, not a post (they are not part of the post accounting).
-STREAM_REASONS = frozenset({"truncated_stream", "corrupt_stream"})
+STREAM_REASONS = frozenset({"truncated_stream", "corrupt_stream", "empty_file"})
 # Reasons that mean a record is not a link post at all (the rest were link posts, then filtered).
 _NOT_LINK_POSTS = ("bad_json", "not_object", "self_post", "no_url")
 

@@ -10,7 +10,8 @@ numbers) and, when a line or the stream itself is bad, a :class:`DumpProblem`
 with a machine-readable reason instead of raising, so that a caller can
 dead-letter it and carry on. A truncated or corrupt compressed stream ends the
 file (a compressed stream cannot be resynchronised), after every complete line
-before the damage has been yielded.
+before the damage has been yielded. A file of 0 bytes is one ``empty_file`` problem
+(a compressed stream that decompresses to nothing is a dump without lines: no problem).
 
 :func:`parse_submission` turns a line into a :class:`Submission`; :func:`parse_number` reads
 ``score``/``created_utc``, which real dumps store as int, float or string.
@@ -62,7 +63,7 @@ class DumpLine(NamedTuple):
 
 class DumpProblem(NamedTuple):
     line: int  # the line number at which the problem was seen
-    reason: str  # truncated_stream | corrupt_stream
+    reason: str  # truncated_stream | corrupt_stream | empty_file
     detail: str
 
 
@@ -204,8 +205,15 @@ def open_decompressed(fh: IO[bytes], name: str = "", compression: str | None = N
 # --------------------------------------------------------------------------- lines
 def iter_lines(fh: IO[bytes], name: str = "", compression: str | None = None) -> Iterator[bytes | DumpProblem]:
     """Every line of a dump as bytes (blank ones too: line *n* is the *n*-th item), then a
-    :class:`DumpProblem` if the stream is truncated or corrupt. The fast path under :func:`read_dump`."""
-    stream = open_decompressed(fh, name, compression)
+    :class:`DumpProblem` if the stream is truncated or corrupt, or the file has no bytes at all
+    (``empty_file``: no compressed stream, not even an empty one). The fast path under :func:`read_dump`."""
+    head = fh.read(8)
+    if not head:
+        yield DumpProblem(1, "empty_file", f"{name or 'stream'}: the file is empty (0 bytes)")
+        return
+    if compression is None:
+        compression = compression_of(name, head)
+    stream = open_decompressed(io.BufferedReader(_Prefixed(head, fh), READ_CHUNK), name, compression)
     line_no = 0
     try:
         for line_no, raw in enumerate(stream, 1):  # noqa: B007 - line_no is used after the loop

@@ -6,6 +6,7 @@ never raising on bad input and never ending early without saying so:
 
 * a response whose block/payload digest does not match (a truncated or altered body)
   → ``digest_mismatch``; a non-200 response → ``http_status``; a non-HTML one → ``not_html``;
+* a file of 0 bytes → one ``empty_file``;
 * a file whose first record is neither a WARC/1.x nor an ARC record (random bytes, a text or
   HTML page named ``.warc``) → one ``not_warc``. warcio reads any line of five words as an ARC
   header, so an ARC record must have ARC's numeric date and length;
@@ -319,12 +320,16 @@ def iter_warc(fh: BinaryIO, warc_file: str, stats: WarcStats | None = None) -> I
 
     One damaged stretch gives one ``corrupt_archive``/``truncated_record`` dead letter whose offset
     is where the stretch starts (the end of the last whole record); reading resumes at the next gzip
-    member. A file whose first record is neither WARC nor ARC is one ``not_warc`` dead letter. Reading
+    member. A file whose first record is neither WARC nor ARC is one ``not_warc`` dead letter, a file of
+    0 bytes one ``empty_file``. Reading
     that stops before the end of the file is a damaged stretch too, so no record is lost unreported.
     """
     stats = stats if stats is not None else WarcStats()
     fh.seek(0, io.SEEK_END)
     size = fh.tell()
+    if size == 0:  # warcio reads no record and no error from it: said here, or the file is lost unreported
+        yield new_reject(STAGE, "empty_file", source=warc_file, offset=0, detail="the file is empty (0 bytes)")
+        return
     fh.seek(0)
     is_gzip = fh.read(3) == GZIP_MAGIC
     base = 0

@@ -115,6 +115,22 @@ def test_cut_and_not_warc_files_are_dead_letters(shared_data, tmp_path):
     assert not any(k.startswith("skipped_") and k not in ("skipped_warcinfo", "skipped_request") for k in stats["counters"])
 
 
+def test_empty_warc_files_are_one_dead_letter_each_and_the_stage_goes_on(shared_data, tmp_path):
+    empty_gz, empty = tmp_path / "empty.warc.gz", tmp_path / "empty.warc"
+    empty_gz.write_bytes(b"")
+    empty.write_bytes(b"")
+    out = tmp_path / "run"
+    assert run_cli("extract", "--out", out, "--input", empty_gz, empty,
+                   shared_data / "warc" / "cc-main-2024-22-whirlwind.warc.wet.gz") == 0
+    rejected = pd.concat([pd.read_parquet(f) for f in shard_files(out / "docs" / "_rejected")])
+    assert sorted(zip(rejected.source, rejected.offset, rejected.reason)) == [
+        (str(empty), 0, "empty_file"), (str(empty_gz), 0, "empty_file")]
+    assert list(read_docs(out / "docs").url) == ["https://an.wikipedia.org/wiki/Escopete"]
+    stats = json.loads((out / "stats" / "extract.json").read_text())
+    assert stats["reasons"] == {"empty_file": 2}
+    assert stats["records_in"] == stats["records_out"] + sum(stats["reasons"].values()) == 3
+
+
 def test_skip_force_and_determinism(shared_data, tmp_path):
     src = shared_data / "warc" / "cc-main-2020-34-excerpt.warc.gz"
     a, b = tmp_path / "a", tmp_path / "b"

@@ -133,6 +133,24 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "matches no file" in capsys.readouterr().err
 
 
+def test_an_empty_dump_is_one_dead_letter_and_the_other_dumps_are_read(inputs, tmp_path):
+    """A 0-byte dump (no zstd frame at all) is one `empty_file` dead letter, counted like the other
+    whole-file reasons (truncated_stream ...) in files; the stage goes on with the other dumps.
+    (A zstd stream that decompresses to nothing is a dump without posts: no dead letter.)"""
+    empty = tmp_path / "RS_2005-08.zst"
+    empty.write_bytes(b"")
+    out = tmp_path / "run"
+    assert run_links(out, [str(empty), inputs[0]]) == 0
+    rejected = read_rows(out / "links" / "_rejected")
+    assert [(r["source"], r["offset"], r["reason"], r["detail"]) for r in rejected] == [
+        (str(empty), 1, "empty_file", f"{empty}: the file is empty (0 bytes)")]
+    stats = json.loads((out / "stats" / "links.json").read_text())
+    assert stats["reasons"]["empty_file"] == 1
+    assert stats["records_in"] == 103 and stats["details"]["dump_files"] == 2
+    rows = sorted(read_rows(out / "links"), key=lambda r: r["url"])
+    assert rows == collect_links([inputs[0]], PostFilter.from_config(Recipe().links)).rows
+
+
 def test_links_is_the_first_stage_of_webtext_run(inputs, tmp_path):
     out = tmp_path / "run"
     assert webtext(["run", "--input", *inputs[:2], "--out", str(out), "--stages", "links"]) == 0

@@ -126,6 +126,19 @@ def test_corrupt_zstd_block_keeps_every_line_decoded_before_it(raw_dump):
     assert "the rest of the file was not read" in problem.detail
 
 
+@pytest.mark.parametrize("name", ["RS.zst", "RS.xz", "RS.gz", "RS.ndjson", "no-extension"])
+def test_an_empty_file_is_one_empty_file_problem_and_an_empty_stream_none(tmp_path, name):
+    """0 bytes hold no compressed stream at all: one ``empty_file`` problem (the links stage's dead
+    letter). A stream that decompresses to nothing is a dump without lines: no problem."""
+    path = tmp_path / name
+    path.write_bytes(b"")
+    assert list(read_dump_path(str(path))) == [DumpProblem(1, "empty_file", f"{path}: the file is empty (0 bytes)")]
+    compress = {"RS.zst": zstd_long, "RS.xz": lzma.compress, "RS.gz": gzip.compress}.get(name)
+    if compress is not None:
+        assert len(compress(b"")) > 0
+        assert list(read_dump(io.BytesIO(compress(b"")), name)) == []
+
+
 def test_blank_lines_are_skipped_but_numbered():
     data = b'{"id": "a"}\n\n   \n{"id": "b"}\r\n{"id": "c"}'  # no final newline
     items = list(read_dump(io.BytesIO(data), "x.ndjson"))

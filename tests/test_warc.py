@@ -226,3 +226,18 @@ def test_arc_records_are_read_but_text_lines_are_not_arc(tmp_path):
     path.write_bytes(b"".join(gzip.compress(r) for r in words))
     items, _ = _items(path)
     assert [i["reason"] for i in items] == ["not_warc"]
+
+
+def test_an_empty_file_is_one_empty_file_dead_letter(shared_data, tmp_path):
+    """warcio reads no record and raises nothing on 0 bytes: without this the file vanished unreported."""
+    for name in ("empty.warc.gz", "empty.warc", "empty.wet.gz"):
+        path = tmp_path / name
+        path.write_bytes(b"")
+        items, stats = _items(path)
+        assert [(i["reason"], i["offset"], i["source"], i["detail"]) for i in items] == [
+            ("empty_file", 0, str(path), "the file is empty (0 bytes)")], name
+        assert not stats.skipped and not stats.notes
+    # one byte more is no longer empty: a gzip file cut inside its header, or a WARC file cut in its first line
+    one = tmp_path / "one.warc.gz"
+    one.write_bytes((shared_data / "warc" / CC_EXCERPT).read_bytes()[:1])
+    assert [i["reason"] for i in _items(one)[0]] == ["truncated_record"]

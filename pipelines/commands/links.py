@@ -8,7 +8,8 @@ def add_parser(sub):
                        description="Read Pushshift submission dumps (RS_*.zst|xz|bz2|gz or NDJSON), keep link "
                                    "posts to http(s) pages, canonicalise and group their URLs, keep URLs whose "
                                    "summed score reaches [links] min_karma (WebText: 3); write Parquet and "
-                                   "_urls.txt to RUN/links and dead letters to RUN/links/_rejected.")
+                                   "_urls.txt to RUN/links and dead letters to RUN/links/_rejected. WARC/WET files "
+                                   "(by suffix, else first bytes) are refused (webtext extract reads them).")
     add_stage_arguments(p, input_help="Reddit submission dumps: files, folders or globs (RS_*.zst ...)")
     return p
 

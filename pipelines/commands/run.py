@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
+from corpus_tools.input_kind import WARC
+from pipelines.input_files import input_files
 from pipelines.stage import StageError, add_stage_arguments, execute_stage, make_context
 from pipelines.stages import STAGES, available_stages, load_stage
 
-DUMP_SUFFIXES = (".zst", ".xz", ".bz2", ".gz", ".ndjson", ".jsonl", ".json")
-WARC_MARKERS = (".warc", ".wet", ".arc")
 # the stages before extract, and what their --input is instead of WARC/WET files
 NOT_WARC_READERS = {"links": "Reddit dumps", "fetch": "a links/ folder or URL lists"}
-
-
-def input_kind(paths: list[str]) -> str:
-    """'warc' for WARC/WET inputs (start at extract), 'dumps' for Reddit dumps (start at links)."""
-    kinds = {"warc" if any(m in p.lower() for m in WARC_MARKERS) else "dumps" for p in paths}
-    if len(kinds) > 1:
-        raise StageError("--input mixes WARC/WET files and Reddit dumps; run them as separate runs")
-    return kinds.pop()
 
 
 def add_parser(sub):
     p = sub.add_parser("run", help="run the whole pipeline (or --stages) into a run directory",
                        description="Run links → fetch → extract → filter → dedup → bloom → contamination → "
                                    "tokenize → datacard. Reddit dumps as --input start at links; WARC/WET files "
-                                   "start at extract. Finished stages are skipped; --force STAGE redoes one.")
+                                   "start at extract (each file's kind from its suffix, else its first bytes). "
+                                   "Finished stages are skipped; --force STAGE redoes one.")
     add_stage_arguments(p, input_help="Reddit dumps (RS_*.zst ...) or WARC/WET files/globs (default: [run] inputs)")
     p.add_argument("--stages", help="comma-separated subset of stages to run, in pipeline order")
     return p
@@ -31,20 +24,22 @@ def add_parser(sub):
 
 def select_stages(args, inputs: list[str] | None) -> list[str]:
     """The stages to run, in order; refuses (before anything runs) inputs mixing WARC/WET files and
-    Reddit dumps, whatever ``--stages`` says, and WARC/WET files for a run that starts before extract."""
-    kind = input_kind(inputs) if inputs else None
+    Reddit dumps, whatever ``--stages`` says, and WARC/WET files for a run that starts before extract.
+    The kind is decided from the files the inputs name (:mod:`pipelines.input_files`); inputs of no
+    known kind start at links, as dumps do (the links stage dead-letters what is no dump)."""
+    kind = input_files(inputs).kind() if inputs else None
     if args.stages:
         wanted = [s.strip() for s in args.stages.split(",") if s.strip()]
         unknown = [s for s in wanted if s not in STAGES]
         if unknown:
             raise StageError(f"unknown stage {unknown[0]!r} in --stages; stages are: {', '.join(STAGES)}")
         names = [s for s in STAGES if s in wanted]
-        if kind == "warc" and names and names[0] in NOT_WARC_READERS:
+        if kind == WARC and names and names[0] in NOT_WARC_READERS:
             raise StageError(f"--input holds WARC/WET files, but --stages starts at {names[0]}, which reads "
                              f"{NOT_WARC_READERS[names[0]]}; WARC/WET files start at extract")
         return names
     names = available_stages()
-    if kind == "warc":
+    if kind == WARC:
         names = [s for s in names if s not in NOT_WARC_READERS]
     return names
 

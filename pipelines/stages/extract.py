@@ -16,18 +16,19 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from corpus_tools.extract import extract_document, payload_to_document
+from corpus_tools.input_kind import DUMP, WARC_SUFFIXES
 from corpus_tools.recipe import ExtractConfig
 from corpus_tools.rundir import REJECTED_DIR, join
 from corpus_tools.schema import new_reject
 from corpus_tools.time_limit import TimeLimited
 from corpus_tools.warc import WarcPayload, WarcStats, iter_warc
 from pipelines.deadletter import DEAD_LETTER
+from pipelines.input_files import input_files
 from pipelines.metrics import counter
 from pipelines.parquet_io import ReadDocs, WriteDocs, WriteRejects, match_files
 from pipelines.stage import Stage, StageContext, StageError, StageResult
 
 NAME = "extract"
-WARC_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".arc.gz")
 
 
 class ReadWarcFn(beam.DoFn):
@@ -128,9 +129,15 @@ class ExtractStage(Stage):
     def run(self, ctx: StageContext) -> StageResult:
         from_fetch = not ctx.inputs
         sources = ctx.input_or(previous="fetch")
-        files = match_files(sources, suffixes=WARC_SUFFIXES)
+        inputs = input_files(sources)
+        inputs.refuse(DUMP, NAME)
+        files = inputs.warc
         if not files:
-            raise StageError(f"no WARC/WET files ({', '.join(WARC_SUFFIXES)}) in {', '.join(sources)}")
+            raise StageError(f"no WARC/WET files ({', '.join(WARC_SUFFIXES)}, or starting with a WARC record) "
+                             f"in {', '.join(sources)}")
+        if inputs.other:
+            ctx.log(f"[{NAME}] not read: {len(inputs.other)} file(s) neither WARC/WET nor Reddit dumps, "
+                    f"e.g. {inputs.other[0]}")
         # Record WARC names relative to the run's warc/ folder when they are the fetch stage's.
         name_of = {f: posixpath.basename(f) for f in files} if from_fetch else {f: f for f in files}
         out = ctx.run.stage_dir(NAME)

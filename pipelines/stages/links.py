@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from corpus_tools.input_kind import WARC
 from corpus_tools.links import (
     LinkCollector,
     PostFilter,
@@ -30,6 +31,7 @@ from corpus_tools.rundir import REJECTED_DIR, join
 from corpus_tools.schema import LINK_SCHEMA, new_reject
 from corpus_tools.urls import read_domain_list
 from pipelines.deadletter import DEAD_LETTER
+from pipelines.input_files import input_files
 from pipelines.metrics import counter
 from pipelines.parquet_io import WriteRejects, match_files, shard_name, write_parquet_table
 from pipelines.stage import Stage, StageContext, StageError, StageResult
@@ -143,7 +145,9 @@ class LinksStage(Stage):
     def run(self, ctx: StageContext) -> StageResult:
         if not ctx.inputs:
             raise StageError("the links stage needs Reddit submission dumps: pass --input RS_*.zst ...")
-        files = match_files(ctx.inputs)
+        inputs = input_files(ctx.inputs)
+        inputs.refuse(WARC, NAME)  # a WARC read as NDJSON would be thousands of bad_json dead letters
+        files = sorted(inputs.dumps + inputs.other)  # of no known kind: read, and dead-lettered if no dump
         if not files:
             raise StageError(f"no dump files in {', '.join(ctx.inputs)}")
         cfg = ctx.recipe.links
@@ -169,7 +173,7 @@ class LinksStage(Stage):
         summary = link_summary(_read_links(out, ["url", "domain", "n_posts", "subreddits", "score_sum"]), cfg.top_n)
         details = {
             "units": {"records_in": "posts (non-blank dump lines)", "records_out": "canonical URLs",
-                      "reasons": "posts (truncated_stream/corrupt_stream/unreadable: files)"},
+                      "reasons": "posts (truncated_stream/corrupt_stream/unreadable/empty_file: files)"},
             "dump_files": counters.get("dump_files", 0),
             "posts_read": counters.get("in", 0),
             "link_posts": counters.get("link_posts", 0),

@@ -1,0 +1,71 @@
+"""What kind of input a file is: a web archive (WARC, WET or ARC: the extract stage's input) or a
+Pushshift Reddit submission dump (NDJSON, maybe compressed: the links stage's input).
+
+The one list of recognised suffixes (:data:`WARC_SUFFIXES`, :data:`DUMP_SUFFIXES`); every reader of
+input kinds (``webtext run`` choosing its first stage, the links and extract stages refusing the
+other kind) decides through :func:`kind_of`:
+
+1. by the name, when its suffix says (case-insensitive): ``x.warc.gz`` is a WARC file whatever it
+   holds (the extract stage dead-letters one that is no WARC as ``not_warc``), ``RS_2019-01.zst`` a
+   dump;
+2. else (``.gz``, ``.txt``, no extension ...) by the first bytes (:func:`kind_of_head`): gzip is
+   decompressed a little, since WARC and NDJSON are both gzipped; a WARC record starts with
+   ``WARC/``, an ARC file with ``filedesc://``, a dump line with ``{``; zstd, xz and bz2 are dumps
+   (the WARC reader takes plain and gzip files only).
+
+A file neither says is of no known kind (``None``): a README in a folder of WARC files.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Callable
+
+from corpus_tools.reddit import compression_of
+
+WARC = "warc"  # WARC/WET/ARC file: read by the extract stage
+DUMP = "dump"  # Reddit submission dump: read by the links stage
+DESCRIPTION = {WARC: "a WARC/WET file", DUMP: "a Reddit dump"}
+
+WARC_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".arc", ".arc.gz")
+# ``.gz`` is either kind (RS_2011-01.gz, crawl.gz) and ``.txt`` anything: those are read to decide
+DUMP_SUFFIXES = (".zst", ".zstd", ".xz", ".lzma", ".bz2", ".ndjson", ".jsonl", ".json")
+HEAD_BYTES = 1 << 16  # bytes read from a file whose name does not say (gzip: decompressed in part)
+_BOM = b"\xef\xbb\xbf"
+
+
+def kind_of_name(name: str) -> str | None:
+    """:data:`WARC` or :data:`DUMP` when the name's suffix says, else None."""
+    lower = name.lower()
+    if lower.endswith(WARC_SUFFIXES):
+        return WARC
+    if lower.endswith(DUMP_SUFFIXES):
+        return DUMP
+    return None
+
+
+def kind_of_head(head: bytes) -> str | None:
+    """:data:`WARC` or :data:`DUMP` from a file's first bytes, else None (empty, or neither)."""
+    compression = compression_of("", head)
+    if compression in ("zstd", "xz", "bz2"):
+        return DUMP
+    if compression == "gzip":
+        try:
+            head = zlib.decompressobj(31).decompress(head)
+        except zlib.error:
+            return None
+    text = head.removeprefix(_BOM).lstrip()
+    if text.startswith((b"WARC/", b"filedesc://")):
+        return WARC
+    if text.startswith(b"{"):
+        return DUMP
+    return None
+
+
+def kind_of(name: str, read_head: Callable[[], bytes]) -> tuple[str | None, str]:
+    """The kind of the file ``name`` and what decided it (``"name"`` or ``"content"``);
+    ``read_head()`` (its first :data:`HEAD_BYTES` bytes) is called only when the name does not say."""
+    kind = kind_of_name(name)
+    if kind is not None:
+        return kind, "name"
+    return kind_of_head(read_head()), "content"
