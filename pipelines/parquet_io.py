@@ -132,16 +132,23 @@ def _is_folder(path: str) -> bool:
 def match_files(patterns: list[str], suffixes: tuple[str, ...] | None = None) -> list[str]:
     """Expand globs and folders (direct children only) through Beam FileSystems to sorted files.
 
-    Names starting with ``_`` or ``.`` (markers, temp files) are never included.
+    Of a folder or glob, names starting with ``_`` or ``.`` (markers, temp files) are never included,
+    nor (given ``suffixes``) names without one of them. A file named outright (no glob character) is
+    included whatever its name: the user chose it, so it is read, or refused by its reader, never
+    skipped in silence.
     """
     out: list[str] = []
     for pattern in patterns:
-        spec = FileSystems.join(pattern.rstrip("/"), "*") if _is_folder(pattern) else pattern
+        folder = _is_folder(pattern)
+        spec = FileSystems.join(pattern.rstrip("/"), "*") if folder else pattern
+        named = not folder and not any(c in pattern for c in "*?[")
         for m in FileSystems.match([spec])[0].metadata_list:
             name = posixpath.basename(m.path)
-            if name.startswith(("_", ".")) or name.endswith(".tmp"):
+            if named:
+                out.append(m.path)
+            elif name.startswith(("_", ".")) or name.endswith(".tmp"):
                 continue
-            if suffixes is None or m.path.endswith(suffixes):
+            elif suffixes is None or m.path.endswith(suffixes):
                 out.append(m.path)
     return sorted(set(out))
 

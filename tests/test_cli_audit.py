@@ -146,9 +146,41 @@ def test_corrupt_parquet_input_is_one_line_before_any_pipeline(bad_files, capsys
 
 def test_jsonl_given_to_a_document_stage_is_an_error_not_an_empty_corpus(bad_files, capsys):
     run = bad_files / "run"
+    # named outright, the file is read as what the stage reads, so refused as not Parquet (a folder or
+    # glob holding only it: no Parquet document files in it)
     assert main(["filter", "--out", str(run), "--input", str(bad_files / "docs.jsonl")]) == 2
+    assert f"{bad_files / 'docs.jsonl'} is not a readable Parquet file" in _one_error_line(capsys, "filter")
+    assert not RunDir(run).is_done("filter")
+    assert main(["filter", "--out", str(run), "--input", str(bad_files / "*.jsonl")]) == 2
     assert "no Parquet document files" in _one_error_line(capsys, "filter")
     assert not RunDir(run).is_done("filter")
+
+
+def _no_rules_recipe(tmp_path) -> str:
+    path = tmp_path / "keep-all.toml"
+    path.write_text("[filter]\nlanguages = []\nmin_language_score = 0.0\nrules = []\n")
+    return str(path)
+
+
+def test_a_parquet_file_named_outright_is_read_whatever_its_suffix(tmp_path, capsys):
+    # decontaminate listed such a file (and checked it) but its reader kept only *.parquet names, so it
+    # was skipped in silence; every document stage now reads a file it is given by name
+    import pandas as pd
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    docs = [_doc(f"https://e.org/{i}", f"document {i} " * 20) for i in range(3)]
+    write_records(docs[:2], str(corpus / "part-0.parquet"))
+    write_records(docs[2:], str(corpus / "extra.pq"))
+    run = tmp_path / "run"
+    assert main(["filter", "--out", str(run), "--input", str(corpus / "part-0.parquet"), str(corpus / "extra.pq"),
+                 "--recipe", _no_rules_recipe(tmp_path)]) == 0
+    kept = pd.read_parquet(run / "filtered")
+    assert sorted(kept["id"]) == sorted(d["id"] for d in docs)
+    capsys.readouterr()
+    assert main(["filter", "--out", str(tmp_path / "run2"), "--input", str(corpus),
+                 "--recipe", _no_rules_recipe(tmp_path)]) == 0  # of a folder, *.parquet only
+    assert sorted(pd.read_parquet(tmp_path / "run2" / "filtered")["id"]) == sorted(d["id"] for d in docs[:2])
 
 
 def test_decontaminate_refuses_files_that_are_not_parquet(bad_files, capsys):

@@ -60,10 +60,9 @@ def add_parser(sub):
 
 def main(args) -> int:
     from corpus_tools.contamination import BenchmarkError, DecontaminationConfig, decontamination_parameters, read_benchmark
-    from corpus_tools.shards import expand_paths
     from pipelines.decontamination import run_decontamination
     from pipelines.errors import UserError
-    from pipelines.parquet_io import check_parquet_files
+    from pipelines.parquet_io import match_files
 
     _fill_from_recipe(args)
     if args.n < 1 or args.window < 0 or args.min_piece < 0 or args.max_splits < 0 or args.max_doc_freq < 1:
@@ -77,10 +76,9 @@ def main(args) -> int:
         benches = [read_benchmark(spec) for spec in args.bench]
     except BenchmarkError as e:
         raise UserError(str(e)) from None
-    files = expand_paths(args.input)
+    files = match_files(args.input, suffixes=(".parquet",))  # and any file named outright
     if not files:
         raise UserError(f"--input: no Parquet files in {' '.join(args.input)}")
-    check_parquet_files(files, every_file=True)  # a file named outright must be Parquet, whatever its name
     cfg = DecontaminationConfig(n=args.n, window=args.window, min_piece=args.min_piece,
                                 max_splits=args.max_splits, max_doc_freq=args.max_doc_freq)
     doc_counts, ngram_counts = run_decontamination(files, benches, cfg, args.out, args.num_shards,
