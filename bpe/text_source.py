@@ -40,8 +40,8 @@ TEXT_DOCS = ("line", "paragraph", "file")
 # Why a record is not a document (the dead letter's ``reason``).
 NOT_JSON = "not_json"  # a JSONL line that does not parse
 NOT_UTF8 = "not_utf8"  # a text or JSONL line (or paragraph, or file) with bytes that are not UTF-8
-NO_TEXT = "no_text"  # a null text, an object without `text`, a JSON value that is neither string nor object
-TEXT_NOT_STRING = "text_not_string"  # `text` is a number, a list...
+NO_TEXT = "missing_text"  # (the reason filter, dedup, bloom give) a null text, an object without `text`, a JSON value that is neither string nor object
+TEXT_NOT_STRING = "bad_text"  # (as filter, dedup, bloom say) `text` is a number, a list...
 
 
 class InputFileError(ValueError):

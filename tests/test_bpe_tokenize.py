@@ -174,8 +174,8 @@ def test_bad_records_go_to_on_bad_with_where_they_were(tmp_path):
     jl.write_bytes(b'"s1"\n{"text": null}\n{"id": "x"}\n{"text": ["l"]}\n7\n{nope\n{"text": "\xff"}\n{"text": "ok", "id": "i"}\n')
     bad = []
     assert list(iter_documents(str(jl), on_bad=bad.append)) == [(make_doc_id(None, "s1"), "s1"), ("i", "ok")]
-    assert [(b.offset, b.reason) for b in bad] == [(2, "no_text"), (3, "no_text"), (4, "text_not_string"),
-                                                   (5, "no_text"), (6, "not_json"), (7, "not_utf8")]
+    assert [(b.offset, b.reason) for b in bad] == [(2, "missing_text"), (3, "missing_text"), (4, "bad_text"),
+                                                   (5, "missing_text"), (6, "not_json"), (7, "not_utf8")]
 
 
 def test_iter_ids_are_the_ids_of_the_documents(tmp_path):
@@ -195,4 +195,4 @@ def test_iter_ids_are_the_ids_of_the_documents(tmp_path):
     assert list(iter_ids(path)) == expected
     bad = []
     assert [i for i, _ in iter_documents(path, on_bad=bad.append)] == expected
-    assert [(b.offset, b.reason, b.unit) for b in bad] == [(4600, "no_text", "row")]
+    assert [(b.offset, b.reason, b.unit) for b in bad] == [(4600, "missing_text", "row")]

@@ -283,15 +283,15 @@ def test_bad_records_are_dead_letters_and_the_rest_is_tokenized_as_if_alone(docs
     rejected = pq.read_table(str(tokens / "_rejected")).to_pylist()
     assert [(r["stage"], r["source"], r["offset"], r["reason"]) for r in rejected] == [
         ("tokenize", str(mixed / "a.jsonl"), 3, "not_json"),
-        ("tokenize", str(mixed / "a.jsonl"), 5, "no_text"),
-        ("tokenize", str(mixed / "a.jsonl"), 7, "text_not_string"),
-        ("tokenize", str(mixed / "a.jsonl"), 9, "no_text"),
+        ("tokenize", str(mixed / "a.jsonl"), 5, "missing_text"),
+        ("tokenize", str(mixed / "a.jsonl"), 7, "bad_text"),
+        ("tokenize", str(mixed / "a.jsonl"), 9, "missing_text"),
         ("tokenize", str(mixed / "a.jsonl"), 11, "not_utf8"),
         ("tokenize", str(mixed / "b.txt"), 4, "not_utf8"),
-        ("tokenize", str(mixed / "c.parquet"), 2, "no_text"),  # 0-based row
+        ("tokenize", str(mixed / "c.parquet"), 2, "missing_text"),  # 0-based row
     ]
     assert "byte 0xe9" in rejected[4]["detail"] and "null-text" in rejected[6]["detail"]
-    assert stats["reasons"] == {"no_text": 3, "not_json": 1, "not_utf8": 2, "text_not_string": 1}
+    assert stats["reasons"] == {"bad_text": 1, "missing_text": 3, "not_json": 1, "not_utf8": 2}
     assert stats["records_out"] == clean_stats["records_out"] == len(recs[:120])
     assert stats["records_in"] == stats["records_out"] + sum(stats["reasons"].values())
     assert stats["counters"]["reason.not_utf8"] == 2 and stats["counters"]["in"] == stats["records_in"]
