@@ -6,7 +6,7 @@ never raising on bad input and never ending early without saying so:
 
 * a response whose block/payload digest does not match (a truncated or altered body)
   → ``digest_mismatch``; a non-200 response → ``http_status``; a non-HTML one → ``not_html``;
-* a file of 0 bytes → one ``empty_file``;
+* a file of 0 bytes, or a small gzip file of nothing (empty streams) → one ``empty_file``;
 * a file whose first record is neither a WARC/1.x nor an ARC record (random bytes, a text or
   HTML page named ``.warc``) → one ``not_warc``. warcio reads any line of five words as an ARC
   header, so an ARC record must have ARC's numeric date and length;
@@ -315,13 +315,25 @@ def _starts_as_warc(fh: BinaryIO, is_gzip: bool) -> bool:
     return bool(head) and (head.startswith(b"WARC/") or b"WARC/1.".startswith(head))
 
 
+_SMALL_GZIP = 4096  # a gzip file this small is checked for holding nothing at all (an empty stream)
+
+
+def _gzip_holds_nothing(fh: BinaryIO) -> bool:
+    """Whether the (small) gzip file ``fh`` decompresses, whole, to no bytes."""
+    fh.seek(0)
+    try:
+        return gzip.decompress(fh.read()) == b""
+    except (OSError, EOFError, zlib.error):
+        return False  # damaged: the reader says where
+
+
 def iter_warc(fh: BinaryIO, warc_file: str, stats: WarcStats | None = None) -> Iterator[WarcPayload | dict]:
     """Every candidate document and every dead letter of one WARC/WET (or ARC) file, plain or gzip.
 
     One damaged stretch gives one ``corrupt_archive``/``truncated_record`` dead letter whose offset
     is where the stretch starts (the end of the last whole record); reading resumes at the next gzip
     member. A file whose first record is neither WARC nor ARC is one ``not_warc`` dead letter, a file of
-    0 bytes one ``empty_file``. Reading
+    0 bytes (or gzip of nothing) one ``empty_file``. Reading
     that stops before the end of the file is a damaged stretch too, so no record is lost unreported.
     """
     stats = stats if stats is not None else WarcStats()
@@ -332,6 +344,10 @@ def iter_warc(fh: BinaryIO, warc_file: str, stats: WarcStats | None = None) -> I
         return
     fh.seek(0)
     is_gzip = fh.read(3) == GZIP_MAGIC
+    if is_gzip and size <= _SMALL_GZIP and _gzip_holds_nothing(fh):
+        yield new_reject(STAGE, "empty_file", source=warc_file, offset=0,
+                         detail=f"the file ({size} bytes) is gzip of nothing: it holds no record")
+        return
     base = 0
     records = 0  # whole records read so far, in all stretches
     damage: _Damage | None = None  # the damaged stretch being skipped, reported when it is known where it ends

@@ -237,6 +237,13 @@ def test_an_empty_file_is_one_empty_file_dead_letter(shared_data, tmp_path):
         assert [(i["reason"], i["offset"], i["source"], i["detail"]) for i in items] == [
             ("empty_file", 0, str(path), "the file is empty (0 bytes)")], name
         assert not stats.skipped and not stats.notes
+    # gzip of nothing (one or two empty members) holds no record either: empty, not cut short
+    for members in (1, 2):
+        path = tmp_path / f"nothing-{members}.warc.gz"
+        path.write_bytes(gzip.compress(b"") * members)
+        items, _ = _items(path)
+        assert [(i["reason"], i["offset"]) for i in items] == [("empty_file", 0)], members
+        assert "gzip of nothing" in items[0]["detail"]
     # one byte more is no longer empty: a gzip file cut inside its header, or a WARC file cut in its first line
     one = tmp_path / "one.warc.gz"
     one.write_bytes((shared_data / "warc" / CC_EXCERPT).read_bytes()[:1])
