@@ -7,6 +7,8 @@ import logging
 import apache_beam as beam
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
+from pipelines.errors import UserError
+
 # Runner names that mean "run here": we pick Beam's FnApiRunner explicitly so that no
 # machine tries (and, offline, fails) to download the Prism runner first.
 LOCAL_RUNNERS = {None, "", "DirectRunner", "direct", "FnApiRunner"}
@@ -44,7 +46,17 @@ def new_pipeline(beam_args: list[str]) -> beam.Pipeline:
 
         # Multi-process workers import our DoFns from the installed package, not __main__.
         return beam.Pipeline(runner=FnApiRunner(), options=options)
-    return beam.Pipeline(options=options)
+    try:
+        return beam.Pipeline(options=options)
+    except ValueError as e:
+        # Beam checks a remote runner's options here ("Pipeline has validations errors:" then one
+        # line each: a DataflowRunner without gs:// temp/staging locations, a missing project):
+        # the user's flags, so one line, not a traceback.
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        if not lines or not lines[0].startswith("Pipeline has validations errors"):
+            raise
+        runner = options.view_as(StandardOptions).runner
+        raise UserError(f"--runner {runner}: Beam refused the pipeline options: {' '.join(lines[1:])}") from None
 
 
 def describe_runner(beam_args: list[str]) -> str:
