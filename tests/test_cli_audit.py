@@ -16,7 +16,7 @@ from corpus_tools.shards import write_records
 from pipelines.webtext import _remote_paths, main
 
 STATS_KEYS = {"stage", "records_in", "records_out", "reasons", "counters", "details", "parameters", "inputs",
-              "outputs", "started_at", "finished_at", "elapsed_s", "versions"}
+              "outputs", "execution_id", "input_executions", "started_at", "finished_at", "elapsed_s", "versions"}
 
 
 def _one_error_line(capsys, command: str) -> str:
@@ -431,6 +431,27 @@ def test_decontaminate_records_into_the_run_and_the_card_shows_it(tmp_path, caps
     assert main(["decontaminate", "--input", str(corpus), "--bench", f"mybench={bench}", "--out",
                  str(tmp_path / "narrow"), "--run", str(run_dir), "--window", "200"]) == 0
     assert json.loads((run_dir / "stats" / "decontaminate.json").read_text())["records_out"] == 6
+
+
+def test_decontaminate_stats_name_the_execution_of_the_run_output_they_read(tmp_path, capsys):
+    # docs/architecture.md: every stats file has an execution_id and the input_executions of the run
+    # outputs it read; decontaminate's --run stats were missing both.
+    docs = [_doc(f"https://b.example/{i}", _words(f"doc{i}x", 40)) for i in range(3)]
+    corpus = tmp_path / "corpus"
+    write_records(docs, str(corpus / "part-00000-of-00001.parquet"))
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text(json.dumps({"text": _words("doc1x", 20)}) + "\n")
+    run_dir = tmp_path / "run"
+    assert main(["dedup", "--out", str(run_dir), "--input", str(corpus)]) == 0
+    dedup_id = json.loads((run_dir / "stats" / "dedup.json").read_text())["execution_id"]
+    for n, given in enumerate((str(run_dir / "dedup"), str(run_dir / "dedup") + "/*.parquet", str(corpus))):
+        assert main(["decontaminate", "--input", given, "--bench", f"b={bench}", "--out", str(tmp_path / f"out{n}"),
+                     "--run", str(run_dir)]) == 0
+        stats = json.loads((run_dir / "stats" / "decontaminate.json").read_text())
+        assert STATS_KEYS <= set(stats), STATS_KEYS - set(stats)
+        assert len(stats["execution_id"]) == 32 and stats["execution_id"] != dedup_id
+        assert stats["input_executions"] == ({} if given == str(corpus) else {"dedup": dedup_id}), given
+    capsys.readouterr()
 
 
 def test_card_shows_the_records_decontaminate_rejected_also_from_an_old_run(tmp_path, capsys):

@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import time
+import uuid
 
 from apache_beam.io.filesystems import FileSystems
 
@@ -115,13 +116,24 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _inside(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or a file or glob directly in it."""
+    def norm(p: str) -> str:
+        return p.rstrip("/") if "://" in p else os.path.abspath(p)
+    path, folder = norm(path), norm(folder)
+    return path == folder or (path.startswith(folder + "/") and "/" not in path[len(folder) + 1:])
+
+
 def record_stats(args, counts: dict, started: str, elapsed: float) -> str:
     """``RUN/stats/decontaminate.json`` in the stats contract: records in, documents (pieces
     included) out, the documents dropped and the records rejected by reason, every count in ``details``."""
-    from corpus_tools.rundir import REJECTED_DIR, RunDir
+    from corpus_tools.rundir import REJECTED_DIR, STAGE_DIRS, RunDir
     from corpus_tools.versions import library_versions
 
     run = RunDir(args.run)
+    # the run's stage outputs it read (--input RUN/dedup, or files and globs in it), by execution id
+    # as a stage records them, so the stats name which execution of the corpus was decontaminated
+    read = [s for s in STAGE_DIRS if any(_inside(i, run.stage_dir(s)) for i in args.input)]
     reasons = {"too_many_splits": counts["documents_dropped_too_many_splits"],
                "all_pieces_short": counts["documents_dropped_all_pieces_short"], **counts["rejected"]}
     stats = {
@@ -139,6 +151,8 @@ def record_stats(args, counts: dict, started: str, elapsed: float) -> str:
         "inputs": list(args.input),
         "outputs": {"docs": args.out, "counts": os.path.join(args.out, COUNTS_FILE),
                     "rejected": os.path.join(args.out, REJECTED_DIR)},
+        "execution_id": uuid.uuid4().hex,
+        "input_executions": {s: (run.read_stats(s) or {}).get("execution_id") for s in read},
         "started_at": started,
         "finished_at": _now(),
         "elapsed_s": round(elapsed, 3),
