@@ -92,10 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         check_remote_paths(argv, beam=args.command in BEAM_COMMANDS)
         return int(module.main(args) or 0)
     except _user_errors() as e:
-        print(f"webtext {args.command}: error: {_user_message(e)}", file=sys.stderr)
+        print(f"{command.prog}: error: {_user_message(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C: a finished stage stays finished, the interrupted one reruns
-        print(f"webtext {args.command}: interrupted", file=sys.stderr)
+        print(f"{command.prog}: interrupted", file=sys.stderr)
         return 128 + 2  # the shell's status for SIGINT
     except BrokenPipeError:  # `webtext bpe encode ... | head`: the reader left; stop quietly, as cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         inner = e.__cause__ or e.__context__
         if not isinstance(inner, _user_errors()):
             raise
-        print(f"webtext {args.command}: error: {_user_message(inner)}", file=sys.stderr)
+        print(f"{command.prog}: error: {_user_message(inner)}", file=sys.stderr)
         return 2
 
 

@@ -101,6 +101,16 @@ def test_a_usage_error_after_the_command_names_the_command(argv, command, capsys
     assert err.endswith(f"(see 'webtext {command} --help')"), err
 
 
+def test_an_input_error_of_a_sub_command_names_the_sub_command(tmp_path, capsys):
+    # usage errors already named it; the errors a command raises on its inputs now do too
+    assert main(["contamination", "report", "--bloom", str(tmp_path), "--bench", "x=y.jsonl", "--out",
+                 str(tmp_path / "r")]) == 2
+    assert _one_error_line(capsys, "contamination report").startswith(
+        f"webtext contamination report: error: {tmp_path}: no bloom.json")
+    assert main(["bpe", "encode", "--tokenizer", str(tmp_path / "none")]) == 2
+    assert _one_error_line(capsys, "bpe encode").startswith("webtext bpe encode: error: ")
+
+
 def test_help_still_prints_usage_and_exits_0(capsys):
     with pytest.raises(SystemExit) as e:
         main(["decontaminate", "--help"])
@@ -566,7 +576,7 @@ def test_ctrl_c_stops_with_one_line_and_status_130(shared_data):
     proc.send_signal(signal.SIGINT)  # while it waits for more input
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 130
-    assert err.strip() == "webtext bpe: interrupted"
+    assert err.strip() == "webtext bpe encode: interrupted"  # the sub-command, as usage errors name it
 
 
 def test_run_directory_layout_and_stats_contract_on_real_warc(shared_data, tmp_path):
