@@ -20,6 +20,7 @@ from typing import Any, Callable
 from corpus_tools.recipe import Recipe, RecipeError, load_recipe
 from corpus_tools.rundir import RunDir, join
 from corpus_tools.versions import library_versions
+from pipelines.errors import UserError
 from pipelines.metrics import collect_counters, split_counters
 from pipelines.options import describe_runner, new_pipeline
 
@@ -180,7 +181,7 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
     started, t0 = _now(), time.perf_counter()
     try:
         result = stage.run(ctx)
-    except StageError:
+    except (StageError, UserError):  # refused on its inputs or options: nothing ran
         if new_root:  # everything in it is this refused stage's
             run.remove_tree(run.root)
         elif before is not None:

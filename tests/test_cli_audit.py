@@ -238,7 +238,7 @@ def test_runner_options_beam_finds_invalid_are_one_line(tmp_path, capsys):
     assert main(argv) == 2
     line = _one_error_line(capsys, "filter")
     assert "DataflowRunner" in line and "temp_location" in line and "staging_location" in line
-    assert not (tmp_path / "run" / "filtered" / "_SUCCESS").exists()
+    assert not (tmp_path / "run").exists()  # refused before anything ran: no run folder, no recipe.toml
 
 
 def test_bloom_check_on_a_truncated_partition_is_one_line(tmp_path, capsys):
