@@ -134,6 +134,40 @@ class RunDir:
         self.remove_tree(self.stage_dir(stage))
         self.remove_file(self.stats_path(stage))
 
+    def set_aside(self, stage: str) -> str | None:
+        """Clear a stage before it is (re)run, keeping what it had until it is known to run: in a
+        local run directory its folder and stats move to ``RUN/.previous-<stage>/`` (a rename),
+        for :meth:`restore_stage` when the stage refuses to run, :meth:`drop_aside` otherwise.
+        A remote run directory (where a rename is a copy) is cleared at once; returns None then."""
+        if _remote(self.root):
+            self.clear_stage(stage)
+            return None
+        aside = self.path(f".previous-{stage}")
+        self.remove_tree(aside)  # left by a run that was killed
+        found = [(src, name) for src, name in ((self.stage_dir(stage), "dir"), (self.stats_path(stage), "stats.json"))
+                 if os.path.exists(src)]
+        if not found:  # nothing to keep (and no folder made: --out may not be one)
+            return None
+        os.makedirs(aside)
+        for src, name in found:
+            os.replace(src, os.path.join(aside, name))
+        return aside
+
+    def restore_stage(self, stage: str, aside: str | None) -> None:
+        """Put back what :meth:`set_aside` moved, replacing whatever the stage wrote since."""
+        if aside is None:
+            return
+        self.clear_stage(stage)
+        for name, dst in (("dir", self.stage_dir(stage)), ("stats.json", self.stats_path(stage))):
+            if os.path.exists(os.path.join(aside, name)):
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                os.replace(os.path.join(aside, name), dst)
+        self.drop_aside(aside)
+
+    def drop_aside(self, aside: str | None) -> None:
+        if aside is not None:
+            self.remove_tree(aside)
+
     def write_stats(self, stage: str, stats: dict[str, Any]) -> None:
         self.write_text(self.stats_path(stage), json.dumps(stats, indent=2, sort_keys=True, default=str) + "\n")
 

@@ -10,6 +10,7 @@ limit the child is killed (and a fresh one started on the next call), and the ca
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 from typing import Any, Callable
 
 
@@ -65,7 +66,15 @@ class TimeLimited:
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
         self._proc = self._ctx.Process(target=_serve, args=(self.fn, child, self.warmup), daemon=True)
-        self._proc.start()
+        # The child starts with SIGINT blocked, and keeps it so: Ctrl-C reaches the whole process
+        # group, and it is the parent's to handle (this daemon child ends with it); in the child
+        # it printed a second traceback, or came back as the call's error. A Ctrl-C during the
+        # start is delivered to the parent when it unblocks.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._proc.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         child.close()
         self._conn = parent
         try:

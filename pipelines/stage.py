@@ -165,7 +165,9 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
                 f"(run again since); redo it with --force {stage.name}")
         ctx.log(f"[{stage.name}] already done in {run.stage_dir(stage.name)} (use --force {stage.name} to redo)")
         return None
-    run.clear_stage(stage.name)
+    # The stage's previous outputs are set aside, not deleted, until it runs: a forced stage that
+    # refuses its inputs (StageError) leaves the run as it was, its finished outputs included.
+    previous = run.set_aside(stage.name)
     # The resolved recipe is recorded before the stage runs (the datacard stage reads it), and
     # taken back when the stage refuses its inputs: a command that fails on its arguments or
     # inputs leaves the run's recipe.toml as it was (none, nor a run folder, for a new RUN).
@@ -184,11 +186,17 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
     except (StageError, UserError):  # refused on its inputs or options: nothing ran
         if new_root:  # everything in it is this refused stage's
             run.remove_tree(run.root)
-        elif before is not None:
+            raise
+        run.restore_stage(stage.name, previous)
+        if before is not None:
             run.write_text(run.recipe_path, before)
         else:
             run.remove_file(run.recipe_path)
         raise
+    except BaseException:  # a crash or Ctrl-C: the stage is not done and a rerun redoes it
+        run.drop_aside(previous)
+        raise
+    run.drop_aside(previous)
     elapsed = time.perf_counter() - t0
     c_in, c_out, c_reasons = split_counters(ctx.counters)
     if ctx.ran_beam:  # a counter that never fired counted nothing

@@ -16,6 +16,7 @@ import re
 import sys
 
 from pipelines.errors import UserError
+from pipelines.interrupts import user_interrupts
 
 COMMANDS: tuple[str, ...] = (
     "run", "links", "fetch", "extract", "filter", "dedup", "quality", "bloom", "contamination",
@@ -90,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(f"pipelines.commands.{args.command}")
     try:
         check_remote_paths(argv, beam=args.command in BEAM_COMMANDS)
-        return int(module.main(args) or 0)
+        with user_interrupts():  # Ctrl-C inside a Beam step too (Beam re-raises it as a RuntimeError)
+            return int(module.main(args) or 0)
     except _user_errors() as e:
         print(f"{command.prog}: error: {_user_message(e)}", file=sys.stderr)
         return 2
