@@ -158,6 +158,7 @@ def test_bloom_and_decontaminate_refuse_a_file_that_cannot_hold_documents(comman
             "decontaminate": ["decontaminate", "--input", str(folder), "--bench", f"b={bench}", "--out", str(out)]}
     assert webtext(argv[command]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        f"webtext {command}: error: {folder / 'part-1.parquet'} is not a document file: "
+        f"webtext {'bloom build' if command == 'bloom' else command}: error: {folder / 'part-1.parquet'} "
+        "is not a document file: "
         "no 'text' column (its columns: id, url)"]
     assert not out.exists()

@@ -318,7 +318,7 @@ def test_a_file_that_cannot_be_documents_is_one_line_naming_it(tmp_path, shared_
         assert str(bad) in line and words in line, line
         assert not (run / "tokens" / "_SUCCESS").exists()
         assert cli("bpe", "train", "--input", good, bad, "--out", tmp_path / "tok", "--vocab-size", "300") == 2
-        line = _error_line(capsys, "bpe")
+        line = _error_line(capsys, "bpe train")
         assert str(bad) in line and words in line, line
     assert not (tmp_path / "tok").exists()
 
@@ -327,11 +327,11 @@ def test_bpe_train_refuses_empty_input_and_names_the_records_it_skips(shared_dat
     empty = tmp_path / "empty"
     empty.mkdir()
     assert cli("bpe", "train", "--input", empty, "--out", tmp_path / "tok0", "--vocab-size", "300") == 2
-    assert "matches no file" in _error_line(capsys, "bpe")
+    assert "matches no file" in _error_line(capsys, "bpe train")
     blank = tmp_path / "blank.txt"
     blank.write_text("\n\n")
     assert cli("bpe", "train", "--input", blank, "--out", tmp_path / "tok0", "--vocab-size", "300") == 2
-    assert "no documents" in _error_line(capsys, "bpe")
+    assert "no documents" in _error_line(capsys, "bpe train")
     assert not (tmp_path / "tok0").exists()
 
     lines = (shared_data / "corpora" / "tinyshakespeare.txt").read_bytes().splitlines()[:3000]
@@ -355,7 +355,7 @@ def test_a_broken_vocabulary_file_is_named(shared_data, tmp_path, capsys):
     src = tmp_path / "in.txt"
     src.write_text("hello world\n")
     assert cli("bpe", "encode", "--tokenizer", tok, "--input", src) == 2
-    assert f"{tok / 'encoder.json'}: not a JSON object" in _error_line(capsys, "bpe")
+    assert f"{tok / 'encoder.json'}: not a JSON object" in _error_line(capsys, "bpe encode")
     assert cli("tokenize", "--out", tmp_path / "run", "--input", src, "--tokenizer", tok) == 2
     assert f"{tok / 'encoder.json'}: not a JSON object" in _error_line(capsys, "tokenize")
 
