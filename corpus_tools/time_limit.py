@@ -65,18 +65,21 @@ class TimeLimited:
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
-        self._proc = self._ctx.Process(target=_serve, args=(self.fn, child, self.warmup), daemon=True)
+        proc = self._ctx.Process(target=_serve, args=(self.fn, child, self.warmup), daemon=True)
         # The child starts with SIGINT blocked, and keeps it so: Ctrl-C reaches the whole process
         # group, and it is the parent's to handle (this daemon child ends with it); in the child
         # it printed a second traceback, or came back as the call's error. A Ctrl-C during the
         # start is delivered to the parent when it unblocks.
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            self._proc.start()
+            proc.start()
+        except BaseException:  # no child: nothing for close() to kill later
+            parent.close()
+            raise
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        child.close()
-        self._conn = parent
+            child.close()
+        self._proc, self._conn = proc, parent
         try:
             ok = parent.poll(self.startup_s) and parent.recv() == "ready"
         except (EOFError, OSError):

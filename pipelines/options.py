@@ -38,14 +38,43 @@ def is_local(options: PipelineOptions) -> bool:
     return options.view_as(StandardOptions).runner in LOCAL_RUNNERS
 
 
+def local_runner() -> "beam.runners.PipelineRunner":
+    """Beam's FnApiRunner, whose multi-process workers are :mod:`pipelines.beam_worker`."""
+    import shlex
+    import sys
+
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from apache_beam.transforms.environments import SubprocessSDKEnvironment
+
+    quiet = SubprocessSDKEnvironment.from_command_string(
+        f"exec {shlex.quote(sys.executable)} -m pipelines.beam_worker")  # exec: no shell between, to catch Ctrl-C
+
+    class LocalRunner(FnApiRunner):
+        """FnApiRunner that starts its multi-process workers with our entry point.
+
+        FnApiRunner builds the worker command itself (``python -m ...sdk_worker_main``) when
+        ``direct_running_mode`` is ``multi_processing``, by assigning ``_default_environment``;
+        the property hands it ours instead: the same worker, logging errors only and leaving
+        Ctrl-C to the submitting process.
+        """
+
+        @property
+        def _default_environment(self):
+            return self._environment
+
+        @_default_environment.setter
+        def _default_environment(self, environment):
+            self._environment = quiet if isinstance(environment, SubprocessSDKEnvironment) else environment
+
+    return LocalRunner()
+
+
 def new_pipeline(beam_args: list[str]) -> beam.Pipeline:
     """A Pipeline on the runner the arguments name, or the embedded local runner."""
     options = pipeline_options(beam_args)
     if is_local(options):
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
         # Multi-process workers import our DoFns from the installed package, not __main__.
-        return beam.Pipeline(runner=FnApiRunner(), options=options)
+        return beam.Pipeline(runner=local_runner(), options=options)
     try:
         return beam.Pipeline(options=options)
     except ValueError as e:

@@ -131,7 +131,7 @@ def test_empty_warc_files_are_one_dead_letter_each_and_the_stage_goes_on(shared_
     assert stats["records_in"] == stats["records_out"] + sum(stats["reasons"].values()) == 3
 
 
-def test_skip_force_and_determinism(shared_data, tmp_path):
+def test_skip_force_and_determinism(shared_data, tmp_path, capfd):
     src = shared_data / "warc" / "cc-main-2020-34-excerpt.warc.gz"
     a, b = tmp_path / "a", tmp_path / "b"
     assert run_cli("extract", "--input", src, "--out", a) == 0
@@ -143,9 +143,14 @@ def test_skip_force_and_determinism(shared_data, tmp_path):
     assert (a / "stats" / "extract.json").stat().st_mtime_ns != stats_mtime
     assert digests(a / "docs") == first
     # a second run directory, run with two worker processes, writes identical bytes
+    capfd.readouterr()
     assert run_cli("extract", "--input", src, "--out", b, "--direct_num_workers=2",
                    "--direct_running_mode=multi_processing") == 0
     assert digests(b / "docs") == first and len(first) == 4
+    # and the workers keep Beam's start-up and shut-down log to themselves (about 45 lines before:
+    # "Creating insecure control channel", "No semi_persistent_directory found", ...)
+    err = capfd.readouterr().err.splitlines()
+    assert err and all(line.startswith("[extract]") for line in err), "\n".join(err)
 
 
 def test_missing_input_is_a_clear_error(tmp_path, capsys):

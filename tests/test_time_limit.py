@@ -39,3 +39,14 @@ def test_results_errors_timeouts_and_crashes():
         with pytest.raises(WorkerDied):
             limited("exit", 3)
         assert limited("echo", 11)[0] == "echo"
+
+
+def test_a_worker_that_could_not_start_leaves_nothing_to_close():
+    # A child that fails to start (here: spawn cannot pickle a lambda; in a Beam worker, one killed while
+    # it starts) used to stay behind half-made, and close() then raised AttributeError on it (the
+    # DoFn's teardown printed a traceback after Ctrl-C in multi-process runs).
+    limited = TimeLimited(lambda x: x, timeout_s=5)
+    for _ in range(2):  # the second call tries a new child: it used to fail on the half-made one first
+        with pytest.raises(Exception, match="pickle"):
+            limited(1)
+    limited.close()  # nothing to kill: no error
