@@ -8,12 +8,14 @@ other kind) decides through :func:`kind_of`:
 1. by the name, when its suffix says (case-insensitive): ``x.warc.gz`` is a WARC file whatever it
    holds (the extract stage dead-letters one that is no WARC as ``not_warc``), ``RS_2019-01.zst`` a
    dump;
-2. else (``.gz``, ``.txt``, no extension ...) by the first bytes (:func:`kind_of_head`): gzip is
-   decompressed a little, since WARC and NDJSON are both gzipped; a WARC record starts with
-   ``WARC/``, an ARC file with ``filedesc://``, a dump line with ``{``; zstd, xz and bz2 are dumps
-   (the WARC reader takes plain and gzip files only).
+2. else (``.gz``, ``.json``, ``.txt``, no extension ...) by the first bytes (:func:`kind_of_head`):
+   gzip is decompressed a little, since WARC and NDJSON are both gzipped; a WARC record starts with
+   ``WARC/``, an ARC file with ``filedesc://``, and a dump's first line is a JSON object naming a
+   Reddit submission field (``"subreddit"``, ``"permalink"``, ``"created_utc"``, ...); zstd, xz and
+   bz2 are dumps (the WARC reader takes plain and gzip files only).
 
-A file neither says is of no known kind (``None``): a README in a folder of WARC files.
+A file neither says is of no known kind (``None``): a README in a folder of WARC files, or a JSON
+manifest beside them (a ``.json`` name alone does not make a dump: any JSON document has one).
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ DESCRIPTION = {WARC: "a WARC/WET file", DUMP: "a Reddit dump"}
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".arc", ".arc.gz")
 # ``.gz`` is either kind (RS_2011-01.gz, crawl.gz) and ``.txt`` anything: those are read to decide
-DUMP_SUFFIXES = (".zst", ".zstd", ".xz", ".lzma", ".bz2", ".ndjson", ".jsonl", ".json")
+DUMP_SUFFIXES = (".zst", ".zstd", ".xz", ".lzma", ".bz2", ".ndjson", ".jsonl")
 HEAD_BYTES = 1 << 16  # bytes read from a file whose name does not say (gzip: decompressed in part)
 _BOM = b"\xef\xbb\xbf"
+# keys of a Pushshift submission that other JSON seldom has: one on the first line makes a dump
+_SUBMISSION_KEYS = (b'"subreddit"', b'"subreddit_id"', b'"permalink"', b'"created_utc"', b'"num_comments"')
 
 
 def kind_of_name(name: str) -> str | None:
@@ -57,7 +61,8 @@ def kind_of_head(head: bytes) -> str | None:
     text = head.removeprefix(_BOM).lstrip()
     if text.startswith((b"WARC/", b"filedesc://")):
         return WARC
-    if text.startswith(b"{"):
+    first_line = text.split(b"\n", 1)[0]
+    if text.startswith(b"{") and any(key in first_line for key in _SUBMISSION_KEYS):
         return DUMP
     return None
 

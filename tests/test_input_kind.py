@@ -63,6 +63,9 @@ def files(shared_data, tmp_path):
         "RS_2005-06.gz": gzip.compress(raw),  # gzipped NDJSON: .gz is either kind
         "RS_2005-06": zstd_long(raw),  # as Pushshift names some: no extension
         "RS_2005-06.txt": raw,
+        "RS_2005-06.json": raw,  # decompressed and named .json by some tools: a dump by its first line
+        "manifest.json": b'{"crawl": "2005", "files": ["crawl.warc.gz"]}\n',  # JSON, but no submission
+        "index.json": b'{\n  "subreddit": "pictures"\n}\n',  # pretty-printed: its first line is "{"
         "README.md": b"# Crawl of 2005\n\nWARC files and the dump they came from.\n",
         "page.warc": b"<html><body>a page saved under a WARC name</body></html>",  # the name says WARC
         "empty": b"",
@@ -90,6 +93,9 @@ def test_a_files_kind_is_its_suffix_else_its_first_bytes(files):
         "RS_2005-06.gz": (DUMP, "content"),  # gzip holding "{"
         "RS_2005-06": (DUMP, "content"),  # zstd magic
         "RS_2005-06.txt": (DUMP, "content"),
+        "RS_2005-06.json": (DUMP, "content"),
+        "manifest.json": (None, "content"),
+        "index.json": (None, "content"),
         "README.md": (None, "content"),
         "page.warc": (WARC, "name"),  # extract reads it and dead-letters it as not_warc
         "empty": (None, "content"),
@@ -167,7 +173,7 @@ def test_extract_refuses_a_reddit_dump_naming_the_links_command(files, tmp_path,
 def test_extract_reads_the_warc_and_arc_files_of_a_folder_whatever_their_names(files, tmp_path, capsys):
     """Files whose names say nothing are read when their first bytes are WARC or ARC; ``.arc`` is read as
     ``.arc.gz`` is; a file of no known kind in the folder is left out, and the log says so."""
-    folder = _folder(files, tmp_path, ["crawl-00001.gz", "crawl-00002", "crawl.arc", "old-crawl", "README.md"])
+    folder = _folder(files, tmp_path, ["crawl-00001.gz", "crawl-00002", "crawl.arc", "old-crawl", "manifest.json"])
     out = tmp_path / "run"
     assert webtext(["extract", "--input", str(folder), "--out", str(out)]) == 0
     docs = [r for f in sorted(glob.glob(os.path.join(out, "docs", "*.parquet"))) for r in pq.read_table(f).to_pylist()]
@@ -180,5 +186,6 @@ def test_extract_reads_the_warc_and_arc_files_of_a_folder_whatever_their_names(f
     stats = json.loads((out / "stats" / "extract.json").read_text())
     assert (stats["records_in"], stats["records_out"], stats["reasons"]) == (4, 4, {})
     assert stats["details"]["warc_files"] == 4
-    assert f"[extract] not read: 1 file(s) neither WARC/WET nor Reddit dumps, e.g. {folder / 'README.md'}" in \
+    # a JSON manifest beside the archives is not a dump: the folder is read, not refused
+    assert f"[extract] not read: 1 file(s) neither WARC/WET nor Reddit dumps, e.g. {folder / 'manifest.json'}" in \
         capsys.readouterr().err
