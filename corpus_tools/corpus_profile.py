@@ -15,6 +15,8 @@ Definitions (documented in ``docs/stages/datacard.md``):
 
 from __future__ import annotations
 
+import datetime as _dt
+import re
 from collections import Counter
 from typing import Any, Iterable, Iterator
 
@@ -124,14 +126,62 @@ def summary(values: np.ndarray) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- times
+# ISO 8601 date and time with an optional fraction and UTC offset: WARC-Date, the fetch log's fetched_at
+_ISO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+|,\d+)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def parse_time(ts: Any) -> _dt.datetime | None:
+    """An ISO 8601 time string (WARC-Date, ``fetched_at``) as an aware UTC datetime; None when unreadable.
+
+    A fraction of a second is kept (to the microsecond), an offset converted to UTC, no offset
+    read as UTC."""
+    if not isinstance(ts, str) or not (m := _ISO_TIME.fullmatch(ts.strip())):
+        return None
+    date, clock, frac, offset = m.groups()
+    offset = "+00:00" if offset in (None, "Z") else offset[:3] + ":" + offset[-2:]
+    micro = frac[1:7].ljust(6, "0") if frac else "000000"
+    try:  # Python 3.10 reads no "Z" nor an odd-length fraction
+        return _dt.datetime.fromisoformat(f"{date}T{clock}.{micro}{offset}").astimezone(_dt.timezone.utc)
+    except (ValueError, OverflowError):  # a month 13, an offset past 24 h, a year past 9999 in UTC
+        return None
+
+
+class TimeSpan:
+    """The earliest and latest of a stream of time strings, compared as times, not as strings
+    (``"2020-01-01T12:00:00+02:00"`` is before ``"2020-01-01T11:00:00Z"``). The extremes are kept
+    as written. Values that cannot be read as times are counted in ``unreadable`` and are never
+    the first or last (they cannot be placed in time)."""
+
+    def __init__(self) -> None:
+        self.first: str | None = None
+        self.last: str | None = None
+        self._lo: _dt.datetime | None = None
+        self._hi: _dt.datetime | None = None
+        self.unreadable = 0
+
+    def add(self, times: pa.Array | pa.ChunkedArray) -> None:
+        """Add an Arrow array of strings (nulls skipped)."""
+        counts = pc.value_counts(pc.drop_null(times))
+        for value, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+            t = parse_time(value)
+            if t is None:
+                self.unreadable += n
+                continue
+            if self._lo is None or t < self._lo or (t == self._lo and value < self.first):
+                self._lo, self.first = t, value
+            if self._hi is None or t > self._hi or (t == self._hi and value > self.last):
+                self._hi, self.last = t, value
+
+
 # --------------------------------------------------------------------------- profiles
 def profile_documents(paths: list[str], top_k: int = 20) -> dict[str, Any]:
     """Documents, words, bytes, chars, length distribution, top domains and languages (DOC_SCHEMA),
     and the capture time span: the earliest and latest ``fetch_time`` (each document's WARC-Date,
-    UTC ISO 8601 strings, which order as strings) and how many documents have one."""
+    ISO 8601 strings, compared as times: see :class:`TimeSpan`) and how many documents have one
+    (``unreadable_times``, only when there are any: how many of those are not times)."""
     words_total = bytes_total = chars_total = timed = 0
-    first: str | None = None
-    last: str | None = None
+    span = TimeSpan()
     domains: Counter = Counter()
     languages: Counter = Counter()
     lang_words: Counter = Counter()
@@ -139,12 +189,8 @@ def profile_documents(paths: list[str], top_k: int = 20) -> dict[str, Any]:
     lengths: list[np.ndarray] = []
     for batch in iter_batches(paths, ["text", "domain", "language", "fetch_time"]):
         text = batch.column(0)
-        times = pc.drop_null(batch.column(3))
-        if len(times):
-            timed += len(times)
-            lo, hi = pc.min(times).as_py(), pc.max(times).as_py()
-            first = lo if first is None or lo < first else first
-            last = hi if last is None or hi > last else last
+        timed += len(batch.column(3)) - batch.column(3).null_count
+        span.add(batch.column(3))
         w = word_counts(text)
         lengths.append(w.astype(np.uint32))
         words_total += int(w.sum())
@@ -167,7 +213,8 @@ def profile_documents(paths: list[str], top_k: int = 20) -> dict[str, Any]:
         "distinct_domains": len(domains),
         "top_domains": ranked(domains, top_k),
         "languages": [[k, n, int(lang_words[k])] for k, n in ranked(languages)],
-        "capture_times": {"documents_with_time": timed, "first": first, "last": last},
+        "capture_times": {"documents_with_time": timed, "first": span.first, "last": span.last,
+                          **({"unreadable_times": span.unreadable} if span.unreadable else {})},
     }
 
 
@@ -203,31 +250,29 @@ def profile_links(paths: list[str], top_k: int = 20) -> dict[str, Any]:
 
 
 def profile_fetch_log(paths: list[str]) -> dict[str, Any]:
-    """Fetch outcomes by reason and HTTP status, bytes, truncations, time span (FETCH_LOG_SCHEMA)."""
+    """Fetch outcomes by reason and HTTP status, bytes, truncations, time span (FETCH_LOG_SCHEMA):
+    the earliest and latest ``fetched_at``, compared as times (see :class:`TimeSpan`;
+    ``unreadable_times``, only when there are any: values that are not times)."""
     n = nbytes = truncated = 0
     reasons: Counter = Counter()
     statuses: Counter = Counter()
-    first: str | None = None
-    last: str | None = None
+    span = TimeSpan()
     for batch in iter_batches(paths, ["reason", "status", "bytes", "truncated", "fetched_at"]):
         n += batch.num_rows
         _value_counts(batch.column(0), reasons)
         _value_counts(batch.column(1), statuses)
         nbytes += int(pc.sum(batch.column(2)).as_py() or 0)
         truncated += int(pc.sum(pc.cast(pc.fill_null(batch.column(3), False), pa.int64())).as_py() or 0)
-        times = pc.drop_null(batch.column(4))
-        if len(times):
-            lo, hi = pc.min(times).as_py(), pc.max(times).as_py()
-            first = lo if first is None or lo < first else first
-            last = hi if last is None or hi > last else last
+        span.add(batch.column(4))
     return {
         "urls": n,
         "reasons": ranked(reasons),
         "statuses": ranked(statuses),
         "bytes": nbytes,
         "truncated": truncated,
-        "first_fetch": first,
-        "last_fetch": last,
+        "first_fetch": span.first,
+        "last_fetch": span.last,
+        **({"unreadable_times": span.unreadable} if span.unreadable else {}),
     }
 
 

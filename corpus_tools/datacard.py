@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
-import re
 import tomllib
 from typing import Any
 
@@ -24,6 +23,7 @@ import tomli_w
 from corpus_tools import __version__
 from corpus_tools.corpus_profile import (
     parquet_paths,
+    parse_time,
     profile_clusters,
     profile_documents,
     profile_fetch_log,
@@ -382,28 +382,21 @@ def md_table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-# ISO 8601 date and time with an optional fraction and UTC offset: WARC-Date, the fetch log's fetched_at
-_ISO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,]\d+)?(Z|[+-]\d{2}:?\d{2})?")
-
-
 def fmt_time(ts: Any) -> str:
     """A time as the card shows it: UTC to the second in WARC-Date's form, ``2020-08-03T12:00:00Z``.
 
     Takes POSIX seconds (Reddit's ``created_utc``) or an ISO 8601 string (WARC-Date,
-    ``fetched_at``): a fraction of a second is dropped, an offset converted to UTC, no offset
-    read as UTC. Anything else is shown as it is; ``None`` as ``–``."""
+    ``fetched_at``; read by :func:`~corpus_tools.corpus_profile.parse_time`): a fraction of a
+    second is dropped, an offset converted to UTC, no offset read as UTC. Anything else is shown
+    as it is; ``None`` as ``–``."""
     if ts is None:
         return "–"
     try:
         if isinstance(ts, (int, float)) and not isinstance(ts, bool):
             t = _dt.datetime.fromtimestamp(ts, _dt.timezone.utc)
-        elif isinstance(ts, str) and (m := _ISO_TIME.fullmatch(ts.strip())):
-            date, clock, offset = m.groups()
-            offset = "+00:00" if offset in (None, "Z") else offset[:3] + ":" + offset[-2:]
-            t = _dt.datetime.fromisoformat(f"{date}T{clock}{offset}")  # Python 3.10 reads no "Z" nor fraction
-        else:
+        elif (t := parse_time(ts)) is None:
             return str(ts)
-        return t.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return t.strftime("%Y-%m-%dT%H:%M:%SZ")
     except (ValueError, OverflowError, OSError):  # out of range: a damaged value is shown, not fatal
         return str(ts)
 

@@ -20,10 +20,10 @@ before the damage has been yielded. A file of 0 bytes is one ``empty_file`` prob
 from __future__ import annotations
 
 import bz2
-import gzip
 import io
 import lzma
 import math
+import zlib
 from typing import IO, Any, Iterator, Mapping, NamedTuple
 
 import msgspec
@@ -31,7 +31,9 @@ import zstandard
 
 ZSTD_MAX_WINDOW = 2**31  # Pushshift dumps are written with --long=31
 READ_CHUNK = 1 << 20  # compressed bytes read at a time
-ZSTD_FEED = 1 << 12  # compressed bytes given to the zstd decompressor at a time (what a damaged block can cost)
+FEED = 1 << 12  # compressed bytes given to a decompressor at a time (what a damaged zstd block can cost)
+ZSTD_FEED = FEED  # the name the zstd reader had
+OUT_CAP = 1 << 12  # decompressed bytes asked of an xz/bz2/gzip decompressor a call (what damage can cost)
 LINE_BUFFER = 1 << 20  # decompressed bytes buffered for line splitting
 
 # magic bytes -> compression name
@@ -110,26 +112,62 @@ class _Prefixed(io.RawIOBase):
         return n
 
 
-class _ZstdRaw(io.RawIOBase):
-    """zstd decompression as a raw stream that raises on a truncated final frame or a damaged block.
+class _Codec(NamedTuple):
+    """How :class:`_DecompressRaw` drives one kind of ``decompressobj``-style decompressor."""
 
-    ``zstandard``'s own ``stream_reader`` ends silently when the input stops inside a
-    frame; a dump cut short must be reported, so frames are driven here by hand
-    (several concatenated frames are read one after another). The decompressor is fed
-    :data:`ZSTD_FEED` compressed bytes at a time and each slice's output is handed on
-    before the next is fed: a call that fails loses its own output, so a damaged block
-    costs only what its slice would have decoded, never the good blocks read before it.
+    kind: str  # "zstd" | "xz" | "bz2" | "gzip"
+    unit: str  # what a compressed file is a sequence of: "frame", "stream", "member"
+    errors: tuple[type[BaseException], ...]  # what the decompressor raises on damaged data
+    capped: str  # "" (no max_length), "needs_input" (lzma, bz2), "tail" (zlib: unconsumed_tail)
+    padding: bool  # NUL bytes may follow a stream (xz stream padding, gzip zero padding)
+
+
+_CODECS = {
+    "zstd": _Codec("zstd", "frame", (zstandard.ZstdError,), "", False),
+    "xz": _Codec("xz", "stream", (lzma.LZMAError,), "needs_input", True),
+    "bz2": _Codec("bz2", "stream", (OSError,), "needs_input", False),
+    "gzip": _Codec("gzip", "member", (zlib.error,), "tail", True),
+}
+
+
+class _DecompressRaw(io.RawIOBase):
+    """Decompression as a raw stream that raises on a truncated final frame/stream/member or damaged data.
+
+    One class drives every decompressor with the ``decompressobj`` interface (``decompress``,
+    ``eof``, ``unused_data``): zstd (``zstandard``), xz/lzma (``lzma.LZMADecompressor``), bz2
+    (``bz2.BZ2Decompressor``) and gzip (``zlib.decompressobj(31)``). A file may hold several
+    concatenated frames/streams/members; they are read one after another (NUL padding after an
+    xz stream or a gzip member is skipped). ``zstandard``'s ``stream_reader`` ends silently when
+    the input stops inside a frame, and the standard library's readers ignore damage after their
+    first stream; here both are reported.
+
+    The decompressor is fed :data:`FEED` compressed bytes at a time, and xz, bz2 and gzip are
+    asked for at most :data:`OUT_CAP` decompressed bytes a call; each call's output is handed on
+    before the next call is made. A call that fails loses its own output, so damage costs only
+    what its call would have decoded (zstd: the output of one 4 KiB slice, which is never output
+    of a block before the damaged one; the others: at most 4 KiB of decoded text), never the good
+    data read before it.
     """
 
-    def __init__(self, fh: IO[bytes]):
+    def __init__(self, fh: IO[bytes], kind: str):
         super().__init__()
         self._fh = fh
-        self._dctx = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
-        self._obj = self._dctx.decompressobj()
-        self._in_frame = False  # bytes of the current frame have been fed
+        self._codec = _CODECS[kind]
+        if kind == "zstd":
+            self._new = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).decompressobj
+        elif kind == "xz":
+            self._new = lzma.LZMADecompressor  # FORMAT_AUTO: .xz and legacy .lzma
+        elif kind == "bz2":
+            self._new = bz2.BZ2Decompressor
+        else:
+            self._new = lambda: zlib.decompressobj(31)  # gzip header and trailer (CRC-32, size) checked
+        self._obj = self._new()
+        self._in_unit = False  # bytes of the current frame/stream/member have been fed
+        self._more = False  # the decompressor holds input or output from the last call
         self._chunk = memoryview(b"")  # compressed bytes read ...
-        self._fed = 0  # ... and how many of them the decompressor has taken
-        self._offset = 0  # compressed bytes of the file taken by the decompressor
+        self._fed = 0  # ... and how many of them the decompressor has been given
+        self._offset = 0  # compressed bytes of the file given to the decompressor
+        self._piece = 0  # length of the last slice given (it ends at _offset)
         self._decoded = 0  # decompressed bytes produced
         self._pending = memoryview(b"")
         self._pos = 0
@@ -138,30 +176,50 @@ class _ZstdRaw(io.RawIOBase):
         return True
 
     def _fill(self) -> bytes:
-        """The output of the next slice that decodes to anything; ``b""`` at the end of the stream."""
+        """The output of the next call that decodes to anything; ``b""`` at the end of the stream."""
+        codec, cap = self._codec, OUT_CAP
         while True:
-            if self._fed >= len(self._chunk):
-                chunk = self._fh.read(READ_CHUNK)
-                if not chunk:
-                    if self._in_frame:
-                        raise TruncatedStream(f"zstd stream ended inside a frame at compressed byte "
-                                              f"{self._offset:,} ({self._decoded:,} bytes decompressed)")
-                    return b""
-                self._chunk, self._fed = memoryview(chunk), 0
-            piece = self._chunk[self._fed:self._fed + ZSTD_FEED]
-            self._in_frame = True
+            obj = self._obj
+            if not self._more:
+                if self._fed >= len(self._chunk):
+                    chunk = self._fh.read(READ_CHUNK)
+                    if not chunk:
+                        if self._in_unit:
+                            raise TruncatedStream(f"{codec.kind} stream ended inside a {codec.unit} at compressed "
+                                                  f"byte {self._offset:,} ({self._decoded:,} bytes decompressed)")
+                        return b""
+                    self._chunk, self._fed = memoryview(chunk), 0
+                if codec.padding and not self._in_unit and self._chunk[self._fed] == 0:
+                    rest = bytes(self._chunk[self._fed:])
+                    skip = len(rest) - len(rest.lstrip(b"\0"))
+                    self._fed += skip
+                    self._offset += skip
+                    continue
+                piece = self._chunk[self._fed:self._fed + FEED]
+                self._fed += len(piece)
+                self._offset += len(piece)
+                self._piece = len(piece)
+                self._in_unit = True
             try:
-                out = self._obj.decompress(piece)
-            except zstandard.ZstdError as e:
-                raise CorruptStream(f"{e} in compressed bytes {self._offset:,}-{self._offset + len(piece) - 1:,} "
+                if not codec.capped:
+                    out = obj.decompress(piece)
+                elif codec.capped == "needs_input":
+                    out = obj.decompress(b"" if self._more else piece, cap)
+                else:
+                    out = obj.decompress(obj.unconsumed_tail if self._more else piece, cap)
+            except codec.errors as e:
+                raise CorruptStream(f"{e} in compressed bytes {self._offset - self._piece:,}-{self._offset - 1:,} "
                                     f"({self._decoded:,} bytes decompressed before them)") from None
-            taken = len(piece)
-            if self._obj.eof:  # frame finished; the rest of the slice starts the next one
-                taken -= len(self._obj.unused_data)
-                self._obj = self._dctx.decompressobj()
-                self._in_frame = False
-            self._fed += taken
-            self._offset += taken
+            if obj.eof:  # frame/stream/member finished; the rest of the slice starts the next one
+                unused = len(obj.unused_data)
+                self._fed -= unused
+                self._offset -= unused
+                self._obj = self._new()
+                self._in_unit = self._more = False
+            elif codec.capped == "needs_input":
+                self._more = not obj.needs_input
+            elif codec.capped:
+                self._more = bool(obj.unconsumed_tail)
             if out:
                 self._decoded += len(out)
                 return out
@@ -181,7 +239,8 @@ def open_decompressed(fh: IO[bytes], name: str = "", compression: str | None = N
     """A buffered binary stream of the decompressed bytes of ``fh`` (any object with ``read``).
 
     ``compression`` is one of :data:`COMPRESSIONS`; by default it is sniffed from the
-    first bytes, falling back to ``name``'s extension.
+    first bytes, falling back to ``name``'s extension. Reading raises :class:`TruncatedStream`
+    or :class:`CorruptStream` after every byte decoded before the cut or the damage.
     """
     if compression is None:
         head = fh.read(8)
@@ -189,16 +248,8 @@ def open_decompressed(fh: IO[bytes], name: str = "", compression: str | None = N
         fh = io.BufferedReader(_Prefixed(head, fh), READ_CHUNK)
     if compression not in COMPRESSIONS:
         raise ValueError(f"unknown compression {compression!r}; expected one of {', '.join(COMPRESSIONS)}")
-    if compression == "zstd":
-        return io.BufferedReader(_ZstdRaw(fh), LINE_BUFFER)
-    # The standard library's readers are buffered already; iterating them directly means a
-    # truncated stream loses only the line it cuts, not a whole read-ahead buffer.
-    if compression == "xz":
-        return lzma.LZMAFile(fh)  # type: ignore[return-value]
-    if compression == "bz2":
-        return bz2.BZ2File(fh)  # type: ignore[return-value]
-    if compression == "gzip":
-        return gzip.GzipFile(fileobj=fh)  # type: ignore[return-value]
+    if compression != "none":
+        return io.BufferedReader(_DecompressRaw(fh, compression), LINE_BUFFER)
     return fh if isinstance(fh, io.BufferedReader) else io.BufferedReader(_Prefixed(b"", fh), LINE_BUFFER)
 
 
@@ -222,7 +273,7 @@ def iter_lines(fh: IO[bytes], name: str = "", compression: str | None = None) ->
         yield DumpProblem(line_no + 1, "truncated_stream",
                           f"{name or 'stream'}: {e}; the file ends there: {line_no:,} whole lines were read, "
                           f"what followed line {line_no:,} is missing")
-    except (zstandard.ZstdError, lzma.LZMAError, OSError) as e:
+    except (zstandard.ZstdError, lzma.LZMAError, zlib.error, OSError) as e:
         yield DumpProblem(line_no + 1, "corrupt_stream",
                           f"{name or 'stream'}: {type(e).__name__}: {e}; {line_no:,} whole lines were read before "
                           f"the damage and the rest of the file was not read (a compressed stream cannot be "

@@ -19,6 +19,7 @@ import markdown
 import pytest
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from corpus_tools.corpus_profile import parse_time
 from corpus_tools.datacard import gather, render_card, write_datacard
 from corpus_tools.recipe import Recipe
 from corpus_tools.rundir import RunDir
@@ -691,6 +692,42 @@ def test_fetch_and_capture_times_are_shown_alike_to_the_second(run_dir):
     assert "posts from 2005-06-01T00:00:00Z to 2005-06-28T23:07:19Z" in answer  # links' POSIX times, alike
     for raw in (".123456", "+00:00", ".000059Z", " UTC"):
         assert raw not in readme, raw
+
+
+def test_first_and_last_times_are_compared_as_times_not_strings(run_dir):
+    """Times that mix UTC offsets ("+02:00", "Z") and fractions of a second order differently as
+    strings and as times; the card takes the earliest and latest as times (datacard.json keeps
+    them as written). A value that is not a time is counted in ``unreadable_times`` and is never
+    the first or last: it cannot be placed in time, and the card does not fail on it."""
+    fetched = ["2026-11-20T11:30:00+02:00",  # 09:30 UTC: the earliest, though not the least string
+               "2026-11-20T10:00:00Z",
+               "2026-11-20T10:00:00.5Z",  # as a string before "10:00:00Z" ("." < "Z"), as a time after
+               "2026-11-20T09:45:00-01:00",  # 10:45 UTC: the latest, though not the greatest string
+               "yesterday", "2026-13-40T99:00:00Z"]  # not times
+    assert sorted(fetched[:4]) != sorted(fetched[:4], key=parse_time)
+    fetch = [{"url": f"https://x/{i}", "reason": "ok", "status": 200, "bytes": 1000, "truncated": False,
+              "fetched_at": t} for i, t in enumerate(fetched)]
+    write_records(fetch, str(run_dir / "warc" / "fetch_log" / "part-00000-of-00001.parquet"), FETCH_LOG_SCHEMA)
+    docs = _docs(1, 61)
+    captured = ["2020-08-03T12:00:00.250+02:00", "2020-08-03T10:00:00.0001Z", "2020-08-03T10:00:00Z",
+                "2020-08-03 09:59:59.999999-00:30", "not a time"]
+    for i, doc in enumerate(docs):
+        doc["fetch_time"] = captured[i % len(captured)]
+    write_records(docs[:30], str(run_dir / "dedup" / "part-00000-of-00002.parquet"))
+    write_records(docs[30:], str(run_dir / "dedup" / "part-00001-of-00002.parquet"))
+    data = write_datacard(str(run_dir))
+    fetch_log = data["fetch_log"]
+    assert (fetch_log["first_fetch"], fetch_log["last_fetch"]) == (fetched[0], fetched[3])
+    assert fetch_log["unreadable_times"] == 2
+    ct = data["corpus"]["capture_times"]
+    # as strings the first would be captured[3] (" " < "T") and the last captured[0] ("12:" > "10:")
+    assert (ct["first"], ct["last"]) == (captured[2], captured[3])  # 10:00:00 UTC and 10:29:59.999999 UTC
+    assert ct["documents_with_time"] == 61 and ct["unreadable_times"] == sum(i % 5 == 4 for i in range(61))
+    readme = (run_dir / "card" / "README.md").read_text()
+    assert "6 URLs tried between 2026-11-20T09:30:00Z and 2026-11-20T10:45:00Z;" in _section(readme, "##### Fetch outcomes")
+    answer = _answer(readme, "Over what timeframe was the data collected?")
+    assert "pages fetched from 2026-11-20T09:30:00Z to 2026-11-20T10:45:00Z" in answer
+    assert "captured from 2020-08-03T10:00:00Z to 2020-08-03T10:29:59Z" in answer
 
 
 def test_timeframe_answer_starts_a_sentence_whichever_span_comes_first(run_dir):

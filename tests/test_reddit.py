@@ -8,11 +8,13 @@ import io
 import json
 import lzma
 import re
+import zlib
 
 import pytest
 import zstandard
 
 from corpus_tools.reddit import (
+    OUT_CAP,
     ZSTD_FEED,
     BadRecord,
     DumpLine,
@@ -124,6 +126,70 @@ def test_corrupt_zstd_block_keeps_every_line_decoded_before_it(raw_dump):
     assert first <= broke_at <= last and last - first < ZSTD_FEED
     assert f"{len(prefix):,} bytes decompressed" in problem.detail
     assert "the rest of the file was not read" in problem.detail
+
+
+# xz, bz2 (100 kB blocks, so that the file has several) and gzip: how to write one, the
+# decompressor that reads one, and what that decompressor raises on damage
+STREAMS = {
+    "xz": (lzma.compress, lzma.LZMADecompressor, (lzma.LZMAError,)),
+    "bz2": (lambda data: bz2.compress(data, 1), bz2.BZ2Decompressor, (OSError,)),
+    "gz": (gzip.compress, lambda: zlib.decompressobj(31), (zlib.error,)),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(STREAMS))
+@pytest.mark.parametrize("where", [0.3, 0.5, 0.7])
+def test_damaged_xz_bz2_gzip_keep_the_lines_decoded_before_the_damage(raw_dump, kind, where):
+    """The whole lines the decompressor decodes before it reports the damage are read, but for
+    those in its last OUT_CAP (4 KiB) bytes of output, which the failing call takes with it (the
+    standard library's readers lost up to 8 KiB: at xz 0.5 they read 482 lines, here 484); then
+    one corrupt_stream problem. xz and gzip decode damaged data for a while before they notice
+    (gzip here only at the CRC check): those lines, not the original's, are what a reader gets."""
+    compress, new, errors = STREAMS[kind]
+    blob = compress(raw_dump)
+    at = int(len(blob) * where)
+    damaged = bytearray(blob)
+    damaged[at:at + 200] = bytes(b ^ 0xFF for b in damaged[at:at + 200])
+    prefix, broke_at = decodable_prefix(bytes(damaged), new, errors)  # the most any reader can keep
+    assert broke_at >= at
+    decoded = prefix.splitlines(keepends=True)
+    before = len(lines_of(read_dump(io.BytesIO(blob[:at]), f"RS.{kind}")))  # whole lines decoded before the damage
+    original = raw_dump.splitlines(keepends=True)
+    assert decoded[:before] == original[:before] and 200 < before < 1000
+    items = list(read_dump(io.BytesIO(bytes(damaged)), f"RS.{kind}"))
+    lines, problems = lines_of(items), [i for i in items if isinstance(i, DumpProblem)]
+    assert [i.data for i in lines] == decoded[:len(lines)]  # what the decompressor decoded, in order
+    bound = prefix.count(b"\n", 0, len(prefix) - OUT_CAP)
+    assert bound <= len(lines) <= prefix.count(b"\n")
+    assert [i.data for i in lines[:before]] == original[:min(before, len(lines))]
+    assert len(problems) == 1 and problems[0] is items[-1]
+    assert problems[0].reason == "corrupt_stream" and problems[0].line == len(lines) + 1
+    assert "the rest of the file was not read" in problems[0].detail
+
+
+@pytest.mark.parametrize("kind", sorted(STREAMS))
+def test_several_streams_are_read_and_damage_between_them_is_reported(raw_dump, kind):
+    """pbzip2, xz -T and gzip append write several concatenated streams/members; NUL padding may
+    follow an xz stream or a gzip member. Every stream is read; a damaged second stream is one
+    corrupt_stream problem after every line of the first (the standard library's xz and bz2
+    readers ended there silently, as if the file were complete)."""
+    compress = STREAMS[kind][0]
+    half = raw_dump.index(b"\n", len(raw_dump) // 2) + 1
+    first, second = compress(raw_dump[:half]), compress(raw_dump[half:])
+    pad = b"" if kind == "bz2" else b"\0" * 8
+    items = list(read_dump(io.BytesIO(first + pad + second + pad), f"RS.{kind}"))
+    assert [i.data.rstrip(b"\n") for i in items] == raw_dump.splitlines()
+    n_first = raw_dump[:half].count(b"\n")
+    broken = bytearray(second)
+    broken[:16] = bytes(b ^ 0xFF for b in broken[:16])  # its header
+    items = list(read_dump(io.BytesIO(first + pad + bytes(broken)), f"RS.{kind}"))
+    lines, problems = lines_of(items), [i for i in items if isinstance(i, DumpProblem)]
+    assert [i.data.rstrip(b"\n") for i in lines] == raw_dump.splitlines()[:n_first]
+    assert len(problems) == 1 and problems[0] is items[-1]
+    assert (problems[0].reason, problems[0].line) == ("corrupt_stream", n_first + 1)
+    # a second stream cut short is a truncated stream, not the end of the file
+    items = list(read_dump(io.BytesIO(first + pad + second[:len(second) // 2]), f"RS.{kind}"))
+    assert items[-1].reason == "truncated_stream" and n_first < len(lines_of(items)) < 1079
 
 
 @pytest.mark.parametrize("name", ["RS.zst", "RS.xz", "RS.gz", "RS.ndjson", "no-extension"])

@@ -1,8 +1,9 @@
-"""zstd dumps as Pushshift writes them, damaged ones, and what zstd itself can decode of those."""
+"""zstd dumps as Pushshift writes them, damaged ones, and what a decompressor itself can decode of those."""
 
 from __future__ import annotations
 
 import io
+from typing import Any, Callable
 
 import zstandard
 
@@ -25,15 +26,16 @@ def damage_middle(blob: bytes, length: int = 200) -> tuple[bytes, int]:
     return bytes(out), at
 
 
-def decodable_prefix(blob: bytes) -> tuple[bytes, int]:
-    """What zstd itself decodes of a damaged stream when fed one byte at a time (so no output is
-    lost with a failing call: the most any reader can keep), and the offset of the byte at which
-    it gives up."""
-    obj = zstandard.ZstdDecompressor(max_window_size=2**31).decompressobj()
+def decodable_prefix(blob: bytes, new: Callable[[], Any] | None = None,
+                     errors: tuple[type[BaseException], ...] = (zstandard.ZstdError,)) -> tuple[bytes, int]:
+    """What zstd (or the decompressor ``new()`` makes: ``lzma.LZMADecompressor``, ...) itself
+    decodes of a damaged stream when fed one byte at a time (so no output is lost with a failing
+    call: the most any reader can keep), and the offset of the byte at which it gives up."""
+    obj = new() if new is not None else zstandard.ZstdDecompressor(max_window_size=2**31).decompressobj()
     out = []
     for at in range(len(blob)):
         try:
             out.append(obj.decompress(blob[at:at + 1]))
-        except zstandard.ZstdError:
+        except errors:
             return b"".join(out), at
     raise AssertionError("the damaged stream decoded without an error")
