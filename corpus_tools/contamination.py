@@ -475,6 +475,7 @@ def compute_report(bloom: str | PartitionedBloom | BloomFilter, benchmarks: list
         prepared.append(p)
 
     documents = None  # read by the exact pass
+    rejected: dict[str, int] = {}  # records of the corpus that are not documents, by reason
     if exact:
         cand: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
         for p in prepared:
@@ -486,6 +487,7 @@ def compute_report(bloom: str | PartitionedBloom | BloomFilter, benchmarks: list
             membership = LocalMembership(corpus)
         found = membership(sets)
         documents = getattr(membership, "documents", None)
+        rejected = dict(getattr(membership, "rejected", None) or {})
         def confirmed(size: int, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
             s, ok = sets[size], found[size]
             if len(s) == 0:
@@ -504,7 +506,7 @@ def compute_report(bloom: str | PartitionedBloom | BloomFilter, benchmarks: list
                 "bloom (hits may include false positives at the stated rate; no misses)",
         "bloom": label, "hash_id": summary["hash_id"], "normalisation": NORMALISATION,
         "corpus_distinct_ngrams": summary["distinct_ngrams"],
-        **({"exact_documents": documents} if exact else {}),
+        **({"exact_documents": documents, "exact_records_rejected": rejected} if exact else {}),
         "benchmarks": [], "_examples": {},
     }
     for p in prepared:
@@ -552,8 +554,11 @@ def report_markdown(report: dict[str, Any]) -> str:
     fpr = report["fpr"]
     est = report.get("fpr_estimated")
     checked = report.get("exact_documents")
+    rejected = report.get("exact_records_rejected") or {}
+    left_out = ("; left out as not documents: " + ", ".join(f"{r} {n:,}" for r, n in sorted(rejected.items()))
+                if rejected else "")
     mode = ("**exact**: every Bloom hit was re-checked against the corpus n-grams"
-            + (f" ({checked:,} documents read)" if checked is not None else "")
+            + (f" ({checked:,} documents read{left_out})" if checked is not None else "")
             + ", so the overlap has no false positives" if report["exact"] else
             f"**Bloom filter**: no overlap is missed; hits may include false positives at a rate bounded by "
             f"{fpr:g} (estimated from the filter's fill: {est:.3g})" if est is not None else "")

@@ -24,9 +24,9 @@ from apache_beam.io.filesystems import FileSystems
 from corpus_tools.contamination import HashSet, candidate_hits
 from corpus_tools.ngrams import NgramHasher
 from corpus_tools.rundir import join
+from pipelines.document_input import ReadValidDocs
 from pipelines.metrics import collect_counters, counter
 from pipelines.options import new_pipeline
-from pipelines.parquet_io import ReadDocs
 
 NAME = "contamination"  # counter namespace
 
@@ -41,9 +41,8 @@ class CandidateHitsFn(beam.DoFn):
         self.hasher = NgramHasher()
 
     def process(self, batch: list[dict[str, Any]]):
-        texts = [d["text"] for d in batch if isinstance(d.get("text"), str)]
+        texts = [d["text"] for d in batch]  # checked documents: every one has a text
         counter(NAME, "exact_documents").inc(len(texts))
-        counter(NAME, "exact_documents_without_text").inc(len(batch) - len(texts))
         hits = candidate_hits(texts, self.candidates, self.hasher)
         if any(len(v) for v in hits.values()):
             yield hits
@@ -86,13 +85,20 @@ class CorpusMembership:
     """A ``membership`` for :func:`corpus_tools.contamination.compute_report` (the interface of
     :class:`corpus_tools.contamination.LocalMembership`): one Beam pass over
     the Parquet ``files`` answering which candidates occur. ``scratch_dir`` (the report's folder)
-    holds the answer file for the moment it takes to read it back. After a call, ``documents``
-    is the number of documents with text that the pass read."""
+    holds the answer file for the moment it takes to read it back.
+
+    The corpus is read as every document stage reads it (:class:`pipelines.document_input.ReadValidDocs`):
+    a local file that cannot hold documents is refused when this is made, and a record that is not a
+    document (no id or text, a badly typed value) is left out and counted under its reason. After a
+    call, ``documents`` is the number of documents the pass read and ``rejected`` the records left
+    out, by reason."""
 
     def __init__(self, files: list[str], beam_args: list[str], scratch_dir: str,
                  log: Callable[[str], None] = lambda _m: None):
         self.files, self.beam_args, self.scratch_dir, self.log = files, beam_args, scratch_dir, log
+        self.read = ReadValidDocs(files, NAME)
         self.documents: int | None = None
+        self.rejected: dict[str, int] = {}
 
     def __call__(self, candidates: dict[int, HashSet]) -> dict[int, np.ndarray]:
         sizes = {n: len(s) for n, s in candidates.items()}
@@ -100,7 +106,8 @@ class CorpusMembership:
             os.makedirs(self.scratch_dir, exist_ok=True)
         path = join(self.scratch_dir, f"_exact-found-{uuid.uuid4().hex}.npz")
         p = new_pipeline(self.beam_args)
-        (p | "Read" >> ReadDocs(self.files)
+        checked = p | "Read" >> self.read  # its dead letters are counted (reason.*), not kept: no corpus is written
+        (checked.docs
          | "Batch" >> beam.BatchElements(min_batch_size=16, max_batch_size=256)
          | "CandidateHits" >> beam.ParDo(CandidateHitsFn(candidates))
          | "Found" >> beam.CombineGlobally(FoundFn(sizes))
@@ -108,7 +115,9 @@ class CorpusMembership:
         self.log(f"exact pass over {len(self.files)} corpus file(s): {sum(sizes.values()):,} candidate n-grams")
         result = p.run()
         result.wait_until_finish()
-        self.documents = collect_counters(result, NAME).get("exact_documents", 0)
+        counts = collect_counters(result, NAME)
+        self.documents = counts.get("exact_documents", 0)
+        self.rejected = {k.removeprefix("reason."): v for k, v in sorted(counts.items()) if k.startswith("reason.") and v}
         with FileSystems.open(path) as fh:
             data = np.load(io.BytesIO(fh.read()))
             found = {int(k): data[k] for k in data.files}

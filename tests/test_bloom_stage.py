@@ -155,10 +155,13 @@ def test_cli_exact_report_is_a_beam_pass_with_no_false_positives(corpus, tmp_pat
     capsys.readouterr()
     assert found["exact"]["ngrams_found"] == len(test_grams & corpus_grams)
     reports = {k: json.loads((tmp_path / k / "report.json").read_text()) for k in ("bloom", "exact", "exact2")}
-    # documents with text read by the exact pass (the row without text is not one)
+    # documents read by the exact pass (the row without text is not one: left out, and counted)
     assert reports["exact"]["exact_documents"] == reports["exact2"]["exact_documents"] == len(corpus["texts"])
+    assert reports["exact"]["exact_records_rejected"] == reports["exact2"]["exact_records_rejected"] == {
+        "missing_text": 1}
     assert "exact_documents" not in reports["bloom"]
-    assert f"({len(corpus['texts']):,} documents read)" in (tmp_path / "exact" / "report.md").read_text()
+    assert f"({len(corpus['texts']):,} documents read; left out as not documents: missing_text 1)" in \
+        (tmp_path / "exact" / "report.md").read_text()
     assert found["bloom"]["ngrams_found"] > found["exact"]["ngrams_found"]  # the loose filter's false positives
     assert found["exact2"] == found["exact"] and found["exact2_csv"] == found["exact_csv"]
     # a corpus with no text (another table given by mistake) would make every hit a false positive:
@@ -171,6 +174,15 @@ def test_cli_exact_report_is_a_beam_pass_with_no_false_positives(corpus, tmp_pat
     pq.write_table(pa.table({"a": [1, 2], "b": ["x", "y"]}), str(other / "part-00000-of-00001.parquet"))
     assert webtext(["contamination", "report", "--bloom", str(bloom_dir), *bench, "--out", str(tmp_path / "y"),
                     "--exact", "--corpus", str(other)]) == 2
+    assert "part-00000-of-00001.parquet is not a document file: no 'id' and no 'text'" in capsys.readouterr().err
+    assert not (tmp_path / "y" / "report.json").exists()
+    # ... and so is a document table with no document in it (every record lacks its text)
+    nulls = tmp_path / "null_texts"
+    nulls.mkdir()
+    pq.write_table(pa.table({"id": ["a", "b"], "text": pa.array([None, None], pa.string())}),
+                   str(nulls / "part-00000-of-00001.parquet"))
+    assert webtext(["contamination", "report", "--bloom", str(bloom_dir), *bench, "--out", str(tmp_path / "y"),
+                    "--exact", "--corpus", str(nulls)]) == 2
     assert "--corpus: no document with a text in 1 file(s)" in capsys.readouterr().err
     assert not (tmp_path / "y" / "report.json").exists()
     # Beam options mean nothing without the corpus pass: refused, not ignored

@@ -1,4 +1,4 @@
-"""Every stage that reads documents (filter, dedup, bloom, decontaminate) checks them the same
+"""Every stage that reads documents (filter, dedup, bloom, decontaminate, contamination --exact) checks them the same
 way (pipelines/document_input.py): a bad record is a dead letter with its reason, a value that
 converts to its column's type without loss is converted, and a file that cannot hold documents
 is refused in one line. Real Parquet files through the command line."""
@@ -162,3 +162,33 @@ def test_bloom_and_decontaminate_refuse_a_file_that_cannot_hold_documents(comman
         "is not a document file: "
         "no 'text' column (its columns: id, url)"]
     assert not out.exists()
+
+
+def test_contamination_exact_reads_the_corpus_as_the_bloom_filter_does(bad_records, articles, tmp_path, capsys):
+    """--exact re-reads the corpus: records that are not documents are left out and counted under the
+    shared reasons (they were counted, if without text, under a private key, and a null id or a
+    badly typed value was read as a document); a file that cannot hold documents is refused."""
+    folder, _ = bad_records
+    bloom = tmp_path / "bloom"
+    assert webtext(["bloom", "build", "--input", str(folder), "--out", str(bloom), "--self-check", "0"]) == 0
+    bench = tmp_path / "bench.jsonl"
+    planted = " ".join(articles[0].split()[100:130])  # in a good document
+    outside = " ".join(articles[3].split()[100:130])  # only in the record with warc_offset "12ab"
+    bench.write_text("".join(json.dumps({"text": t}) + "\n" for t in (planted, outside)), encoding="utf-8")
+    out = tmp_path / "report"
+    capsys.readouterr()
+    assert webtext(["contamination", "report", "--bloom", str(bloom), "--bench", f"b={bench}", "--out", str(out),
+                    "--exact", "--corpus", str(folder)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["exact_documents"] == 3
+    assert report["exact_records_rejected"] == {"bad_warc_offset": 1, "missing_id": 1, "missing_text": 1}
+    assert report["benchmarks"][0]["dirty_examples"] == 1  # the planted passage; the other is in no document
+    assert "(3 documents read; left out as not documents: bad_warc_offset 1, missing_id 1, missing_text 1)" in \
+        (out / "report.md").read_text()
+
+    links = tmp_path / "links.parquet"
+    pq.write_table(pa.table({"id": ["a"], "url": ["https://x.example/"]}), str(links))
+    assert webtext(["contamination", "report", "--bloom", str(bloom), "--bench", f"b={bench}", "--out",
+                    str(tmp_path / "r2"), "--exact", "--corpus", str(links)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"webtext contamination report: error: {links} is not a document file: no 'text' column (its columns: id, url)"]

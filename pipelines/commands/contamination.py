@@ -44,9 +44,8 @@ def main(args) -> int:
     from corpus_tools.contamination import (BenchmarkError, compute_report, format_table, read_benchmark,
                                             write_report)
     from corpus_tools.ngrams import HASH_ID
-    from corpus_tools.shards import expand_paths
     from pipelines.exact_overlap import CorpusMembership
-    from pipelines.parquet_io import check_parquet_files
+    from pipelines.parquet_io import match_files
     from pipelines.stage import StageError as UserError  # caught by webtext.main also under `python -m`
 
     if args.exact and not args.corpus:
@@ -63,10 +62,9 @@ def main(args) -> int:
         raise UserError(f"benchmark names must be distinct: {', '.join(names)}")
     membership = None
     if args.exact:
-        files = expand_paths(args.corpus)
+        files = match_files(args.corpus, suffixes=(".parquet",))  # and any file named outright
         if not files:
             raise UserError(f"--corpus: no Parquet files in {' '.join(args.corpus)}")
-        check_parquet_files(files, every_file=True)
         membership = CorpusMembership(files, args.beam_args, args.out)
     elif args.beam_args:
         raise UserError(f"Beam options ({' '.join(args.beam_args)}) only apply with --exact (the corpus pass)")

@@ -15,8 +15,8 @@ from corpus_tools.bloom import BloomFileError, open_bloom
 from corpus_tools.contamination import BenchmarkError, compute_report, read_benchmark, write_report
 from corpus_tools.ngrams import HASH_ID
 from corpus_tools.rundir import join
-from corpus_tools.shards import expand_paths
 from pipelines.exact_overlap import CorpusMembership
+from pipelines.parquet_io import match_files
 from pipelines.stage import Stage, StageContext, StageError, StageResult
 
 NAME = "contamination"
@@ -46,7 +46,7 @@ class ContaminationStage(Stage):
         membership = None
         if cfg.exact:
             docs_in = ctx.input_or(previous="dedup")
-            files = expand_paths(docs_in)
+            files = match_files(docs_in, suffixes=(".parquet",))  # and any file named outright
             if not files:
                 raise StageError(f"[contamination] exact = true: no Parquet documents in {' '.join(docs_in)}")
             membership = CorpusMembership(files, ctx.beam_args, out, log=ctx.log)
