@@ -38,6 +38,36 @@ def is_local(options: PipelineOptions) -> bool:
     return options.view_as(StandardOptions).runner in LOCAL_RUNNERS
 
 
+def _end_late_workers_too() -> None:
+    """Make Beam's runner end a worker that connects after the run was given up (Ctrl-C).
+
+    When the runner closes a worker (``GrpcWorkerHandler.close``, in ``run_stages``' ``finally``),
+    ``ControlConnection.close`` sends the worker its end-of-work marker only if the worker has
+    already opened its control stream; then the runner waits for the worker process to exit. A
+    Ctrl-C in the first seconds of a multi-process run, while the workers still import Beam,
+    closed them before they connected: each worker then connected, got no marker, and waited for
+    work forever, and the runner waited forever for it (the command hung after Ctrl-C). Here the
+    marker is also queued for a worker not connected yet, which then receives it first and exits
+    as after a finished run. A queue Beam reads when that worker connects (``Control``); if
+    Beam's internals are not as expected, nothing is changed.
+    """
+    from apache_beam.runners.portability.fn_api_runner import worker_handlers as wh
+
+    conn, servicer = wh.ControlConnection, wh.BeamFnControlServicer
+    close = conn.close
+    if getattr(close, "_ends_late_workers", False) or not all(
+            hasattr(servicer, name) for name in ("UNSTARTED_STATE", "_DONE_MARKER")):
+        return
+
+    def close_also_unstarted(self) -> None:
+        if getattr(self, "_state", None) == servicer.UNSTARTED_STATE:
+            self.push(servicer._DONE_MARKER)  # read by Control() as soon as the worker connects
+        close(self)
+
+    close_also_unstarted._ends_late_workers = True
+    conn.close = close_also_unstarted
+
+
 def local_runner() -> "beam.runners.PipelineRunner":
     """Beam's FnApiRunner, whose multi-process workers are :mod:`pipelines.beam_worker`."""
     import shlex
@@ -45,6 +75,8 @@ def local_runner() -> "beam.runners.PipelineRunner":
 
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
     from apache_beam.transforms.environments import SubprocessSDKEnvironment
+
+    _end_late_workers_too()
 
     quiet = SubprocessSDKEnvironment.from_command_string(
         f"exec {shlex.quote(sys.executable)} -m pipelines.beam_worker")  # exec: no shell between, to catch Ctrl-C
