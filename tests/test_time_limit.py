@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 
@@ -50,3 +51,17 @@ def test_a_worker_that_could_not_start_leaves_nothing_to_close():
         with pytest.raises(Exception, match="pickle"):
             limited(1)
     limited.close()  # nothing to kill: no error
+
+
+def test_no_child_is_started_after_close():
+    # A Beam worker that shuts down (after Ctrl-C) tears the DoFn down while a bundle still runs in
+    # another thread: its next call used to start a fresh child, which the exiting worker left
+    # half-started (the child printed "EOFError: Ran out of input" from multiprocessing/spawn.py).
+    limited = TimeLimited(work, timeout_s=5)
+    assert limited("echo", 1)[0] == "echo"
+    limited.close()
+    assert multiprocessing.active_children() == []
+    with pytest.raises(WorkerDied, match="closed"):
+        limited("echo", 2)
+    assert multiprocessing.active_children() == []  # no new child
+    limited.close()  # again: nothing to do
