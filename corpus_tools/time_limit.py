@@ -10,6 +10,7 @@ limit the child is killed (and a fresh one started on the next call), and the ca
 from __future__ import annotations
 
 import multiprocessing as mp
+from multiprocessing import resource_tracker
 import signal
 import threading
 from typing import Any, Callable
@@ -89,6 +90,11 @@ class TimeLimited:
     def _launch(self):
         parent, child = self._ctx.Pipe()
         proc = self._ctx.Process(target=_serve, args=(self.fn, child, self.warmup), daemon=True)
+        if self._ctx.get_start_method() != "fork":
+            # Started by the first spawn of a process, the resource tracker unblocks SIGINT in the
+            # calling thread on its way (multiprocessing.resource_tracker.ensure_running): the
+            # first child then started with SIGINT open. Started here, before the block.
+            resource_tracker.ensure_running()
         # The child starts with SIGINT blocked, and keeps it so: Ctrl-C reaches the whole process
         # group, and it is the parent's to handle (this daemon child ends with it); in the child
         # it printed a second traceback, or came back as the call's error. A Ctrl-C during the

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +68,16 @@ def test_no_child_is_started_after_close():
         limited("echo", 2)
     assert multiprocessing.active_children() == []  # no new child
     limited.close()  # again: nothing to do
+
+
+def test_the_first_child_of_a_process_starts_with_sigint_blocked():
+    # The resource tracker, started by a process's first spawn, unblocked SIGINT on its way: the
+    # first child got Ctrl-C after all and printed a KeyboardInterrupt traceback. A fresh process,
+    # since the tracker of this one may run already.
+    code = ("import signal; from corpus_tools.time_limit import TimeLimited\n"
+            "with TimeLimited(signal.pthread_sigmask, timeout_s=30) as blocked:\n"
+            "    print(signal.SIGINT in blocked(signal.SIG_BLOCK, []))")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(root)))
+    assert (done.returncode, done.stdout) == (0, "True\n"), done.stderr
