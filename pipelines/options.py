@@ -68,6 +68,30 @@ def _end_late_workers_too() -> None:
     conn.close = close_also_unstarted
 
 
+def _close_workers_whole() -> None:
+    """Let Beam's runner close all its workers before a Ctrl-C that arrives meanwhile is raised.
+
+    ``WorkerHandlerManager.close_all`` (in ``run_stages``' ``finally``) closes one worker after
+    another and waits for each to exit. A Ctrl-C in the middle (at the end of a run, say) left
+    the next workers unclosed: they waited for work forever, and the command for them, after
+    printing ``interrupted``.
+    """
+    from apache_beam.runners.portability.fn_api_runner import worker_handlers as wh
+
+    from pipelines.interrupts import interrupts_after_cleanup
+
+    close_all = wh.WorkerHandlerManager.close_all
+    if getattr(close_all, "_whole", False):
+        return
+
+    def close_all_whole(self) -> None:
+        with interrupts_after_cleanup():
+            close_all(self)
+
+    close_all_whole._whole = True
+    wh.WorkerHandlerManager.close_all = close_all_whole
+
+
 def local_runner() -> "beam.runners.PipelineRunner":
     """Beam's FnApiRunner, whose multi-process workers are :mod:`pipelines.beam_worker`."""
     import shlex
@@ -77,9 +101,12 @@ def local_runner() -> "beam.runners.PipelineRunner":
     from apache_beam.transforms.environments import SubprocessSDKEnvironment
 
     _end_late_workers_too()
+    _close_workers_whole()
 
+    # exec: no shell between, to die of Ctrl-C; trap: Python starts with SIGINT ignored, so that
+    # a Ctrl-C while it starts, before beam_worker handles it, is no KeyboardInterrupt traceback
     quiet = SubprocessSDKEnvironment.from_command_string(
-        f"exec {shlex.quote(sys.executable)} -m pipelines.beam_worker")  # exec: no shell between, to catch Ctrl-C
+        f"trap '' INT; exec {shlex.quote(sys.executable)} -m pipelines.beam_worker")
 
     class LocalRunner(FnApiRunner):
         """FnApiRunner that starts its multi-process workers with our entry point.
