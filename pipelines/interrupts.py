@@ -33,6 +33,37 @@ def _on_sigint(signum, frame):
 
 
 @contextlib.contextmanager
+def interrupts_after_cleanup() -> Iterator[None]:
+    """Within: a first Ctrl-C is held back until the block is done, then raised there.
+
+    For cleanup that must not stop half-way (Beam closing its workers: a ``KeyboardInterrupt``
+    between two of them left the second one running and the command waiting for it forever).
+    A second Ctrl-C within is raised at once. Outside the main thread, or where SIGINT is not
+    handled by Python (ignored, `cmd &`), nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):  # SIG_IGN, SIG_DFL, or not set from Python
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum, frame):
+        if held:
+            previous(signum, frame)  # the user insists
+        held.append(signum)
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        previous(signal.SIGINT, None)  # our handler, or Python's default: raises KeyboardInterrupt
+
+
+@contextlib.contextmanager
 def user_interrupts() -> Iterator[None]:
     """Within: Ctrl-C raises ``KeyboardInterrupt`` with logging silenced, and an exception that
     a ``KeyboardInterrupt`` caused (Beam's wrapped one) is raised as ``KeyboardInterrupt``."""

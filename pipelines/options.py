@@ -38,6 +38,60 @@ def is_local(options: PipelineOptions) -> bool:
     return options.view_as(StandardOptions).runner in LOCAL_RUNNERS
 
 
+def _end_late_workers_too() -> None:
+    """Make Beam's runner end a worker that connects after the run was given up (Ctrl-C).
+
+    When the runner closes a worker (``GrpcWorkerHandler.close``, in ``run_stages``' ``finally``),
+    ``ControlConnection.close`` sends the worker its end-of-work marker only if the worker has
+    already opened its control stream; then the runner waits for the worker process to exit. A
+    Ctrl-C in the first seconds of a multi-process run, while the workers still import Beam,
+    closed them before they connected: each worker then connected, got no marker, and waited for
+    work forever, and the runner waited forever for it (the command hung after Ctrl-C). Here the
+    marker is also queued for a worker not connected yet, which then receives it first and exits
+    as after a finished run. A queue Beam reads when that worker connects (``Control``); if
+    Beam's internals are not as expected, nothing is changed.
+    """
+    from apache_beam.runners.portability.fn_api_runner import worker_handlers as wh
+
+    conn, servicer = wh.ControlConnection, wh.BeamFnControlServicer
+    close = conn.close
+    if getattr(close, "_ends_late_workers", False) or not all(
+            hasattr(servicer, name) for name in ("UNSTARTED_STATE", "_DONE_MARKER")):
+        return
+
+    def close_also_unstarted(self) -> None:
+        if getattr(self, "_state", None) == servicer.UNSTARTED_STATE:
+            self.push(servicer._DONE_MARKER)  # read by Control() as soon as the worker connects
+        close(self)
+
+    close_also_unstarted._ends_late_workers = True
+    conn.close = close_also_unstarted
+
+
+def _close_workers_whole() -> None:
+    """Let Beam's runner close all its workers before a Ctrl-C that arrives meanwhile is raised.
+
+    ``WorkerHandlerManager.close_all`` (in ``run_stages``' ``finally``) closes one worker after
+    another and waits for each to exit. A Ctrl-C in the middle (at the end of a run, say) left
+    the next workers unclosed: they waited for work forever, and the command for them, after
+    printing ``interrupted``.
+    """
+    from apache_beam.runners.portability.fn_api_runner import worker_handlers as wh
+
+    from pipelines.interrupts import interrupts_after_cleanup
+
+    close_all = wh.WorkerHandlerManager.close_all
+    if getattr(close_all, "_whole", False):
+        return
+
+    def close_all_whole(self) -> None:
+        with interrupts_after_cleanup():
+            close_all(self)
+
+    close_all_whole._whole = True
+    wh.WorkerHandlerManager.close_all = close_all_whole
+
+
 def local_runner() -> "beam.runners.PipelineRunner":
     """Beam's FnApiRunner, whose multi-process workers are :mod:`pipelines.beam_worker`."""
     import shlex
@@ -46,8 +100,13 @@ def local_runner() -> "beam.runners.PipelineRunner":
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
     from apache_beam.transforms.environments import SubprocessSDKEnvironment
 
+    _end_late_workers_too()
+    _close_workers_whole()
+
+    # exec: no shell between, to die of Ctrl-C; trap: Python starts with SIGINT ignored, so that
+    # a Ctrl-C while it starts, before beam_worker handles it, is no KeyboardInterrupt traceback
     quiet = SubprocessSDKEnvironment.from_command_string(
-        f"exec {shlex.quote(sys.executable)} -m pipelines.beam_worker")  # exec: no shell between, to catch Ctrl-C
+        f"trap '' INT; exec {shlex.quote(sys.executable)} -m pipelines.beam_worker")
 
     class LocalRunner(FnApiRunner):
         """FnApiRunner that starts its multi-process workers with our entry point.

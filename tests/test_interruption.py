@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -53,6 +54,58 @@ def test_ctrl_c_inside_a_beam_step_is_one_line_and_the_rerun_gives_the_same_byte
     rerun, clean = _files(run / "docs"), _files(tmp_path / "clean" / "docs")
     rerun.pop("_SUCCESS"), clean.pop("_SUCCESS")  # each holds its own execution id
     assert rerun == clean
+
+
+def _live_processes(session: int) -> list[str]:
+    """The processes of a session (a process group here) still running: not exited, not zombies."""
+    ps = subprocess.run(["ps", "-eo", "pgid=,stat=,args="], capture_output=True, text=True, check=True).stdout
+    return [ln for ln in ps.splitlines() if ln.split()[0] == str(session) and not ln.split()[1].startswith("Z")]
+
+
+def test_ctrl_c_in_a_multi_process_extract_is_one_line_whenever_it_comes(shared_data, tmp_path):
+    """Ctrl-C to a local multi-process run (two Beam workers, each with extract's time-limit child),
+    early and late. It used to hang in the first seconds (a worker still starting never heard that
+    the run was given up), print ``EOFError: Ran out of input`` from a time-limit child a worker
+    left half-started, or a KeyboardInterrupt from the first such child. Now, whatever the moment:
+    the same three lines as in-process, status 130, no _SUCCESS, and no process left behind."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(4):
+        shutil.copy(shared_data / "warc" / "cc-main-2020-34-excerpt.warc.gz", inputs / f"cc-{i}.warc.gz")
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
+    for delay in (0.3, 1.5, 3.0):  # workers starting; extracting; about to finish (a run takes ~5 s)
+        run = tmp_path / f"run-{delay}"
+        argv = ["extract", "--input", str(inputs), "--out", str(run),
+                "--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+        proc = subprocess.Popen([sys.executable, "-m", "pipelines.webtext", *argv], stderr=subprocess.PIPE,
+                                env=env, start_new_session=True)
+        lines: list[str] = []
+        running = threading.Event()
+
+        def read_stderr():  # in a thread: a hung run must fail the test, not hang it
+            for raw in proc.stderr:
+                lines.append(raw.decode().rstrip("\n"))
+                if "Beam pipeline on" in lines[-1]:
+                    running.set()
+
+        reader = threading.Thread(target=read_stderr, daemon=True)
+        reader.start()
+        try:
+            assert running.wait(timeout=120), "\n".join(lines)
+            time.sleep(delay)
+            assert proc.poll() is None, "the stage finished before it could be interrupted"
+            os.killpg(proc.pid, signal.SIGINT)
+            status = proc.wait(timeout=60)
+            reader.join(timeout=30)  # EOF: every process holding stderr ended
+            assert not reader.is_alive(), "a process of the run still holds its stderr"
+        finally:
+            if proc.poll() is None or _live_processes(proc.pid):
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert (status, lines) == (130, ["[extract] running", lines[1], "webtext extract: interrupted"]), \
+            f"Ctrl-C {delay} s in:\n" + "\n".join(lines)
+        assert "multi_processing, 2 worker(s)" in lines[1]
+        assert not RunDir(run).is_done("extract")
+        assert _live_processes(proc.pid) == []
 
 
 def test_forced_stage_that_refuses_its_input_keeps_its_finished_output(shared_data, tmp_path, capsys):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +54,30 @@ def test_a_worker_that_could_not_start_leaves_nothing_to_close():
         with pytest.raises(Exception, match="pickle"):
             limited(1)
     limited.close()  # nothing to kill: no error
+
+
+def test_no_child_is_started_after_close():
+    # A Beam worker that shuts down (after Ctrl-C) tears the DoFn down while a bundle still runs in
+    # another thread: its next call used to start a fresh child, which the exiting worker left
+    # half-started (the child printed "EOFError: Ran out of input" from multiprocessing/spawn.py).
+    limited = TimeLimited(work, timeout_s=5)
+    assert limited("echo", 1)[0] == "echo"
+    limited.close()
+    assert multiprocessing.active_children() == []
+    with pytest.raises(WorkerDied, match="closed"):
+        limited("echo", 2)
+    assert multiprocessing.active_children() == []  # no new child
+    limited.close()  # again: nothing to do
+
+
+def test_the_first_child_of_a_process_starts_with_sigint_blocked():
+    # The resource tracker, started by a process's first spawn, unblocked SIGINT on its way: the
+    # first child got Ctrl-C after all and printed a KeyboardInterrupt traceback. A fresh process,
+    # since the tracker of this one may run already.
+    code = ("import signal; from corpus_tools.time_limit import TimeLimited\n"
+            "with TimeLimited(signal.pthread_sigmask, timeout_s=30) as blocked:\n"
+            "    print(signal.SIGINT in blocked(signal.SIG_BLOCK, []))")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(root)))
+    assert (done.returncode, done.stdout) == (0, "True\n"), done.stderr
