@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from corpus_tools.bloom import BloomFilter, PartitionedBloom, open_bloom, partition_of
-from corpus_tools.document_check import InvalidDocument, conform_document
+from corpus_tools.document_check import InvalidDocument, conform_document, document_text
 from corpus_tools.ngrams import HASH_ID, NgramHasher, unique_pairs, word_spans, words
 from corpus_tools.recipe import ContaminationConfig
 from corpus_tools.schema import make_doc_id
@@ -751,7 +751,7 @@ def decontaminate(docs: Callable[[], Iterable[dict[str, Any]]], benchmarks: list
     """
     cfg = cfg or DecontaminationConfig()
     bench = benchmark_ngram_set(benchmarks, cfg.n)
-    df = document_frequency(_document_texts(docs()), bench, cfg.n)
+    df = document_frequency((t for t in map(document_text, docs()) if t is not None), bench, cfg.n)
     active, ngram_counts = active_ngrams(bench, df, cfg)
     stats: dict[str, Any] = {**decontamination_parameters(cfg, benchmarks), **ngram_counts,
                              **{k: 0 for k in DOCUMENT_COUNTS}, "rejected": {}}
@@ -772,15 +772,6 @@ def decontaminate(docs: Callable[[], Iterable[dict[str, Any]]], benchmarks: list
             yield from out
 
     return run(), stats
-
-
-def _document_texts(records: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """The texts of the records that are documents (pass 2 counts the others)."""
-    for record in records:
-        try:
-            yield conform_document(record)["text"]
-        except InvalidDocument:
-            continue
 
 
 def decontamination_parameters(cfg: DecontaminationConfig, benchmarks: list[Benchmark]) -> dict[str, Any]:

@@ -963,7 +963,7 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
            "urls": f"from the pages of a URL list, {done}. ",
            "archives": f"from web archives (WARC/WET), {done}"
                        + (" in the manner of GPT-3's Common Crawl processing (Brown et al., 2020)"
-                          if ran & {"filter", "dedup"} else "") + ". "}[kind]
+                          if any(paper is BROWN_2020 for paper, _ in provenance(kind, ran)) else "") + ". "}[kind]
         + ("" if not measured else
            f"It holds {n_docs} documents, {fmt_int(c['words'])} words and {fmt_bytes(c['bytes'])} of text." if c["documents"]
            else "It holds no documents: every record was removed before the end of the pipeline (see the funnel).")

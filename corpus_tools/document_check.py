@@ -100,3 +100,12 @@ def conform_document(doc: dict[str, Any]) -> dict[str, Any]:
             raise InvalidDocument(f"bad_{field.name}", f"document {doc_id}: {field.name} is {value!r:.100}, "
                                   f"not {field.type}") from None
     return out
+
+
+def document_text(record: dict[str, Any]) -> str | None:
+    """The text of a record that is a document (:func:`conform_document`), else None: for a pass
+    that only reads texts, while another pass counts and dead-letters the records that are not."""
+    try:
+        return conform_document(record)["text"]
+    except InvalidDocument:
+        return None

@@ -22,7 +22,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from corpus_tools.bloom import BloomFilter, PartitionedBloom, part_name, partition_of
 from corpus_tools.contamination import bloom_manifest_meta, partition_capacity, self_check
-from corpus_tools.document_check import InvalidDocument, conform_document
+from corpus_tools.document_check import document_text
 from corpus_tools.ngrams import HASH_ID, NgramHasher, count_ngrams, words
 from corpus_tools.rundir import REJECTED_DIR, join
 from pipelines.deadletter import DEAD_LETTER
@@ -44,11 +44,9 @@ class CountNgramsFn(beam.DoFn):
         self.n = n
 
     def process(self, doc: dict):
-        try:
-            text = conform_document(doc)["text"]
-        except InvalidDocument:
-            return []
-        counter(NAME, "ngram_positions").inc(count_ngrams(len(words(text)), self.n))
+        text = document_text(doc)
+        if text is not None:
+            counter(NAME, "ngram_positions").inc(count_ngrams(len(words(text)), self.n))
         return []
 
 
