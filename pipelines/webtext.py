@@ -28,6 +28,13 @@ TEXT_FLAGS = ("--prompt",)  # flags whose value is text, never a path
 BEAM_COMMANDS = {"run", "links", "fetch", "extract", "filter", "dedup", "bloom", "decontaminate",
                  "contamination"}
 
+# What the closing line of an unexpected error tells a user a rerun finds
+_STAGE_RERUNS = "the stage that failed is not marked done and reruns"
+AFTER_FAILURE = {
+    **{name: _STAGE_RERUNS for name in ("run", "links", "fetch", "extract", "filter", "dedup", "tokenize")},
+    "train": "a checkpoint written before it is kept: the same command resumes from it",
+}
+
 
 def _available() -> list[str]:
     return [c for c in COMMANDS if importlib.util.find_spec(f"pipelines.commands.{c}") is not None]
@@ -112,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Exception as e:  # a bug (or machine trouble): its traceback, then one line naming the command
         traceback.print_exc()
+        after = AFTER_FAILURE.get(args.command, "")
         print(f"{command.prog}: failed: {_last_line(e)} (an unexpected error, not bad input: the traceback "
-              f"above; the stage that failed is not marked done and reruns)", file=sys.stderr)
+              f"above{'; ' + after if after else ''})", file=sys.stderr)
         return 1
 
 

@@ -152,6 +152,37 @@ def test_a_shard_file_as_data_and_a_truncated_checkpoint_say_what_to_do(tmp_path
     assert webtext(common + ["--no-resume"]) == 0
 
 
+def test_a_bug_mid_training_says_the_checkpoint_before_it_resumes(tmp_path, capsys, monkeypatch):
+    """An unexpected error (a bug: here the learning-rate schedule raises during step 5) is its
+    traceback and one closing line that tells what a rerun finds: the checkpoint of step 4 (not
+    "the stage reruns", which is the stages' line); the same command then resumes from it."""
+    import training_bridge.train as loop
+
+    tokens, _ = make_run(tmp_path / "run", SENTENCE * 300, SENTENCE * 40)
+    ck = tmp_path / "ck"
+    cmd = ["train", "--data", str(tokens), "--out", str(ck), "--device", "cpu", "--model", "tiny", "--seq-len", "32",
+           "--batch-size", "4", "--steps", "8", "--warmup-steps", "2", "--ckpt-interval", "4", "--eval-interval", "0",
+           "--no-progress", "--no-export"]
+    schedule = loop.lr_at
+
+    def buggy(step, cfg):
+        if step == 5:  # asked for as the fifth update ends: after the checkpoint of step 4
+            raise ZeroDivisionError("a bug in the schedule")
+        return schedule(step, cfg)
+
+    monkeypatch.setattr(loop, "lr_at", buggy)
+    assert webtext(cmd) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):"), err
+    assert err.splitlines()[-1] == ("webtext train: failed: ZeroDivisionError: a bug in the schedule (an unexpected "
+                                    "error, not bad input: the traceback above; a checkpoint written before it is "
+                                    "kept: the same command resumes from it)")
+    monkeypatch.setattr(loop, "lr_at", schedule)
+    assert webtext(cmd) == 0
+    assert f"resumed from {ck / 'ckpt.pt'} at step 4" in capsys.readouterr().out
+    assert [row["step"] for row in metrics(ck)] == list(range(1, 9))
+
+
 def test_under_torchrun_the_closing_line_is_printed_once(tmp_path):
     tokens, _ = make_run(tmp_path / "run", SENTENCE * 300, SENTENCE * 40)
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
