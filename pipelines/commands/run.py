@@ -63,6 +63,11 @@ def main(args) -> int:
     inputs = ctx.inputs
     if args.input:  # recipe.toml records what the run read: `webtext run --out RUN` reruns it as it was
         ctx.recipe = ctx.recipe.replace({"run": {"inputs": list(args.input)}})
+    will_run = False  # a stage runs when forced or not done, and so does every stage after one that runs
+    for name in names:
+        will_run = will_run or name in args.force or "all" in args.force or not ctx.run.is_done(name)
+        if will_run:
+            load_stage(name).check(ctx.recipe)
     upstream_ran = False
     for i, name in enumerate(names):
         stage = load_stage(name)

@@ -26,6 +26,14 @@ class ContaminationStage(Stage):
     name = NAME
     sections = ("bloom", "contamination")
 
+    def check(self, recipe) -> None:
+        cfg = recipe.contamination
+        for spec in cfg.benchmarks:  # test sets are small: read whole, so a bad one is found before any stage runs
+            try:
+                read_benchmark(spec)
+            except BenchmarkError as e:
+                raise StageError(f"[contamination] benchmarks: {e}") from None
+
     def run(self, ctx: StageContext) -> StageResult:
         cfg = ctx.recipe.contamination
         out = ctx.run.stage_dir(NAME)

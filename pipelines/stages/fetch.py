@@ -23,6 +23,7 @@ to ``RUN/warc/_rejected/``.
 from __future__ import annotations
 
 import hashlib
+import ssl
 import time
 
 import apache_beam as beam
@@ -194,6 +195,17 @@ class FetchStage(Stage):
     name = NAME
     sections = ("fetch",)
     run_keys = ("num_shards",)  # the [run] keys its output depends on (the seed times retries only)
+
+    def check(self, recipe) -> None:
+        path = recipe.fetch.ca_bundle
+        if path:  # urllib3 would fail every https URL on it, each a dead letter
+            try:
+                ssl.create_default_context(cafile=path)
+            except FileNotFoundError:
+                raise StageError(f"[fetch] ca_bundle = {path!r}: no such file (a PEM file of CA certificates; "
+                                 "empty: certifi's bundle)") from None
+            except (ssl.SSLError, OSError, UnicodeDecodeError) as e:
+                raise StageError(f"[fetch] ca_bundle = {path!r}: not a PEM file of CA certificates ({e})") from None
 
     def run(self, ctx: StageContext) -> StageResult:
         sources = ctx.input_or(previous="links")

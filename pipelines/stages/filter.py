@@ -13,13 +13,14 @@ from __future__ import annotations
 import apache_beam as beam
 
 from corpus_tools.document_filter import REASONS, DocumentFilter
+from corpus_tools.quality_classifier import check_model
 from corpus_tools.recipe import FilterConfig
 from corpus_tools.rundir import REJECTED_DIR, REMOVED_DIR, join
 from pipelines.deadletter import DEAD_LETTER
 from pipelines.document_input import ReadValidDocs, document_reject
 from pipelines.metrics import counter
 from pipelines.parquet_io import WriteDocs, WriteRejects
-from pipelines.stage import Stage, StageContext, StageResult
+from pipelines.stage import Stage, StageContext, StageError, StageResult
 
 NAME = "filter"
 REMOVED = "removed"
@@ -55,6 +56,14 @@ class FilterStage(Stage):
     name = NAME
     sections = ("filter",)
     run_keys = ("num_shards", "seed")  # the [run] keys its output depends on
+
+    def check(self, recipe) -> None:
+        path = recipe.filter.quality_model
+        if path:
+            try:
+                check_model(path)
+            except ValueError as e:
+                raise StageError(f"[filter] quality_model = {path!r}: {e}") from None
 
     def run(self, ctx: StageContext) -> StageResult:
         docs = ctx.input_or(previous="extract")

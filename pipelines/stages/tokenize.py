@@ -26,7 +26,7 @@ from bpe.byte_level import ENDOFTEXT
 from bpe.encoder import Encoder
 from bpe.text_source import BadRecord, InputFileError, count_documents, is_remote, iter_text_batches, skip_bad
 from bpe.tokenize_docs import tokenize_paths
-from bpe.tokenizer_files import TokenizerFilesError, export_tokenizer_dir
+from bpe.tokenizer_files import TokenizerFilesError, export_tokenizer_dir, load_bpe_files
 from bpe.trainer import train_to_dir
 from corpus_tools.rundir import REJECTED_DIR, TOKENIZER_DIR, join
 from corpus_tools.schema import REJECT_SCHEMA, new_reject
@@ -58,6 +58,18 @@ class TokenizeStage(Stage):
     name = "tokenize"
     sections = ("tokenize",)
     run_keys = ("seed",)  # the [run] keys its output depends on
+
+    def check(self, recipe) -> None:
+        folder = recipe.tokenize.tokenizer
+        if folder == "train":
+            return
+        if not os.path.isdir(folder):
+            raise StageError(f"[tokenize] tokenizer = {folder!r}: no such folder (use \"train\" or a tokenizer folder)")
+        try:
+            load_bpe_files(folder)
+        except (TokenizerFilesError, ValueError) as e:
+            reason = str(e).removeprefix(f"{folder}: ")  # the folder is named once
+            raise StageError(f"[tokenize] tokenizer = {folder!r}: {reason}") from None
 
     def run(self, ctx: StageContext) -> StageResult:
         try:
@@ -141,9 +153,7 @@ class TokenizeStage(Stage):
                 ctx.log(f"[{self.name}] the corpus supports only {files.vocab_size} entries "
                         f"(min_frequency={cfg.min_frequency}); <|endoftext|> = {files.eot_id}")
         else:
-            if not os.path.isdir(cfg.tokenizer):
-                raise StageError(f"[tokenize] tokenizer = {cfg.tokenizer!r}: no such folder (use \"train\" or a tokenizer folder)")
-            try:
+            try:  # check() has seen the folder
                 export_tokenizer_dir(cfg.tokenizer, tok_dir)  # the run keeps its own copy
             except (TokenizerFilesError, ValueError) as e:
                 raise StageError(f"tokenizer {cfg.tokenizer}: {e}") from None
