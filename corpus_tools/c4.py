@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 
 from corpus_tools.rule_languages import ENGLISH, closing_quotes, is_spaced
-from corpus_tools.word_segmentation import counted_words, splits_words, words
+from corpus_tools.word_segmentation import counted_words, line_words, splits_words
 
 TERMINAL = (".", "!", "?", '"', "”", "’", "'", "。", "！", "？", "…")
 POLICY_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
@@ -75,6 +75,7 @@ class C4Lines:
             return text, "lorem_ipsum"
         if self.reject_curly_bracket and "{" in text:
             return text, "curly_bracket"
+        by_line = None if spaced or not min_words else line_words(text, language)
         kept = []
         for line in text.splitlines():
             s = line.strip()
@@ -82,7 +83,7 @@ class C4Lines:
                 continue
             if self.require_terminal_punctuation and not s.endswith(terminal):
                 continue
-            if min_words and (len(s.split()) if spaced else word_count(s, language)) < min_words:
+            if min_words and (len(s.split()) if spaced else len(counted_words(by_line[s], language))) < min_words:
                 continue
             ls = s.lower()
             if self.drop_javascript_lines and "javascript" in ls:
@@ -95,8 +96,3 @@ class C4Lines:
         if n < self.min_sentences:
             return text, f"sentences {n} < {self.min_sentences}"
         return cleaned, None
-
-
-def word_count(line: str, language: str | None = None) -> int:
-    """C4's words in a line: whitespace tokens, or a segmenter's tokens that are not punctuation."""
-    return len(counted_words(words(line, language), language))

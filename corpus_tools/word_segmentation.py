@@ -91,10 +91,39 @@ def counted_words(tokens: list[str], language: str | None = None) -> list[str]:
     return [w for w in tokens if not is_punctuation(w)]
 
 
-@functools.lru_cache(maxsize=8)
+def line_words(text: str, language: str | None = None) -> dict[str, tuple[str, ...]]:
+    """The words of each line of ``text`` (``str.splitlines``), keyed by the line stripped, as
+    :func:`words` finds them; C4 counts words per line. For Chinese it is the segmentation
+    :func:`words` made of the whole text (one jieba pass serves Gopher's rules and C4's)."""
+    if (language or ENGLISH) in SEGMENTED:
+        return _segmented_lines(text)
+    return {line.strip(): tuple(words(line, language)) for line in text.splitlines()}
+
+
 def _segmented(text: str) -> tuple[str, ...]:
-    # cached: Gopher's quality and repetition rules segment the same text one after the other
-    return tuple(w for w in _jieba().cut(text, cut_all=False, HMM=True) if w and not w.isspace())
+    """jieba's words of ``text``: those of its lines in order. jieba cuts a text into blocks at
+    every character outside its word pattern (``re_han_default``: Han, Latin letters, digits,
+    ``+#&._%-``), and every line break is one, so no block spans two lines: segmenting line by
+    line gives the words of the whole text (tests/test_word_segmentation.py checks it)."""
+    lines = _segmented_lines(text)
+    return tuple(w for line in text.splitlines() for w in lines[line.strip()])
+
+
+def forget() -> None:
+    """Drop the segmentations kept of the last texts (benchmarks time each text afresh)."""
+    _segmented_lines.cache_clear()
+
+
+@functools.lru_cache(maxsize=8)
+def _segmented_lines(text: str) -> dict[str, tuple[str, ...]]:
+    # cached: Gopher's quality and repetition rules and C4 segment the same text one after the other
+    cut = _jieba().cut
+    lines: dict[str, tuple[str, ...]] = {}
+    for line in text.splitlines():
+        s = line.strip()
+        if s not in lines:
+            lines[s] = tuple(w for w in cut(s, cut_all=False, HMM=True) if w and not w.isspace())
+    return lines
 
 
 def _jieba() -> Any:

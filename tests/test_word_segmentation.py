@@ -88,3 +88,26 @@ def test_jieba_loads_lazily_silently_without_a_cache_file_and_the_same_in_every_
     assert outputs[0] == outputs[1]  # another process, another hash seed: the same words and decisions
     assert tokens == words((shared_data / CCTV).read_text(encoding="utf-8"), "zh") and len(tokens) == 751
     assert quality is None and repetition is None
+
+
+def test_chinese_words_of_a_text_are_the_words_of_its_lines(shared_data):
+    """``words(text, "zh")`` is computed line by line (so C4's words per line reuse Gopher's
+    segmentation): it must equal jieba on the whole text, whitespace dropped, for the real Chinese
+    pages and for text whose lines end in every separator ``str.splitlines`` knows, next to Latin
+    letters, digits and jieba's joining characters (``.%-``) that could glue two lines."""
+    from corpus_tools.word_segmentation import _jieba, line_words
+
+    def whole(text: str) -> list[str]:
+        return [w for w in _jieba().cut(text, cut_all=False, HMM=True) if w and not w.isspace()]
+
+    pages = [p.read_text(encoding="utf-8") for p in sorted((shared_data / "extraction" / "htmltotext" / "zh" /
+                                                               "text").iterdir())]
+    seps = ["\n", "\r\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+    glued = "".join(f"中华人民共和国abc{i}.5%-{sep}-3.0%xyz共和国人民" for i, sep in enumerate(seps)) + "北京大学生"
+    for text in pages + [glued, "  前后空白  \n\n  重复的行\n重复的行  \n"]:
+        assert len(text) > 20
+        assert words(text, "zh") == whole(text), text[:80]
+        lines = line_words(text, "zh")
+        assert [w for line in text.splitlines() for w in lines[line.strip()]] == whole(text)
+    # spaced languages: whitespace tokens per line, as words() gives them
+    assert line_words("a b  c\n d e \n", "en") == {"a b  c": ("a", "b", "c"), "d e": ("d", "e")}
