@@ -426,11 +426,22 @@ def recipe_from_dict(data: dict[str, Any]) -> Recipe:
     return Recipe(**kwargs)
 
 
-def load_recipe(path: str | os.PathLike | None = None) -> Recipe:
-    """Load and validate a recipe file; ``None`` gives the all-defaults recipe."""
+def load_recipe(path: str | os.PathLike | None = None, base: Recipe | None = None) -> Recipe:
+    """Load and validate a recipe file; ``None`` gives the all-defaults recipe. With ``base``,
+    the file changes the settings it names and ``base`` gives the others (a run directory's
+    recorded recipe, which a partial recipe file must not reset to the defaults)."""
     if path is None:
-        return Recipe()
+        return base or Recipe()
     path = os.fspath(path)
+    data = _read_toml(path)
+    try:
+        recipe = recipe_from_dict(data)  # the file on its own: its errors name its keys
+        return recipe if base is None else base.replace(data)
+    except RecipeError as e:
+        raise RecipeError(f"{path}: {e}") from None
+
+
+def _read_toml(path: str) -> dict[str, Any]:
     try:
         if "://" in path:
             import fsspec
@@ -449,10 +460,7 @@ def load_recipe(path: str | os.PathLike | None = None) -> Recipe:
         raise RecipeError(f"{path}: not valid TOML: not UTF-8 text (line {line})") from None
     except tomllib.TOMLDecodeError as e:
         raise RecipeError(f"{path}: not valid TOML: {e}") from None
-    try:
-        return recipe_from_dict(data)
-    except RecipeError as e:
-        raise RecipeError(f"{path}: {e}") from None
+    return data
 
 
 def recipe_docs_markdown() -> str:

@@ -300,7 +300,8 @@ def add_stage_arguments(parser: argparse.ArgumentParser, input_help: str = "inpu
     """The arguments every run-directory command shares (unknown --flags go to Beam)."""
     parser.add_argument("--out", required=True, metavar="RUN", help="run directory (local path or gs://, s3://)")
     parser.add_argument("--input", nargs="+", metavar="PATH", help=input_help)
-    parser.add_argument("--recipe", metavar="TOML", help="recipe file (default: RUN/recipe.toml if present, else defaults)")
+    parser.add_argument("--recipe", metavar="TOML", help="recipe file; for a run with a RUN/recipe.toml, it changes the "
+                                                         "settings it names and the others stay as recorded")
     parser.add_argument("--force", action="append", default=[], metavar="STAGE",
                         help="redo this stage even if finished (repeatable; 'all' redoes every stage)")
     parser.add_argument("--allow-network", action="append", default=[], metavar="CIDR",
@@ -308,21 +309,15 @@ def add_stage_arguments(parser: argparse.ArgumentParser, input_help: str = "inpu
 
 
 def resolve_recipe(args: argparse.Namespace, run: RunDir) -> Recipe:
-    """--recipe, else RUN/recipe.toml, else defaults; then CLI overrides. :func:`execute_stage`
-    writes it to RUN/recipe.toml when a stage runs.
+    """RUN/recipe.toml (else defaults), with the settings --recipe names over it; then CLI
+    overrides. :func:`execute_stage` writes it to RUN/recipe.toml when a stage runs.
 
-    A --recipe that sets no ``[run] inputs``, given without --input, keeps the inputs the run
-    recorded (RUN/recipe.toml's ``[run] inputs``): a new recipe changes settings, not what the run reads."""
-    if getattr(args, "recipe", None):
-        recipe = load_recipe(args.recipe)
-        if not recipe.run.inputs and not getattr(args, "input", None) and run.exists(run.recipe_path):
-            recorded = load_recipe(run.recipe_path).run.inputs
-            if recorded:
-                recipe = recipe.replace({"run": {"inputs": list(recorded)}})
-    elif run.exists(run.recipe_path):
-        recipe = load_recipe(run.recipe_path)
-    else:
-        recipe = Recipe()
+    A --recipe for a run that has a recipe changes what it sets and nothing else: a file with a
+    [datacard] licence alone does not put every other setting back to its default (num_shards,
+    seed, [run] inputs ...), which made every finished stage "changed" and recipe.toml describe
+    outputs made otherwise."""
+    recorded = load_recipe(run.recipe_path) if run.exists(run.recipe_path) else None
+    recipe = load_recipe(getattr(args, "recipe", None), base=recorded)
     allow = list(getattr(args, "allow_network", None) or [])
     if allow:
         from corpus_tools.netguard import parse_networks

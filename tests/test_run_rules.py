@@ -219,3 +219,56 @@ def test_a_finished_stage_is_not_checked_again_one_that_runs_is(shared_data, tmp
     assert main(cmd + ["--force", "tokenize"]) == 2
     assert f"[tokenize] tokenizer = '{gpt2}': " in _one_error_line(capsys)
     assert (run / "tokens").is_dir()  # the finished stage is left as it was
+
+
+# ------------------------------------------------------------------ 6. what a later stage reads; partial recipes
+def test_a_later_first_stage_reads_its_upstream_folder_not_the_runs_inputs(shared_data, tmp_path, capsys):
+    """`[run] inputs` feed the stage that reads them (extract, for WARC files); `webtext run --out
+    RUN --stages filter,dedup` of that run reads RUN/docs, as `--stages tokenize` of a run begun
+    from dumps reads RUN/dedup. The recorded WARC went to filter, which refused it ("from other
+    inputs") or, forced, read the raw input. An --input given to a later stage is not recorded as
+    the run's inputs."""
+    warc = str(shared_data / "warc" / "cc-main-2020-34-excerpt.warc.gz")
+    run = tmp_path / "run"
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[filter]\nlanguages = []\n')
+    assert main(["run", "--input", warc, "--out", str(run), "--recipe", str(recipe),
+                 "--stages", "extract,filter,dedup"]) == 0
+    assert main(["run", "--out", str(run), "--stages", "filter,dedup", "--force", "filter"]) == 0
+    stats = json.loads((run / "stats" / "filter.json").read_text())
+    assert stats["inputs"] == [str(run / "docs")] and stats["records_in"] > 0
+    # extract is the stage the recorded WARC feeds: it still reads it
+    assert main(["run", "--out", str(run), "--stages", "extract", "--force", "extract"]) == 0
+    assert json.loads((run / "stats" / "extract.json").read_text())["inputs"] == [warc]
+    # an --input for filter is filter's, not the run's: recipe.toml keeps the WARC
+    assert main(["run", "--out", str(run), "--input", str(run / "docs"), "--stages", "filter", "--force",
+                 "filter"]) == 0
+    assert f'inputs = [\n    "{warc}",\n]' in (run / "recipe.toml").read_text()
+
+
+def test_a_partial_recipe_changes_what_it_names_and_keeps_the_rest(dumps, tmp_path, capsys):
+    """A --recipe for a run directory that has a recipe.toml changes the settings it sets; the
+    others stay as recorded. A [datacard] licence given to `webtext datacard` (as its help says)
+    wrote every other setting back to its default: [run] num_shards 2 -> 4, seed, inputs, so every
+    finished stage was then "changed" and `webtext run` refused to go on."""
+    june, _ = dumps
+    run = tmp_path / "run"
+    first = tmp_path / "first.toml"
+    first.write_text("[run]\nnum_shards = 2\nseed = 7\n[links]\nmin_karma = 2\n")
+    assert main(["run", "--input", june, "--out", str(run), "--recipe", str(first), "--stages", "links"]) == 0
+    card = tmp_path / "card.toml"
+    card.write_text('[datacard]\nlicense = "odc-by"\n')
+    assert main(["datacard", str(run), "--recipe", str(card)]) == 0
+    recorded = (run / "recipe.toml").read_text()
+    assert 'license = "odc-by"' in recorded
+    assert "num_shards = 2\n" in recorded and "seed = 7\n" in recorded and "min_karma = 2\n" in recorded
+    assert f'inputs = [\n    "{june}",\n]' in recorded
+    assert "odc-by" in (run / "card" / "README.md").read_text()
+    capsys.readouterr()
+    assert main(["run", "--out", str(run), "--stages", "links"]) == 0  # nothing changed: links is done
+    assert "[links] already done" in capsys.readouterr().err
+    # a setting the file names is changed, and a finished stage it shapes is refused as before
+    karma = tmp_path / "karma.toml"
+    karma.write_text("[links]\nmin_karma = 5\n")
+    assert main(["links", "--out", str(run), "--recipe", str(karma)]) == 2
+    assert "([links] min_karma: 2 -> 5)" in _one_error_line(capsys)

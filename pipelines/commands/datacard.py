@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import os
 
-from corpus_tools.recipe import Recipe, load_recipe
 from corpus_tools.rundir import RunDir
-from pipelines.stage import StageContext, StageError, execute_stage
+from pipelines.stage import StageContext, StageError, execute_stage, resolve_recipe
 from pipelines.stages import load_stage
 
 
@@ -23,7 +22,8 @@ def add_parser(sub):
     )
     p.add_argument("run", metavar="RUN", help="run directory (local path or gs://, s3://)")
     p.add_argument("--recipe", metavar="TOML", default=None,
-                   help="recipe whose [datacard] section to use (default: RUN/recipe.toml, else defaults)")
+                   help="recipe file whose settings change those of RUN/recipe.toml (a [datacard] section with "
+                        "the licence, say); the others stay as recorded")
     return p
 
 
@@ -34,12 +34,6 @@ def main(args) -> int:
     if not run.exists(run.recipe_path) and not run.exists(run.path("stats")):
         # a typo'd or wrong folder must not silently get a card of "not run" stages
         raise StageError(f"{args.run} is not a run directory (it has neither recipe.toml nor stats/)")
-    if args.recipe:
-        recipe = load_recipe(args.recipe)
-    elif run.exists(run.recipe_path):
-        recipe = load_recipe(run.recipe_path)
-    else:
-        recipe = Recipe()
-    ctx = StageContext(run, recipe)
+    ctx = StageContext(run, resolve_recipe(args, run))  # --recipe changes the settings it names
     execute_stage(load_stage("datacard"), ctx, force=True)
     return 0

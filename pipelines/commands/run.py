@@ -49,19 +49,40 @@ def select_stages(args, inputs: list[str] | None, look: Callable[[list[str]], In
     return names
 
 
+# The stages `[run] inputs` feed: Reddit dumps start at links, WARC/WET files at extract
+INPUT_STAGES = ("links", "extract")
+
+
+def recorded_inputs(args, ctx) -> list[str] | None:
+    """The run's recorded ``[run] inputs`` when the first stage this command runs is the one that
+    reads them (links for dumps, extract for WARC/WET files); None when it is a later stage, which
+    reads its upstream folder: `--stages tokenize` of a run begun from dumps tokenizes RUN/dedup, not
+    the dumps."""
+    from pipelines.stage import check_inputs
+
+    first = None
+    if args.stages is not None:
+        wanted = [s for s in STAGES if s in {w.strip() for w in args.stages.split(",")}]
+        first = wanted[0] if wanted else None
+        if first is not None and first not in INPUT_STAGES:
+            return None  # decided without looking at the files
+    inputs = check_inputs(list(ctx.recipe.run.inputs))
+    reads = "extract" if ctx.input_files(inputs).kind() == WARC else "links"
+    return inputs if first in (None, reads) else None
+
+
 def main(args) -> int:
     ctx = make_context(args)
     if not ctx.inputs and ctx.recipe.run.inputs:
-        from pipelines.stage import check_inputs
-
-        ctx.inputs = check_inputs(list(ctx.recipe.run.inputs))
+        ctx.inputs = recorded_inputs(args, ctx)
     names = select_stages(args, ctx.inputs, ctx.input_files)  # the first stage does not look again
     not_run = [f for f in args.force if f != "all" and f not in names]
     if not_run:  # a --force that would be ignored in silence
         raise StageError(f"--force {not_run[0]}: {not_run[0]} is not among the stages this command runs "
                          f"({', '.join(names)}); add it to --stages or drop the --force")
     inputs = ctx.inputs
-    if args.input:  # recipe.toml records what the run read: `webtext run --out RUN` reruns it as it was
+    if args.input and names[0] in INPUT_STAGES:  # recipe.toml records what the run read: `webtext run
+        # --out RUN` reruns it as it was; the --input of a later stage is not the run's input
         ctx.recipe = ctx.recipe.replace({"run": {"inputs": list(args.input)}})
     will_run = False  # a stage runs when forced or not done, and so does every stage after one that runs
     for name in names:
