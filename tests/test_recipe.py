@@ -49,6 +49,15 @@ def test_int_accepted_where_float_expected(tmp_path):
         ("[filter]\nlanguages = 'en'\n", ["[filter] languages", "list of string"]),
         ("[filter]\nlanguages = ['en', 3]\n", ["[filter] languages[1]", "3", "string"]),
         ("[links]\nmin_karma = 99999999999999999999\n", ["[links] min_karma", "64-bit integer range"]),
+        # a label lid.176 never gives removed every document, exit 0 (NeMo Curator writes EN)
+        ("[filter]\nlanguages = ['en', 'EN']\n", ["[filter] languages = 'EN'", "not a lid.176 language label",
+                                                  "did you mean 'en'?"]),
+        ("[filter]\nlanguages = ['zh-CN']\n", ["'zh-CN'", "did you mean 'zh'?"]),
+        ("[filter]\nlanguages = ['english']\n", ["'english'", "lower-case codes such as en"]),
+        # a short list silently dropped the 3- and 4-gram checks; a long one was cut
+        ("[filter]\ngopher_top_ngram_max = [0.2]\n", ["[filter] gopher_top_ngram_max = [0.2]", "exactly 3 values"]),
+        ("[filter]\ngopher_dup_ngram_max = [0.15, 0.14, 0.13, 0.12, 0.11, 0.10, 0.09]\n",
+         ["[filter] gopher_dup_ngram_max", "exactly 6 values"]),
         # refused when the recipe is read, not 90 lines deep in the fetch pipeline
         ("[fetch]\nallow_networks = ['127.0.0.0/8', 'notacidr']\n",
          ["[fetch] allow_networks", "'notacidr'", "not a CIDR network"]),
