@@ -236,6 +236,22 @@ def keep_probability(score: float, alpha: float = 9.0) -> float:
     return float((2.0 - score) ** -alpha)
 
 
+def _jsonl_texts(lines: Iterable[str], path: str) -> Iterable[str]:
+    """The ``text`` of each JSON object line; ValueError naming the file and line for one that is
+    not a JSON object (training on a file half read would be silent)."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}, line {number}: not JSON ({e.msg}, column {e.colno})") from None
+        if not isinstance(obj, dict):
+            raise ValueError(f"{path}, line {number}: a JSON {type(obj).__name__}, not an object with a \"text\" field")
+        text = obj.get("text")
+        yield text if isinstance(text, str) else ""
+
+
 def load_texts(paths: Sequence[str], chunk_lines: int = 1, limit: int | None = None) -> list[str]:
     """Training texts from files: Parquet (``text`` column), JSONL (``text`` field), or plain text.
 
@@ -267,7 +283,7 @@ def load_texts(paths: Sequence[str], chunk_lines: int = 1, limit: int | None = N
         opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(os.path.splitext(f)[1], open)
         with opener(f, "rt", encoding="utf-8", errors="replace") as fh:
             if ".jsonl" in f or ".ndjson" in f:
-                texts.extend(json.loads(line).get("text") or "" for line in fh if line.strip())
+                texts.extend(_jsonl_texts(fh, f))
             else:
                 lines = [ln.strip() for ln in fh if ln.strip()]
                 step = max(1, chunk_lines)

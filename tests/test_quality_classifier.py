@@ -136,3 +136,23 @@ def test_a_model_at_a_url_is_copied_and_scores_alike(trained):
     remote = QualityClassifier("memory://models/quality.bin")
     assert remote.info["params"]["epoch"] == 50
     assert remote.score([pos[0], neg[0]]) == QualityClassifier(path).score([pos[0], neg[0]])
+
+
+@pytest.mark.parametrize("line, fault", [
+    ('{"text": "half a rec', "line 2: not JSON (Unterminated string"),
+    ('["a list"]', 'line 2: a JSON list, not an object with a "text" field'),
+])
+def test_a_jsonl_line_that_is_no_json_object_is_one_line_naming_file_and_line(tmp_path, capsys, line, fault):
+    """`webtext quality train` on a JSONL file with a broken line: one line naming the file and
+    the line (it was a JSONDecodeError traceback, "an unexpected error, not bad input"), exit 2."""
+    from pipelines.webtext import main
+
+    good = tmp_path / "pos.jsonl"
+    good.write_text('{"text": "a fine document"}\n' * 4)
+    bad = tmp_path / "neg.jsonl"
+    bad.write_text('{"text": "fine"}\n' + line + "\n")
+    assert main(["quality", "train", "--positive", str(good), "--negative", str(bad), "--out",
+                 str(tmp_path / "q.bin")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"webtext quality: error: {bad}, {fault}") and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "q.bin").exists()

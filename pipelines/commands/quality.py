@@ -45,8 +45,11 @@ def main(args) -> int:
     if not 0 < args.val_fraction < 1 or (args.limit is not None and args.limit < 1):
         raise UserError("need 0 < --val-fraction < 1 and --limit >= 1")
 
-    pos = load_texts(args.positive, args.chunk_lines, args.limit)
-    neg = load_texts(args.negative, args.chunk_lines, args.limit)
+    try:
+        pos = load_texts(args.positive, args.chunk_lines, args.limit)
+        neg = load_texts(args.negative, args.chunk_lines, args.limit)
+    except ValueError as e:  # a JSONL line that is not a JSON object
+        raise UserError(str(e)) from None
     params = ClassifierParams(**{name: getattr(args, name) for name in FLAG_HELP})
     try:
         info = train_classifier(pos, neg, args.out, params,
