@@ -243,7 +243,7 @@ def _jsonl_texts(lines: Iterable[str], path: str) -> Iterable[str]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(line.rstrip("\r\n"))
         except json.JSONDecodeError as e:
             raise ValueError(f"{path}, line {number}: not JSON ({e.msg}, column {e.colno})") from None
         if not isinstance(obj, dict):

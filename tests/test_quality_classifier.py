@@ -154,5 +154,5 @@ def test_a_jsonl_line_that_is_no_json_object_is_one_line_naming_file_and_line(tm
     assert main(["quality", "train", "--positive", str(good), "--negative", str(bad), "--out",
                  str(tmp_path / "q.bin")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"webtext quality: error: {bad}, {fault}") and len(err.splitlines()) == 1, err
+    assert err.startswith(f"webtext quality train: error: {bad}, {fault}") and len(err.splitlines()) == 1, err
     assert not (tmp_path / "q.bin").exists()
