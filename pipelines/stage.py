@@ -117,6 +117,10 @@ class Stage:
     # The [run] keys this stage's output depends on (num_shards, seed): recorded in its stats'
     # parameters as {"run": {...}} and compared on a rerun like its sections. Never name or inputs.
     run_keys: tuple[str, ...] = ()
+    # Recipe settings ("section.key") naming a file whose content the output depends on (a model):
+    # its SHA-256 is recorded in the stats' parameters as {"files": {...}} and compared on a rerun,
+    # so a file retrained at the same path makes the finished stage "changed".
+    files: tuple[str, ...] = ()
 
     def check(self, recipe: Recipe) -> None:
         """Raise :class:`StageError` for a setting of this stage's that is wrong before anything
@@ -132,30 +136,56 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def stage_parameters(recipe: Any, sections: tuple[str, ...], run_keys: tuple[str, ...] = ()) -> dict[str, Any]:
-    """What a stage records as its ``parameters``: its recipe sections whole, and of ``[run]`` only
-    the keys its output depends on (``run_keys``)."""
+def stage_parameters(recipe: Any, sections: tuple[str, ...], run_keys: tuple[str, ...] = (),
+                     files: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What a stage records as its ``parameters``: its recipe sections whole, of ``[run]`` only
+    the keys its output depends on (``run_keys``), and the SHA-256 of the files ``files`` name."""
     params = {s: recipe.to_dict()[s] for s in sections}
     if run_keys:
         run = recipe.to_dict()["run"]
         params["run"] = {k: run[k] for k in run_keys}
+    named = {f: getattr(recipe.section(f.split(".")[0]), f.split(".")[1]) for f in files}
+    if any(named.values()):
+        params["files"] = {f: file_sha256(path) for f, path in named.items() if path}
     return params
 
 
-def changed_parameters(stats: dict[str, Any] | None, recipe: Any, sections: tuple[str, ...],
-                       run_keys: tuple[str, ...] = ()) -> list[str]:
+def file_sha256(path: str) -> str | None:
+    """``sha256:<hex>`` of a file's content (local or fsspec URL); None when it cannot be read
+    (a finished stage whose model has since been removed is not redone for that)."""
+    import hashlib
+
+    import fsspec
+
+    digest = hashlib.sha256()
+    try:
+        with fsspec.open(path, "rb") as fh:
+            while chunk := fh.read(1 << 24):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return "sha256:" + digest.hexdigest()
+
+
+def changed_parameters(stats: dict[str, Any] | None, recipe: Any, stage: Stage) -> list[str]:
     """``[section] key: finished -> recipe`` for each setting a finished stage ran with that the recipe
-    now sets otherwise. Keys only one side has (a newer or older webtext) are not differences."""
+    now sets otherwise, and ``[section] key: file content changed`` for a file it names whose
+    content differs. Keys only one side has (a newer or older webtext) are not differences."""
     if not stats or "parameters" not in stats:
         return []
-    now = json.loads(json.dumps(stage_parameters(recipe, sections, run_keys), default=str))
+    now = json.loads(json.dumps(stage_parameters(recipe, stage.sections, stage.run_keys, stage.files), default=str))
     out = []
     for section, before in stats["parameters"].items():
         after = now.get(section)
         if not isinstance(before, dict) or not isinstance(after, dict):
             continue
         for key in sorted(before.keys() & after.keys()):
-            if before[key] != after[key]:
+            if section == "files":
+                if before[key] and after[key] and before[key] != after[key]:
+                    sec, name = key.split(".")
+                    out.append(f"[{sec}] {name}: the file's content changed since (now {after[key][:19]}..., "
+                               f"was {before[key][:19]}...)")
+            elif before[key] != after[key]:
                 out.append(f"[{section}] {key}: {before[key]!r} -> {after[key]!r}")
     return out
 
@@ -202,7 +232,7 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
                    f"{finished.get('execution_id')}")
             raise StageError(f"{run.stage_dir(stage.name)} does not belong to this run ({why}; copied in from "
                              f"another run?); redo it with --force {stage.name}, or use a new run directory")
-        changed = changed_parameters(finished, ctx.recipe, stage.sections, stage.run_keys)
+        changed = changed_parameters(finished, ctx.recipe, stage)
         if changed:
             raise StageError(
                 f"stage '{stage.name}' finished in {run.root} with other settings ({'; '.join(changed)}); "
@@ -264,7 +294,7 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
         "reasons": result.reasons if result.reasons is not None else c_reasons,
         "counters": ctx.counters,
         "details": result.details,
-        "parameters": stage_parameters(ctx.recipe, stage.sections, stage.run_keys),
+        "parameters": stage_parameters(ctx.recipe, stage.sections, stage.run_keys, stage.files),
         "inputs": ctx.inputs or ctx.read_from,
         "execution_id": uuid.uuid4().hex,
         "input_executions": {s: (run.read_stats(s) or {}).get("execution_id") for s in ctx.read_stages},

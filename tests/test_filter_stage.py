@@ -4,6 +4,7 @@ _removed/<reason>/ with its reason, stats/filter.json counts reasons, outputs ar
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 import random
@@ -89,7 +90,7 @@ def test_filter_stage_accounts_for_every_document(inputs, tmp_path):
         assert open(f, "rb").read() == open(other, "rb").read()
 
 
-def test_filter_stage_with_quality_classifier(inputs, shared_data, tmp_path):
+def test_filter_stage_with_quality_classifier(inputs, shared_data, tmp_path, capsys):
     folder, expected = inputs
     news = load_texts([str(shared_data / "corpora" / "lee-news-background.txt")])
     rng = random.Random(3)
@@ -114,6 +115,17 @@ def test_filter_stage_with_quality_classifier(inputs, shared_data, tmp_path):
     stats = json.load(open(os.path.join(run, "stats", "filter.json")))
     assert stats["records_out"] == len(kept)
     assert stats["reasons"].get("quality_classifier", 0) == len(by_clf)
+    # the model's content is recorded: retrained at the same path, the finished filter is changed
+    digest = stats["parameters"]["files"]["filter.quality_model"]
+    assert digest == "sha256:" + hashlib.sha256(open(model, "rb").read()).hexdigest()
+    assert webtext(["filter", "--input", str(folder), "--out", run, "--recipe", str(recipe)]) == 0  # same: skipped
+    assert webtext(["quality", "train", "--positive", str(shared_data / "corpora" / "lee-news-background.txt"),
+                    "--negative", str(tmp_path / "neg.txt"), "--out", model, "--epoch", "40", "--dim", "16"]) == 0
+    capsys.readouterr()
+    assert webtext(["filter", "--input", str(folder), "--out", run, "--recipe", str(recipe)]) == 2
+    err = capsys.readouterr().err
+    assert "([filter] quality_model: the file's content changed since" in err and "--force filter" in err, err
+    assert webtext(["filter", "--input", str(folder), "--out", run, "--recipe", str(recipe), "--force", "filter"]) == 0
 
 
 def test_everything_removed_still_counts_zero_out(inputs, tmp_path):

@@ -56,6 +56,7 @@ class FilterStage(Stage):
     name = NAME
     sections = ("filter",)
     run_keys = ("num_shards", "seed")  # the [run] keys its output depends on
+    files = ("filter.quality_model",)  # retrained at the same path: the finished stage is changed
 
     def check(self, recipe) -> None:
         path = recipe.filter.quality_model
