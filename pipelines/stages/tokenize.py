@@ -8,9 +8,9 @@ Not a Beam pipeline: BPE training is one global computation (HF ``tokenizers``, 
 shards are cut at exact token counts in document order, so both run in this process;
 encoding is parallel across cores inside :func:`bpe.tokenize_docs.tokenize_documents`.
 
-A record of the input that is not a document (a line that is not JSON or not UTF-8, a null or
-non-string text) is a dead letter in RUN/tokens/_rejected/ (REJECT_SCHEMA), counted under its
-reason; a file that cannot be documents at all stops the stage with a one-line error.
+A record of the input that is not a document (a line that is not JSON or not UTF-8, a text UTF-8
+cannot write, a null, non-string, empty or all-whitespace text) is a dead letter in
+RUN/tokens/_rejected/ (REJECT_SCHEMA), counted under its reason; a file that cannot be documents at all stops the stage with a one-line error.
 """
 
 from __future__ import annotations
