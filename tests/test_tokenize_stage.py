@@ -504,3 +504,13 @@ def test_crlf_line_endings_are_line_endings_and_a_lone_cr_is_text(shared_data, t
         shard = read_shard(str(tmp_path / f"run-{mode}-lf" / "tokens" / "webtext_train_000001.bin"))
         assert [gpt2.decode(d) for d in _docs_in(shard, 50256)] == expected, mode
 
+
+def test_the_log_counts_one_shard_in_the_singular(shared_data, tmp_path, capsys):
+    f = tmp_path / "few.jsonl"
+    f.write_text("".join(json.dumps({"text": f"document {i}"}) + "\n" for i in range(3)))
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("[tokenize]\nval_fraction = 0.0\n")
+    assert cli("tokenize", "--out", tmp_path / "run", "--input", f, "--tokenizer", shared_data / "gpt2-bpe",
+               "--recipe", recipe) == 0
+    err = capsys.readouterr().err
+    assert " in 1 shard in " in err and "1 shards" not in err

@@ -114,7 +114,8 @@ class TokenizeStage(Stage):
             encode_s=round(elapsed, 3),
             encode_mb_per_s=round(res.bytes / 1e6 / elapsed, 3) if elapsed > 0 else None,
         )
-        ctx.log(f"[{self.name}] {res.documents} documents → {res.tokens} tokens in {len(res.shards)} shards in {out} "
+        shards = f"{len(res.shards)} shard{'' if len(res.shards) == 1 else 's'}"
+        ctx.log(f"[{self.name}] {res.documents} documents → {res.tokens} tokens in {shards} in {out} "
                 f"({res.val_tokens} validation tokens, {res.bytes_per_token:.2f} bytes/token)")
         if rejected:
             ctx.log(f"[{self.name}] {len(rejected)} record(s) are not documents (dead letters in "
