@@ -23,6 +23,7 @@ from typing import Iterable, Iterator
 
 from bpe.encoder import Encoder
 from bpe.shards import FORMATS, ShardWriter, magic_for_vocab
+from bpe.tokenizer_files import fingerprint
 
 MANIFEST = "manifest.json"
 
@@ -162,6 +163,7 @@ def tokenize_documents(
         "shard_tokens": shard_tokens,
         "val_fraction": val_fraction,
         "seed": seed,
+        "tokenizer_sha256": fingerprint(encoder.files.vocab, encoder.files.merges),
     }
     tmp = os.path.join(out_dir, MANIFEST + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:

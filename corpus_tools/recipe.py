@@ -251,7 +251,7 @@ class TrainConfig:
     batch_size: int = opt(8, "Sequences per micro-batch on each device.", min=1)
     seq_len: int = opt(0, "Tokens per sequence; 0 uses the preset's context (1024 for GPT-2 sizes).", min=0)
     grad_accum: int = opt(1, "Micro-batches accumulated per optimizer step (per device).", min=1)
-    vocab_size: int = opt(0, "Model vocabulary; 0 takes it from the tokenizer (else 50257).", min=0)
+    vocab_size: int = opt(0, "Model vocabulary; 0 takes it from the tokenizer, else from the tokens' manifest.json (else 50257).", min=0)
     dropout: float = opt(0.0, "Dropout on embeddings, attention and residuals (GPT-2 used 0.1; 0 for pretraining).",
                          min=0.0, max=1.0)
     lr: float = opt(6e-4, "Peak learning rate (GPT-3 paper, 125M: 6e-4).", min=0.0)

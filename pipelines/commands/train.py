@@ -31,7 +31,8 @@ def add_parser(sub):
     p.add_argument("--recipe", metavar="TOML", help="recipe file whose [train] section is used")
     p.add_argument("--tokenizer", metavar="TOKENIZER_DIR",
                    help="tokenizer to store with the checkpoint (default: TOKENS_DIR/../tokenizer if present); "
-                        "on a resume it must be the checkpoint's")
+                        "it must be the one that made the shards (TOKENS_DIR/manifest.json), and on a resume "
+                        "the checkpoint's")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if CKPT_DIR holds a checkpoint")
     p.add_argument("--stop-at", type=int, metavar="STEP",
                    help="stop (with a checkpoint) after this step; Ctrl-C does too, after the step under way")
