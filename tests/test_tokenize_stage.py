@@ -514,3 +514,26 @@ def test_the_log_counts_one_shard_in_the_singular(shared_data, tmp_path, capsys)
                "--recipe", recipe) == 0
     err = capsys.readouterr().err
     assert " in 1 shard in " in err and "1 shards" not in err
+
+
+def test_a_validation_split_over_several_shards_is_named_as_the_docs_say(docs, shared_data, tmp_path):
+    from pathlib import Path
+
+    from training_bridge.data import split_shards
+
+    folder, _ = docs
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("[tokenize]\nshard_tokens = 2000\nval_fraction = 0.2\n")
+    run = tmp_path / "run"
+    assert cli("tokenize", "--out", run, "--input", folder, "--tokenizer", shared_data / "gpt2-bpe",
+               "--recipe", recipe) == 0
+    names = sorted(p.name for p in (run / "tokens").glob("*.bin"))
+    val = [n for n in names if "_val_" in n]
+    train = [n for n in names if "_train_" in n]
+    assert len(val) >= 3 and val == [f"webtext_val_{i:06d}.bin" for i in range(len(val))]
+    assert train == [f"webtext_train_{i:06d}.bin" for i in range(1, len(train) + 1)]  # from 1, whatever len(val)
+    got_val, got_train = split_shards(str(run / "tokens"))  # `webtext train` goes by the names
+    assert [Path(p).name for p in got_val] == val and [Path(p).name for p in got_train] == train
+    page = (Path(__file__).resolve().parents[1] / "docs" / "stages" / "tokenize.md").read_text()
+    assert "training tokens to shards 1, 2" not in page  # it said validation was shard 0 alone
+    assert "`webtext_val_000001.bin` and `webtext_train_000001.bin` may both exist" in page

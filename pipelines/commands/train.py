@@ -21,9 +21,14 @@ def _flag(name: str) -> str:
 
 def add_parser(sub):
     p = sub.add_parser("train", help="pretrain a GPT-2-style model on token shards (TOKENS_DIR → CKPT_DIR)",
-                       description="Train (or resume) a GPT-2 model on llm.c-format token shards: the first .bin "
-                                   "by name is validation, the rest training. Writes CKPT_DIR/ckpt.pt, "
-                                   "CKPT_DIR/metrics.jsonl and, when done, a Hugging Face model in CKPT_DIR/hf.")
+                       description="Train (or resume) a GPT-2 model on llm.c-format token shards: files named "
+                                   "*_val_*.bin are validation and the others training (webtext tokenize writes "
+                                   "webtext_val_000000.bin, ... and webtext_train_000001.bin, ...); in a folder "
+                                   "without _val_/_train_ names the first .bin by name is validation. When the "
+                                   "folder has the manifest.json webtext tokenize writes, the tokenizer must be the "
+                                   "one that made the shards, and without one the manifest's vocab_size sizes the "
+                                   "model. Writes CKPT_DIR/ckpt.pt, CKPT_DIR/metrics.jsonl and, when done, a "
+                                   "Hugging Face model in CKPT_DIR/hf.")
     p.add_argument("--data", required=True, metavar="TOKENS_DIR",
                    help="folder of .bin token shards, or a run directory (its tokens/ folder is used)")
     p.add_argument("--out", required=True, metavar="CKPT_DIR", help="checkpoint folder (resumed if it holds one)")
