@@ -9,15 +9,20 @@ Accepted inputs (a file, a folder or a glob; a list of them):
 * any other file is plain text (optionally compressed): one document per line by default, or
   per blank-line separated paragraph, or the whole file (``text_docs``).
 
+In plain text a line ends at ``\n`` or ``\r\n`` (read as ``\n``); a ``\r`` elsewhere is text.
+Blank lines are not records: they separate lines and paragraphs.
+
 Each document comes with an id: the schema's ``id`` when there is one, else
 :func:`corpus_tools.schema.make_doc_id` of the text. Order is deterministic (sorted paths,
 file order within a file).
 
-A record that is not a document (a line that is not JSON or not UTF-8, a null or non-string
-text) is a :class:`BadRecord`: it is handed to the reader's ``on_bad`` (which the tokenize stage
-turns into a dead letter), or raised as :class:`BadRecordError` when there is none; it is never
-dropped silently. A whole file that cannot be documents (Parquet without a string ``text``
-column, a JSONL file of which no line is JSON) raises :class:`InputFileError`, naming it.
+A record that is not a document (a line that is not JSON or not UTF-8, a text that UTF-8 cannot
+write — a JSON lone surrogate escape, Parquet string bytes that are not UTF-8 —, a null or
+non-string text, a text that is empty or only whitespace) is a :class:`BadRecord`: it is handed
+to the reader's ``on_bad`` (which the tokenize stage turns into a dead letter), or raised as
+:class:`BadRecordError` when there is none; it is never dropped silently. A whole file that
+cannot be documents (Parquet without a string ``text`` column, a JSONL file of which no line is
+JSON) raises :class:`InputFileError`, naming it.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ TEXT_DOCS = ("line", "paragraph", "file")
 
 # Why a record is not a document (the dead letter's ``reason``).
 NOT_JSON = "not_json"  # a JSONL line that does not parse
-NOT_UTF8 = "not_utf8"  # a text or JSONL line (or paragraph, or file) with bytes that are not UTF-8
+NOT_UTF8 = "not_utf8"  # a text or JSONL line (or paragraph, or file) with bytes that are not UTF-8; a text UTF-8 cannot write
+EMPTY = "empty"  # a text that is empty or only whitespace (no document)
 NO_TEXT = "missing_text"  # (the reason filter, dedup, bloom give) a null text, an object without `text`, a JSON value that is neither string nor object
 TEXT_NOT_STRING = "bad_text"  # (as filter, dedup, bloom say) `text` is a number, a list...
 
@@ -54,7 +60,7 @@ class BadRecord:
 
     source: str  # the file
     offset: int | None  # 1-based line of a text or JSONL file, 0-based row of a Parquet file
-    reason: str  # NOT_JSON, NOT_UTF8, NO_TEXT, TEXT_NOT_STRING
+    reason: str  # NOT_JSON, NOT_UTF8, NO_TEXT, TEXT_NOT_STRING, EMPTY
     detail: str
     unit: str = "line"  # what `offset` counts: "line" or "row"
 
@@ -99,6 +105,31 @@ def _not_utf8(path: str, lineno: int, text: str) -> BadRecord | None:
     line = lineno + text.count("\n", 0, m.start())
     column = m.start() - (text.rfind("\n", 0, m.start()) + 1)
     return BadRecord(path, line, NOT_UTF8, f"not UTF-8: byte 0x{ord(m.group()) - 0xDC00:02x} at character {column}")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_problem(text: str) -> tuple[str, str] | None:
+    """Why a decoded text (a JSON string, a Parquet value) is not a document — ``(reason, detail)``:
+    a lone surrogate (``"\\ud800"`` in JSON), which UTF-8 cannot write, is NOT_UTF8; an empty or
+    all-whitespace text is EMPTY — else None."""
+    if not text or text.isspace():
+        return EMPTY, "the text is empty" if not text else "the text is only whitespace"
+    if not text.isascii():
+        m = _SURROGATE.search(text)
+        if m:
+            return NOT_UTF8, (f"not UTF-8: a lone surrogate \\u{ord(m.group()):04x} at character {m.start()} "
+                              "(UTF-8 cannot write it)")
+    return None
+
+
+def strip_line_ending(line):
+    """A line (``str`` or ``bytes``) without its ``\n`` or ``\r\n`` ending; any other ``\r`` is text."""
+    lf, crlf = ("\n", "\r\n") if isinstance(line, str) else (b"\n", b"\r\n")
+    if line.endswith(crlf):
+        return line[:-2]
+    return line[:-1] if line.endswith(lf) else line
 
 
 def is_remote(path: str) -> bool:
@@ -232,15 +263,13 @@ def _iter_batches(spec, text_docs: str, with_ids: bool, on_bad: OnBad) -> Iterat
 
 
 def iter_ids(spec: str | Iterable[str], text_docs: str = "line") -> Iterator[str]:
-    """The ids :func:`iter_documents` gives, in its order (for Parquet with an ``id`` column,
-    without reading the text where the file's statistics say no text is null). Bad records are
-    skipped: the :func:`iter_documents` pass reports them."""
-    for path in expand_inputs(spec):
-        if file_kind(path) == "parquet":
-            yield from _parquet_ids(path)
-            continue
-        for doc_id, _ in iter_documents([path], text_docs, on_bad=skip_bad):
-            yield doc_id
+    """The ids :func:`iter_documents` gives, in its order. Bad records are skipped: the
+    :func:`iter_documents` pass reports them. Whether a record is a document depends on its text
+    (null, blank, not UTF-8), so texts are read too; :func:`bpe.tokenize_docs.fallback_validation_id`
+    stops at the first id in the validation split, so on a corpus of any size this reads the first
+    batches only."""
+    for doc_id, _ in iter_documents(spec, text_docs, on_bad=skip_bad):
+        yield doc_id
 
 
 def count_documents(spec: str | Iterable[str], text_docs: str = "line") -> int | None:
@@ -273,11 +302,46 @@ def _parquet_id(doc_id, text: str) -> str:
     return str(doc_id) if doc_id else make_doc_id(None, text)
 
 
-def _null_texts(path: str, texts: list, ids: list | None, first_row: int, on_bad: OnBad) -> None:
+def _column_texts(column) -> list:
+    """A Parquet batch's ``text`` column as Python values: ``str``, ``None``, or, for a value whose
+    bytes are not UTF-8 (Arrow does not check what other writers put in a string column), the
+    ``bytes`` themselves."""
+    import pyarrow as pa
+
+    try:
+        return column.to_pylist()
+    except UnicodeDecodeError:
+        if pa.types.is_dictionary(column.type):
+            column = column.dictionary_decode()
+        values = column.cast(pa.large_binary() if pa.types.is_large_string(column.type) else pa.binary()).to_pylist()
+        out = []
+        for v in values:
+            try:
+                out.append(None if v is None else v.decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append(v)
+        return out
+
+
+def _checked_texts(path: str, column, ids: list | None, first_row: int, on_bad: OnBad) -> list[str | None]:
+    """The texts of a Parquet batch, ``None`` for each row that is not a document (handed to ``on_bad``:
+    a null text, bytes that are not UTF-8, an empty or all-whitespace text)."""
+    texts = _column_texts(column)
     for k, t in enumerate(texts):
-        if t is None:
-            of = f"document {ids[k]}: " if ids and ids[k] else ""
-            on_bad(BadRecord(path, first_row + k, NO_TEXT, f"{of}the text is null", unit="row"))
+        if isinstance(t, str):
+            problem = text_problem(t)
+            if problem is None:
+                continue
+            reason, detail = problem
+        elif t is None:
+            reason, detail = NO_TEXT, "the text is null"
+        else:
+            bad = _not_utf8(path, 0, t.decode("utf-8", "surrogateescape"))
+            reason, detail = bad.reason, bad.detail
+        of = f"document {ids[k]}: " if ids and ids[k] else ""
+        on_bad(BadRecord(path, first_row + k, reason, of + detail, unit="row"))
+        texts[k] = None
+    return texts
 
 
 def _parquet_batches(path: str, with_ids: bool, on_bad: OnBad) -> Iterator[list]:
@@ -285,36 +349,17 @@ def _parquet_batches(path: str, with_ids: bool, on_bad: OnBad) -> Iterator[list]
     columns = ["id", "text"] if with_ids and "id" in pf.schema_arrow.names else ["text"]
     row = 0
     for batch in pf.iter_batches(batch_size=4096, columns=columns):
-        texts = batch.column("text").to_pylist()
-        ids = batch.column("id").to_pylist() if "id" in columns else None
-        if None in texts:
-            _null_texts(path, texts, ids, row, on_bad)
+        ids = None
+        if "id" in columns:  # an id whose bytes are not UTF-8 still names its document
+            ids = [i.decode("utf-8", "surrogateescape") if isinstance(i, bytes) else i
+                   for i in _column_texts(batch.column("id"))]
+        texts = _checked_texts(path, batch.column("text"), ids, row, on_bad)
         row += len(texts)
         if not with_ids:
             yield [t for t in texts if t is not None]
             continue
         ids = ids or [None] * len(texts)
         yield [(_parquet_id(i, t), t) for i, t in zip(ids, texts) if t is not None]
-
-
-def _parquet_ids(path: str) -> Iterator[str]:
-    """:func:`iter_ids` of one Parquet file: a row group whose ids are all set and whose
-    statistics count no null text is read without its text."""
-    pf = _open_parquet(path)
-    if "id" not in pf.schema_arrow.names:
-        yield from (doc_id for batch in _parquet_batches(path, True, skip_bad) for doc_id, _ in batch)
-        return
-    leaves = [pf.metadata.schema.column(j).path for j in range(pf.metadata.num_columns)]
-    text_leaf = leaves.index("text")
-    for rg in range(pf.num_row_groups):
-        ids = pf.read_row_group(rg, columns=["id"]).column("id").to_pylist()
-        stats = pf.metadata.row_group(rg).column(text_leaf).statistics
-        if stats is not None and stats.has_null_count and stats.null_count == 0 and all(
-                isinstance(i, str) and i for i in ids):
-            yield from ids
-            continue
-        texts = pf.read_row_group(rg, columns=["text"]).column("text").to_pylist()
-        yield from (_parquet_id(i, t) for i, t in zip(ids, texts) if t is not None)
 
 
 def _jsonl_docs(path: str, on_bad: OnBad) -> Iterator[tuple[str | None, str]]:
@@ -335,7 +380,10 @@ def _jsonl_docs(path: str, on_bad: OnBad) -> Iterator[tuple[str | None, str]]:
                 continue
             json_lines += 1
             text = obj.get("text") if isinstance(obj, dict) else obj
-            if isinstance(text, str):
+            problem = text_problem(text) if isinstance(text, str) else None
+            if problem:
+                on_bad(BadRecord(path, lineno, *problem))
+            elif isinstance(text, str):
                 yield (str(obj.get("id") or make_doc_id(obj.get("url"), text)) if isinstance(obj, dict) else None), text
             elif not isinstance(obj, dict):
                 on_bad(BadRecord(path, lineno, NO_TEXT, f"a JSON {type(obj).__name__}, not a string or an object with `text`"))
@@ -354,31 +402,36 @@ def _text_docs(path: str, text_docs: str, on_bad: OnBad) -> Iterator[str]:
             on_bad(bad)
         return bad is None
 
-    with io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="surrogateescape", newline="") as fh:
+    # newline="\n": a line ends at "\n" alone (its "\r\n" is dropped below), so a "\r" inside a line stays text
+    with io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="surrogateescape", newline="\n") as fh:
         if text_docs == "file":
-            text = fh.read()
-            if text and good(text, 1):
-                yield text
+            text = fh.read().replace("\r\n", "\n")
+            if text.strip():
+                if good(text, 1):
+                    yield text
+            else:
+                on_bad(BadRecord(path, 1, EMPTY, "the file is only whitespace" if text else "the file is empty"))
             return
         if text_docs == "line":
             for lineno, line in enumerate(fh, 1):
-                line = line.rstrip("\r\n")
+                line = strip_line_ending(line)
                 if line.strip() and good(line, lineno):
                     yield line
             return
         para: list[str] = []
         start = 0
         for lineno, line in enumerate(fh, 1):
+            line = strip_line_ending(line)
             if line.strip():
                 if not para:
                     start = lineno
                 para.append(line)
             elif para:
-                text = "".join(para).rstrip("\r\n")
+                text = "\n".join(para)
                 para = []
                 if good(text, start):
                     yield text
         if para:
-            text = "".join(para).rstrip("\r\n")
+            text = "\n".join(para)
             if good(text, start):
                 yield text

@@ -4,9 +4,13 @@ Every document is encoded with an :class:`bpe.encoder.Encoder` and preceded by
 ``<|endoftext|>`` (llm.c's convention, so the token also sits between documents). A document
 belongs to the validation split when a keyed hash of its id (seed = the recipe's seed) falls
 below ``val_fraction``; the choice depends on nothing but the document and the seed, so it is
-stable across runs, inputs orders and machines. Validation tokens go to shard 0
-(``{prefix}_val_000000.bin``), training tokens to ``{prefix}_train_000001.bin`` onwards, each
-shard ``shard_tokens`` long except the last. A ``manifest.json`` lists the shards.
+stable across runs, inputs orders and machines. Validation tokens go to
+``{prefix}_val_000000.bin`` (then ``_000001`` … when they exceed ``shard_tokens``), training
+tokens to ``{prefix}_train_000001.bin`` onwards whatever the number of validation files (llm.c's
+numbering: the split is in the name), each shard ``shard_tokens`` long except the last of its split. A ``manifest.json`` lists the shards and says
+what their ids mean: ``vocab_size``, ``eot_id`` and ``tokenizer_sha256``
+(:func:`bpe.tokenizer_files.fingerprint` of the encoder's vocabulary and merges), which
+``webtext train`` checks its tokenizer against.
 
 Encoding runs on all cores (tiktoken threads release the GIL) while the next batch is read.
 """
@@ -23,6 +27,7 @@ from typing import Iterable, Iterator
 
 from bpe.encoder import Encoder
 from bpe.shards import FORMATS, ShardWriter, magic_for_vocab
+from bpe.tokenizer_files import fingerprint
 
 MANIFEST = "manifest.json"
 
@@ -39,7 +44,7 @@ def is_validation(doc_id: str, seed: int, val_fraction: float) -> bool:
 
 def fallback_validation_id(doc_ids: Iterable[str], seed: int, val_fraction: float) -> str | None:
     """The id to put in validation when no id falls below ``val_fraction`` (a small corpus):
-    the one with the lowest hash, so that shard 0 is never empty. None when some id qualifies,
+    the one with the lowest hash, so that the validation split is never empty. None when some id qualifies,
     when there are fewer than two documents, or when ``val_fraction`` is 0."""
     if val_fraction <= 0:
         return None
@@ -162,6 +167,7 @@ def tokenize_documents(
         "shard_tokens": shard_tokens,
         "val_fraction": val_fraction,
         "seed": seed,
+        "tokenizer_sha256": fingerprint(encoder.files.vocab, encoder.files.merges),
     }
     tmp = os.path.join(out_dir, MANIFEST + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:

@@ -15,6 +15,7 @@ neither a single byte nor the result of a merge is a special token (GPT-2: ``<|e
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -103,6 +104,38 @@ def load_bpe_files(folder: str) -> BPEFiles:
     if len(set(vocab.values())) != len(vocab):
         raise TokenizerFilesError(f"{vocab_path}: two tokens share an id")
     return BPEFiles(vocab=vocab, merges=merges, special_tokens=find_special_tokens(vocab, merges))
+
+
+def fingerprint(vocab: dict[str, int], merges) -> str:
+    """SHA-256 of a tokenizer's vocabulary (token → id, special tokens included) and merges (pairs, or
+    ``"left right"`` strings): what a token shard's ids mean. ``webtext tokenize`` records it in the
+    tokens' manifest.json and ``webtext train`` in its checkpoint."""
+    merges = [m if isinstance(m, str) else " ".join(m) for m in merges]
+    ident = {"vocab": sorted(vocab.items(), key=lambda kv: (kv[1], kv[0])), "merges": merges}
+    return hashlib.sha256(json.dumps(ident, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+
+
+def tokenizer_fingerprint(folder: str | None) -> str | None:
+    """:func:`fingerprint` of a tokenizer folder, or ``None`` when ``folder`` holds neither
+    ``tokenizer.json`` nor ``vocab.json`` + ``merges.txt`` (or GPT-2's ``encoder.json`` + ``vocab.bpe``).
+
+    Read from the files' content, not their bytes, so the same tokenizer saved twice (another JSON
+    layout, or as vocab.json + merges.txt) gives the same fingerprint."""
+    if not folder:
+        return None
+    tj = os.path.join(folder, TOKENIZER_JSON)
+    if os.path.isfile(tj):
+        with open(tj, encoding="utf-8") as fh:
+            spec = json.load(fh)
+        model = spec.get("model") or {}
+        vocab = dict(model.get("vocab") or {})
+        vocab.update({t["content"]: t["id"] for t in spec.get("added_tokens") or []})
+        return fingerprint(vocab, model.get("merges") or [])
+    try:
+        files = load_bpe_files(folder)
+    except TokenizerFilesError:
+        return None
+    return fingerprint(files.vocab, files.merges)
 
 
 def write_bpe_files(files: BPEFiles, folder: str) -> None:

@@ -236,7 +236,7 @@ class TokenizeConfig:
                          "or a tokenizer folder (vocab.json+merges.txt, or GPT-2's encoder.json+vocab.bpe).")
     extra_special_tokens: list[str] = opt([], "Special tokens added after <|endoftext|> when training.")
     min_frequency: int = opt(2, "A pair is merged only if seen at least this often when training.", min=0)
-    val_fraction: float = opt(0.005, "Fraction of documents (by seeded id hash) in the validation shard 0; "
+    val_fraction: float = opt(0.005, "Fraction of documents (by seeded id hash) in the validation split; "
                               "at least one document when any exists.", min=0.0, max=1.0)
     encoder: str = opt("auto", "Encoding backend: tiktoken (fastest, used by auto when ids allow) or hf.",
                        choices=("auto", "tiktoken", "hf"))
@@ -255,7 +255,7 @@ class TrainConfig:
     batch_size: int = opt(8, "Sequences per micro-batch on each device.", min=1)
     seq_len: int = opt(0, "Tokens per sequence; 0 uses the preset's context (1024 for GPT-2 sizes).", min=0)
     grad_accum: int = opt(1, "Micro-batches accumulated per optimizer step (per device).", min=1)
-    vocab_size: int = opt(0, "Model vocabulary; 0 takes it from the tokenizer (else 50257).", min=0)
+    vocab_size: int = opt(0, "Model vocabulary; 0 takes it from the tokenizer, else from the tokens' manifest.json (else 50257).", min=0)
     dropout: float = opt(0.0, "Dropout on embeddings, attention and residuals (GPT-2 used 0.1; 0 for pretraining).",
                          min=0.0, max=1.0)
     lr: float = opt(6e-4, "Peak learning rate (GPT-3 paper, 125M: 6e-4).", min=0.0)
@@ -268,7 +268,7 @@ class TrainConfig:
     shuffle: bool = opt(True, "Read windows in a seeded random order per epoch (false: in shard order).")
     seed: int = opt(1337, "Seed for initialisation, window order and dropout.", min=0)
     eval_interval: int = opt(50, "Evaluate validation loss every this many steps (and at the end); 0 never.", min=0)
-    eval_batches: int = opt(20, "Validation batches per evaluation over all ranks (the first ones of shard 0, always the same).", min=1)
+    eval_batches: int = opt(20, "Validation batches per evaluation over all ranks (the first ones of the validation shards, always the same).", min=1)
     ckpt_interval: int = opt(0, "Write a checkpoint every this many steps; 0: at evaluations and the end.", min=0)
     log_interval: int = opt(1, "Log loss, tokens/s and MFU every this many steps.", min=1)
     compile: str = opt("auto", "torch.compile the model: auto = on CUDA only.", choices=("auto", "on", "off"))

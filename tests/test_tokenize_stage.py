@@ -417,3 +417,133 @@ def test_a_redone_tokenize_replaces_the_tokenizer_folder_whole(docs, shared_data
     assert "no such folder" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in (run / "tokenizer").iterdir()} == trained
     assert (run / "tokens" / "_SUCCESS").exists() and not (run / ".previous-tokenize").exists()
+
+
+def _mixed_and_clean_inputs(recs, folder):
+    """Inputs holding records that cannot be documents (a text UTF-8 cannot write, a blank text)
+    among good ones, and the same good records alone; returns (mixed files, clean files)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    mixed, clean = folder / "mixed", folder / "clean"
+    for d in (mixed, clean):
+        d.mkdir()
+    good_json = [json.dumps({"id": r["id"], "text": r["text"]}) for r in recs[:20]]
+    bad_json = {2: '{"text": "lone \\ud800 surrogate"}', 4: '{"text": ""}', 6: '{"text": " \\n\\t "}',
+                8: '"\\udc00 alone"'}
+    lines = list(good_json)
+    for lineno, bad in bad_json.items():
+        lines.insert(lineno - 1, bad)
+    (mixed / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (clean / "a.jsonl").write_text("\n".join(good_json) + "\n", encoding="utf-8")
+    ids, texts = [r["id"] for r in recs[20:40]], [r["text"].encode() for r in recs[20:40]]
+    # Arrow string columns may hold bytes that are not UTF-8 (a writer that does not check them)
+    bad_ids, bad_texts = ids[:1] + ["latin1", "empty", "blank"] + ids[1:], \
+        texts[:1] + [b"caf\xe9", b"", b"  \n"] + texts[1:]
+    pq.write_table(pa.table({"id": bad_ids, "text": pa.array(bad_texts, pa.binary()).view(pa.string())}),
+                   mixed / "b.parquet")
+    pq.write_table(pa.table({"id": ids, "text": [t.decode() for t in texts]}), clean / "b.parquet")
+    return [mixed / "a.jsonl", mixed / "b.parquet"], [clean / "a.jsonl", clean / "b.parquet"]
+
+
+def test_unwritable_and_blank_texts_are_dead_letters(docs, shared_data, tmp_path, capsys):
+    import pyarrow.parquet as pq
+
+    _, recs = docs
+    mixed, clean = _mixed_and_clean_inputs(recs, tmp_path)
+    runs = {}
+    for name, inputs in (("mixed", mixed), ("clean", clean)):
+        runs[name] = tmp_path / f"run-{name}"
+        assert cli("tokenize", "--out", runs[name], "--input", *inputs, "--tokenizer", shared_data / "gpt2-bpe") == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"{mixed[0]}:2: " in err
+    tokens, clean_tokens = runs["mixed"] / "tokens", runs["clean"] / "tokens"
+    for name in sorted(p.name for p in clean_tokens.glob("*.bin")) + ["manifest.json"]:
+        assert (tokens / name).read_bytes() == (clean_tokens / name).read_bytes(), name
+    rejected = pq.read_table(str(tokens / "_rejected")).to_pylist()
+    assert [(r["source"], r["offset"], r["reason"]) for r in rejected] == [
+        (str(mixed[0]), 2, "not_utf8"), (str(mixed[0]), 4, "empty"), (str(mixed[0]), 6, "empty"),
+        (str(mixed[0]), 8, "not_utf8"),
+        (str(mixed[1]), 1, "not_utf8"), (str(mixed[1]), 2, "empty"), (str(mixed[1]), 3, "empty"),
+    ]
+    assert "surrogate" in rejected[0]["detail"] and "byte 0xe9" in rejected[4]["detail"]
+    stats = json.loads((runs["mixed"] / "stats" / "tokenize.json").read_text())
+    assert stats["reasons"] == {"empty": 4, "not_utf8": 3} and stats["records_out"] == 40
+    assert stats["records_in"] == 47
+
+    # bpe train leaves the same records out, and says so
+    for name, inputs in (("mixed", mixed), ("clean", clean)):
+        assert cli("bpe", "train", "--input", *inputs, "--out", tmp_path / f"tok-{name}", "--vocab-size", "400") == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "skipped 7 records that are not documents (empty 4, not_utf8 3)" in err
+    for name in ("vocab.json", "merges.txt"):
+        assert (tmp_path / "tok-mixed" / name).read_bytes() == (tmp_path / "tok-clean" / name).read_bytes()
+
+
+def test_crlf_line_endings_are_line_endings_and_a_lone_cr_is_text(shared_data, tmp_path):
+    # A CRLF file gives the documents of the same file with LF endings, in every text_docs mode;
+    # a "\r" that does not end a line is part of the text (and does not split it).
+    lines = ["first line", "second\rline with a lone CR", "", "third line", "fourth line"]
+    lf = "\n".join(lines) + "\n"
+    files = {"lf": lf, "crlf": lf.replace("\n", "\r\n")}
+    gpt2 = Encoder.from_dir(str(shared_data / "gpt2-bpe"))
+    for mode, expected in (("line", [ln for ln in lines if ln]),
+                           ("paragraph", ["first line\nsecond\rline with a lone CR", "third line\nfourth line"]),
+                           ("file", [lf])):
+        recipe = tmp_path / f"{mode}.toml"
+        recipe.write_text(f'[tokenize]\ntext_docs = "{mode}"\nval_fraction = 0.0\n')
+        got = {}
+        for name, text in files.items():
+            src = tmp_path / f"{mode}-{name}.txt"
+            src.write_bytes(text.encode())
+            run = tmp_path / f"run-{mode}-{name}"
+            assert cli("tokenize", "--out", run, "--input", src, "--tokenizer", shared_data / "gpt2-bpe",
+                       "--recipe", recipe) == 0
+            got[name] = (run / "tokens" / "webtext_train_000001.bin").read_bytes()
+        assert got["crlf"] == got["lf"], mode
+        shard = read_shard(str(tmp_path / f"run-{mode}-lf" / "tokens" / "webtext_train_000001.bin"))
+        assert [gpt2.decode(d) for d in _docs_in(shard, 50256)] == expected, mode
+
+
+def test_the_log_counts_one_shard_in_the_singular(shared_data, tmp_path, capsys):
+    f = tmp_path / "few.jsonl"
+    f.write_text("".join(json.dumps({"text": f"document {i}"}) + "\n" for i in range(3)))
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("[tokenize]\nval_fraction = 0.0\n")
+    assert cli("tokenize", "--out", tmp_path / "run", "--input", f, "--tokenizer", shared_data / "gpt2-bpe",
+               "--recipe", recipe) == 0
+    err = capsys.readouterr().err
+    assert " in 1 shard in " in err and "1 shards" not in err
+
+
+def test_a_validation_split_over_several_shards_is_named_as_the_docs_say(docs, shared_data, tmp_path):
+    from pathlib import Path
+
+    from training_bridge.data import split_shards
+
+    folder, _ = docs
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("[tokenize]\nshard_tokens = 2000\nval_fraction = 0.2\n")
+    run = tmp_path / "run"
+    assert cli("tokenize", "--out", run, "--input", folder, "--tokenizer", shared_data / "gpt2-bpe",
+               "--recipe", recipe) == 0
+    names = sorted(p.name for p in (run / "tokens").glob("*.bin"))
+    val = [n for n in names if "_val_" in n]
+    train = [n for n in names if "_train_" in n]
+    assert len(val) >= 3 and val == [f"webtext_val_{i:06d}.bin" for i in range(len(val))]
+    assert train == [f"webtext_train_{i:06d}.bin" for i in range(1, len(train) + 1)]  # from 1, whatever len(val)
+    got_val, got_train = split_shards(str(run / "tokens"))  # `webtext train` goes by the names
+    assert [Path(p).name for p in got_val] == val and [Path(p).name for p in got_train] == train
+    page = (Path(__file__).resolve().parents[1] / "docs" / "stages" / "tokenize.md").read_text()
+    assert "training tokens to shards 1, 2" not in page  # it said validation was shard 0 alone
+    assert "`webtext_val_000001.bin` and `webtext_train_000001.bin` may both exist" in page
+
+
+@pytest.mark.xfail(strict=True, reason="pipelines/commands/bpe.py (another branch's file) still keeps the CR of "
+                                       "a CRLF line: its _encode should take bpe.text_source.strip_line_ending(raw)")
+def test_bpe_encode_reads_a_crlf_line_as_tokenize_does(shared_data, tmp_path, capsys):
+    src = tmp_path / "crlf.txt"
+    src.write_bytes(b"a\r\nb\rc\n")
+    assert cli("bpe", "encode", "--tokenizer", shared_data / "gpt2-bpe", "--input", src) == 0
+    gpt2 = Encoder.from_dir(str(shared_data / "gpt2-bpe"))
+    assert [json.loads(x) for x in capsys.readouterr().out.splitlines()] == [gpt2.encode("a"), gpt2.encode("b\rc")]

@@ -203,7 +203,10 @@ def test_under_torchrun_the_closing_line_is_printed_once(tmp_path):
                 "--temperature TEMPERATURE 0 = greedy (default: 1.0)", "(default: 0)", "(default: 1.0)",
                 "--device DEVICE cpu, cuda, cuda:N or mps (default: cuda when available, else cpu"]),
     ("train", ["--device {cpu,cuda} device to train on (default: cuda when available, else cpu)",
-               "(default: 50)", "(default: tiny)", "(default: True)"]),
+               "(default: 50)", "(default: tiny)", "(default: True)",
+               # the rule training_bridge/data.py follows: webtext's own names say which shard is which
+               "files named *_val_*.bin are validation and the others training",
+               "without _val_/_train_ names the first .bin by name is validation"]),
 ])
 def test_help_shows_the_defaults_and_both_commands_pick_the_device_alike(command, shown, capsys):
     with pytest.raises(SystemExit) as e:

@@ -229,7 +229,7 @@ def test_train_keeps_a_tokenizer_given_as_vocab_and_merges_files(tmp_path, share
     vocab.json + merges.txt without tokenizer.json. Train used to size the model 50257 whatever the
     files said and keep an empty CKPT/tokenizer/, which `webtext sample` then could not read."""
     from bpe.tokenizer_files import export_tokenizer_dir
-    from training_bridge.train import tokenizer_fingerprint
+    from bpe.tokenizer_files import tokenizer_fingerprint
 
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(SENTENCE * 300, encoding="utf-8")

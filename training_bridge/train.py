@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -38,11 +37,14 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from bpe.tokenizer_files import tokenizer_fingerprint
 from training_bridge.checkpoint import (CKPT_NAME, load_checkpoint, rng_state, save_checkpoint,
                                         set_rng_state, stored_tokenizer_dir)
 from training_bridge.data import ShardLoader, split_shards
 from training_bridge.devices import pick_device
 from training_bridge.model import GPT, GPTConfig, config_for
+from training_bridge.vocab import (check_model_vocab, check_tokenizer, find_tokenizer, manifest_sha,
+                                   read_tokens_manifest, resolve_vocab_size)
 
 METRICS_NAME = "metrics.jsonl"
 # [train] parameters a resumed run must share with its checkpoint (they decide the model or the data order)
@@ -99,65 +101,6 @@ def compile_kwargs(mode: str) -> dict[str, Any]:
     if mode == "max-autotune-no-cudagraphs":
         return {"mode": mode}
     raise ValueError(f"unknown compile_mode {mode!r}")
-
-
-def resolve_vocab_size(cfg: Any, tokenizer_dir: str | None) -> int:
-    """``[train] vocab_size``, else the tokenizer's (any folder ``webtext tokenize`` reads: tokenizer.json,
-    vocab.json + merges.txt, GPT-2's encoder.json + vocab.bpe), else GPT-2's 50257."""
-    if cfg.vocab_size:
-        return cfg.vocab_size
-    if tokenizer_dir:
-        from bpe.tokenizer_files import TokenizerFilesError, load_hf_tokenizer
-
-        try:
-            return load_hf_tokenizer(tokenizer_dir).get_vocab_size()
-        except TokenizerFilesError as e:
-            raise ValueError(f"--tokenizer {tokenizer_dir}: {e}") from None
-    return 50257
-
-
-def find_tokenizer(data_dir: str) -> str | None:
-    """The tokenizer of a run's tokens folder: ``RUN/tokenizer``, else the one ``RUN/stats/tokenize.json`` names."""
-    run = os.path.dirname(os.path.abspath(data_dir.rstrip("/")))
-    candidates = [os.path.join(run, "tokenizer")]
-    stats = os.path.join(run, "stats", "tokenize.json")
-    if os.path.isfile(stats):
-        with open(stats) as fh:
-            named = (json.load(fh).get("outputs") or {}).get("tokenizer")
-        if isinstance(named, str):
-            candidates.append(named)
-    for cand in candidates:
-        if os.path.isfile(os.path.join(cand, "tokenizer.json")):
-            return cand
-    return None
-
-
-def tokenizer_fingerprint(tok_dir: str | None) -> str | None:
-    """SHA-256 of a tokenizer's vocabulary (token → id, added tokens included) and merges, or ``None``
-    when ``tok_dir`` holds neither ``tokenizer.json`` nor ``vocab.json`` + ``merges.txt``.
-
-    Read from the files' content, not their bytes, so the same tokenizer saved twice (another JSON
-    layout, or as vocab.json + merges.txt) gives the same fingerprint."""
-    from bpe.tokenizer_files import TokenizerFilesError, load_bpe_files
-
-    if not tok_dir:
-        return None
-    tj = os.path.join(tok_dir, "tokenizer.json")
-    if os.path.isfile(tj):
-        with open(tj, encoding="utf-8") as fh:
-            spec = json.load(fh)
-        model = spec.get("model") or {}
-        vocab = dict(model.get("vocab") or {})
-        vocab.update({t["content"]: t["id"] for t in spec.get("added_tokens") or []})
-        merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges") or []]
-    else:  # vocab.json + merges.txt, or GPT-2's encoder.json + vocab.bpe
-        try:
-            files = load_bpe_files(tok_dir)
-        except TokenizerFilesError:
-            return None
-        vocab, merges = files.vocab, [" ".join(m) for m in files.merges]
-    ident = {"vocab": sorted(vocab.items(), key=lambda kv: (kv[1], kv[0])), "merges": merges}
-    return hashlib.sha256(json.dumps(ident, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 
 def data_record(data_dir: str, paths: list[str], tokenizer_sha256: str | None) -> dict:
@@ -381,6 +324,7 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
     if tokenizer_dir is None:
         tokenizer_dir = find_tokenizer(data_dir)
     val_paths, train_paths = split_shards(data_dir)
+    manifest = read_tokens_manifest(data_dir)  # None for shards made elsewhere
     ckpt_file = os.path.join(out_dir, CKPT_NAME)
     state = None
     if resume and os.path.exists(ckpt_file):
@@ -394,6 +338,10 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
     step = 0
     resume_notes: list[str] = []
     tok_sha = tokenizer_fingerprint(tokenizer_dir)
+    if manifest is not None and tokenizer_dir:
+        check_tokenizer(manifest, tokenizer_dir, tok_sha)
+    # the fingerprint of the tokenizer the shards' ids belong to: the tokenizer's, else their manifest's
+    tok_sha = tok_sha or manifest_sha(manifest)
     same_data = True
     if state is not None:
         saved = state["train_config"]
@@ -416,8 +364,10 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
             ckpt_sha = tokenizer_fingerprint(stored_tokenizer_dir(out_dir, state))
         new_sha = tok_sha
         if ckpt_sha and new_sha and ckpt_sha != new_sha:
+            which = (f"tokenizer {tokenizer_dir} is not the one" if tokenizer_dir else
+                     f"the shards of {data_dir} were not made with the tokenizer")  # their manifest says
             raise ValueError(
-                f"tokenizer {tokenizer_dir} is not the one {ckpt_file} was trained with (vocabulary and merges "
+                f"{which} {ckpt_file} was trained with (vocabulary and merges "
                 f"differ: {new_sha[:12]} vs {ckpt_sha[:12]}): the model's token ids would mean other tokens; "
                 "resume on tokens of the checkpoint's tokenizer, or start afresh (--no-resume)")
         tok_sha = ckpt_sha or tok_sha  # the model's tokenizer is the checkpoint's
@@ -442,9 +392,15 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
     # ---- model
     if state is not None:
         mcfg = GPTConfig.from_dict(state["model_config"])
+        check_model_vocab(manifest, mcfg.vocab_size, f"{ckpt_file}: the model's")
     else:
-        mcfg = config_for(cfg.model, vocab_size=resolve_vocab_size(cfg, tokenizer_dir),
+        mcfg = config_for(cfg.model, vocab_size=resolve_vocab_size(cfg, tokenizer_dir, manifest),
                           block_size=cfg.seq_len or None, dropout=cfg.dropout)
+        check_model_vocab(manifest, mcfg.vocab_size, "[train]")
+        if manifest is not None and not tokenizer_dir and not cfg.vocab_size:
+            log(f"no tokenizer found for {data_dir} (no --tokenizer, no tokenizer/ beside it): the model's "
+                f"vocabulary is vocab_size {mcfg.vocab_size} from {manifest['path']}; the checkpoint keeps no "
+                "tokenizer (give --tokenizer to keep one)")
     seq_len = cfg.seq_len or mcfg.block_size
     if seq_len > mcfg.block_size:
         raise ValueError(f"seq_len {seq_len} exceeds the model's block_size {mcfg.block_size}")

@@ -8,10 +8,12 @@ from pipelines.stages import load_stage
 
 def add_parser(sub):
     p = sub.add_parser(
-        "tokenize", help="documents → llm.c token shards (RUN/tokens; shard 0 = validation)",
+        "tokenize", help="documents → llm.c token shards (RUN/tokens: webtext_val_*.bin, webtext_train_*.bin)",
         description="Encode documents (RUN/dedup, or --input Parquet/JSONL/text) with a byte-level BPE tokenizer "
-                    "into llm.c-format shards in RUN/tokens: <|endoftext|> before every document, shard 0 is the "
-                    "validation split chosen by a seeded hash of document ids. With [tokenize] tokenizer = "
+                    "into llm.c-format shards in RUN/tokens: <|endoftext|> before every document; the validation split, "
+                    "chosen by a seeded hash of document ids, is webtext_val_000000.bin (and _000001... when it "
+                    "exceeds shard_tokens), training webtext_train_000001.bin onwards; manifest.json says which "
+                    "tokenizer made them. With [tokenize] tokenizer = "
                     "\"train\" (the default) a tokenizer is first trained on the same documents into RUN/tokenizer. "
                     "Deviation from the design's `--out TOKENS_DIR`: like every stage command, --out is the run "
                     "directory, so the shards land in RUN/tokens next to RUN/tokenizer and RUN/stats/tokenize.json "

@@ -21,9 +21,14 @@ def _flag(name: str) -> str:
 
 def add_parser(sub):
     p = sub.add_parser("train", help="pretrain a GPT-2-style model on token shards (TOKENS_DIR → CKPT_DIR)",
-                       description="Train (or resume) a GPT-2 model on llm.c-format token shards: the first .bin "
-                                   "by name is validation, the rest training. Writes CKPT_DIR/ckpt.pt, "
-                                   "CKPT_DIR/metrics.jsonl and, when done, a Hugging Face model in CKPT_DIR/hf.")
+                       description="Train (or resume) a GPT-2 model on llm.c-format token shards: files named "
+                                   "*_val_*.bin are validation and the others training (webtext tokenize writes "
+                                   "webtext_val_000000.bin, ... and webtext_train_000001.bin, ...); in a folder "
+                                   "without _val_/_train_ names the first .bin by name is validation. When the "
+                                   "folder has the manifest.json webtext tokenize writes, the tokenizer must be the "
+                                   "one that made the shards, and without one the manifest's vocab_size sizes the "
+                                   "model. Writes CKPT_DIR/ckpt.pt, CKPT_DIR/metrics.jsonl and, when done, a "
+                                   "Hugging Face model in CKPT_DIR/hf.")
     p.add_argument("--data", required=True, metavar="TOKENS_DIR",
                    help="folder of .bin token shards, or a run directory (its tokens/ folder is used)")
     p.add_argument("--out", required=True, metavar="CKPT_DIR", help="checkpoint folder (resumed if it holds one)")
@@ -31,7 +36,8 @@ def add_parser(sub):
     p.add_argument("--recipe", metavar="TOML", help="recipe file whose [train] section is used")
     p.add_argument("--tokenizer", metavar="TOKENIZER_DIR",
                    help="tokenizer to store with the checkpoint (default: TOKENS_DIR/../tokenizer if present); "
-                        "on a resume it must be the checkpoint's")
+                        "it must be the one that made the shards (TOKENS_DIR/manifest.json), and on a resume "
+                        "the checkpoint's")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if CKPT_DIR holds a checkpoint")
     p.add_argument("--stop-at", type=int, metavar="STEP",
                    help="stop (with a checkpoint) after this step; Ctrl-C does too, after the step under way")

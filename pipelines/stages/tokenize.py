@@ -8,9 +8,9 @@ Not a Beam pipeline: BPE training is one global computation (HF ``tokenizers``, 
 shards are cut at exact token counts in document order, so both run in this process;
 encoding is parallel across cores inside :func:`bpe.tokenize_docs.tokenize_documents`.
 
-A record of the input that is not a document (a line that is not JSON or not UTF-8, a null or
-non-string text) is a dead letter in RUN/tokens/_rejected/ (REJECT_SCHEMA), counted under its
-reason; a file that cannot be documents at all stops the stage with a one-line error.
+A record of the input that is not a document (a line that is not JSON or not UTF-8, a text UTF-8
+cannot write, a null, non-string, empty or all-whitespace text) is a dead letter in
+RUN/tokens/_rejected/ (REJECT_SCHEMA), counted under its reason; a file that cannot be documents at all stops the stage with a one-line error.
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ class TokenizeStage(Stage):
             encode_s=round(elapsed, 3),
             encode_mb_per_s=round(res.bytes / 1e6 / elapsed, 3) if elapsed > 0 else None,
         )
-        ctx.log(f"[{self.name}] {res.documents} documents → {res.tokens} tokens in {len(res.shards)} shards in {out} "
+        shards = f"{len(res.shards)} shard{'' if len(res.shards) == 1 else 's'}"
+        ctx.log(f"[{self.name}] {res.documents} documents → {res.tokens} tokens in {shards} in {out} "
                 f"({res.val_tokens} validation tokens, {res.bytes_per_token:.2f} bytes/token)")
         if rejected:
             ctx.log(f"[{self.name}] {len(rejected)} record(s) are not documents (dead letters in "
