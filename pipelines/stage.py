@@ -121,6 +121,8 @@ class Stage:
     # its SHA-256 is recorded in the stats' parameters as {"files": {...}} and compared on a rerun,
     # so a file retrained at the same path makes the finished stage "changed".
     files: tuple[str, ...] = ()
+    # The stage whose output it reads when given no --input (None: none, or more than one)
+    upstream: str | None = None
 
     def check(self, recipe: Recipe) -> None:
         """Raise :class:`StageError` for a setting of this stage's that is wrong before anything

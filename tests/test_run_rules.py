@@ -272,3 +272,16 @@ def test_a_partial_recipe_changes_what_it_names_and_keeps_the_rest(dumps, tmp_pa
     karma.write_text("[links]\nmin_karma = 5\n")
     assert main(["links", "--out", str(run), "--recipe", str(karma)]) == 2
     assert "([links] min_karma: 2 -> 5)" in _one_error_line(capsys)
+
+
+def test_a_stage_whose_upstream_is_neither_selected_nor_done_is_refused_before_any_runs(shared_data, tmp_path,
+                                                                                       capsys):
+    """`--stages extract,dedup`: dedup reads RUN/filtered, which nothing makes. It was found after
+    extract had run, with "run it first or pass --input" (an --input that in `webtext run` means
+    WARC files). Now one line before anything runs; with filter done, the same stages run."""
+    warc = str(shared_data / "warc" / "cc-main-2024-22-whirlwind.warc.gz")
+    run = tmp_path / "run"
+    assert main(["run", "--input", warc, "--out", str(run), "--stages", "extract,dedup"]) == 2
+    assert _one_error_line(capsys) == (f"webtext run: error: --stages extract,dedup: dedup reads the output of filter, "
+                                       f"which is neither among them nor done in {run}; add filter to --stages")
+    assert not run.exists()

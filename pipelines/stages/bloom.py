@@ -180,10 +180,11 @@ def build_bloom_pipeline(docs: list[str], out_dir: str, *, n: int, fpr: float, p
 
 class BloomStage(Stage):
     name = NAME
+    upstream = "dedup"
     sections = ("bloom",)
 
     def run(self, ctx: StageContext) -> StageResult:
-        docs = ctx.input_or(previous="dedup")
+        docs = ctx.input_or(previous=self.upstream)
         cfg = ctx.recipe.bloom
         out = ctx.run.stage_dir(NAME)
         manifest, _ = build_bloom_pipeline(docs, out, n=cfg.n, fpr=cfg.fpr, partitions=cfg.partitions,

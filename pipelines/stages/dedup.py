@@ -238,11 +238,12 @@ class FinalizeFn(beam.DoFn):
 
 class DedupStage(Stage):
     name = NAME
+    upstream = "filter"
     sections = ("dedup",)
     run_keys = ("num_shards",)  # the [run] keys its output depends on
 
     def run(self, ctx: StageContext) -> StageResult:
-        docs_in = ctx.input_or(previous="filter")
+        docs_in = ctx.input_or(previous=self.upstream)
         cfg = ctx.recipe.dedup
         shards = ctx.recipe.run.num_shards
         out = ctx.run.stage_dir(NAME)

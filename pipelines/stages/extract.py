@@ -123,12 +123,13 @@ class JoinLinks(beam.PTransform):
 
 class ExtractStage(Stage):
     name = NAME
+    upstream = "fetch"
     sections = ("extract",)
     run_keys = ("num_shards",)  # the [run] keys its output depends on
 
     def run(self, ctx: StageContext) -> StageResult:
         from_fetch = not ctx.inputs
-        sources = ctx.input_or(previous="fetch")
+        sources = ctx.input_or(previous=self.upstream)
         inputs = ctx.input_files(sources)
         inputs.refuse_wat()
         inputs.refuse(DUMP, NAME)

@@ -193,6 +193,7 @@ def _log_key(row: dict) -> str:
 
 class FetchStage(Stage):
     name = NAME
+    upstream = "links"
     sections = ("fetch",)
     run_keys = ("num_shards",)  # the [run] keys its output depends on (the seed times retries only)
 
@@ -208,7 +209,7 @@ class FetchStage(Stage):
                 raise StageError(f"[fetch] ca_bundle = {path!r}: not a PEM file of CA certificates ({e})") from None
 
     def run(self, ctx: StageContext) -> StageResult:
-        sources = ctx.input_or(previous="links")
+        sources = ctx.input_or(previous=self.upstream)
         files = match_files(sources)
         parquet = [f for f in files if f.endswith(".parquet")]
         # A links folder holds both Parquet and _urls.txt: plain text is read only without Parquet.

@@ -54,6 +54,7 @@ class FilterFn(beam.DoFn):
 
 class FilterStage(Stage):
     name = NAME
+    upstream = "extract"
     sections = ("filter",)
     run_keys = ("num_shards", "seed")  # the [run] keys its output depends on
     files = ("filter.quality_model",)  # retrained at the same path: the finished stage is changed
@@ -67,7 +68,7 @@ class FilterStage(Stage):
                 raise StageError(f"[filter] quality_model = {path!r}: {e}") from None
 
     def run(self, ctx: StageContext) -> StageResult:
-        docs = ctx.input_or(previous="extract")
+        docs = ctx.input_or(previous=self.upstream)
         out = ctx.run.stage_dir(NAME)
         cfg = ctx.recipe.filter
         shards = ctx.recipe.run.num_shards

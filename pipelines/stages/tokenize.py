@@ -56,6 +56,7 @@ def local_folder(target: str):
 
 class TokenizeStage(Stage):
     name = "tokenize"
+    upstream = "dedup"
     sections = ("tokenize",)
     run_keys = ("seed",)  # the [run] keys its output depends on
 
@@ -79,7 +80,7 @@ class TokenizeStage(Stage):
 
     def _run(self, ctx: StageContext) -> StageResult:
         cfg = ctx.recipe.tokenize
-        inputs = ctx.input_or(previous="dedup")
+        inputs = ctx.input_or(previous=self.upstream)
         out = ctx.run.stage_dir(self.name)
         progress = sys.stderr.isatty()
         details: dict = {}
