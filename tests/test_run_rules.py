@@ -219,3 +219,38 @@ def test_a_finished_stage_is_not_checked_again_one_that_runs_is(shared_data, tmp
     assert main(cmd + ["--force", "tokenize"]) == 2
     assert f"[tokenize] tokenizer = '{gpt2}': " in _one_error_line(capsys)
     assert (run / "tokens").is_dir()  # the finished stage is left as it was
+
+
+# ------------------------------------------------------------------ 5. the data card of stages redone since
+def test_a_card_made_before_a_stage_was_redone_is_stale_not_already_done(shared_data, tmp_path, capsys):
+    """The card records the execution of every stage whose stats it read: after `webtext tokenize
+    --force tokenize` with another tokenizer, the card describing the old one is not "already done"."""
+    text = str(shared_data / "corpora" / "lee-news-background.txt")
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("[tokenize]\nvocab_size = 1000\n")
+    run = tmp_path / "run"
+    assert main(["run", "--input", text, "--out", str(run), "--recipe", str(recipe),
+                 "--stages", "tokenize,datacard"]) == 0
+    tokenize = json.loads((run / "stats" / "tokenize.json").read_text())
+    card = json.loads((run / "stats" / "datacard.json").read_text())
+    assert card["input_executions"] == {"tokenize": tokenize["execution_id"]}
+    assert "byte-level BPE trained on the corpus" in (run / "card" / "README.md").read_text()
+
+    gpt2 = str(shared_data / "gpt2-bpe")
+    assert main(["tokenize", "--input", text, "--out", str(run), "--tokenizer", gpt2, "--force", "tokenize"]) == 0
+    capsys.readouterr()
+    assert main(["run", "--out", str(run), "--stages", "tokenize,datacard"]) == 2
+    out = capsys.readouterr().err.strip().splitlines()
+    assert out[0].startswith("[tokenize] already done") and "Traceback" not in "".join(out)
+    err = out[-1]
+    assert "'datacard'" in err and "earlier output of tokenize" in err and "--force datacard" in err
+    # `webtext datacard RUN` redoes the card, which then describes the tokenizer the shards were made with
+    assert main(["datacard", str(run)]) == 0
+    readme = (run / "card" / "README.md").read_text()
+    assert f"the given tokenizer `{gpt2}`" in readme and "trained on the corpus" not in readme
+    tokenize = json.loads((run / "stats" / "tokenize.json").read_text())
+    assert json.loads((run / "stats" / "datacard.json").read_text())["input_executions"] == {
+        "tokenize": tokenize["execution_id"]}
+    capsys.readouterr()
+    assert main(["run", "--out", str(run), "--stages", "tokenize,datacard"]) == 0
+    assert "[datacard] already done" in capsys.readouterr().err

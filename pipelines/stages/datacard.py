@@ -4,6 +4,10 @@ Not a Beam stage: it reads ``RUN/stats/*.json``, profiles the Parquet outputs of
 stages and writes the card (:func:`corpus_tools.datacard.write_datacard`). Every stage the
 card reports on is one record: it is passed on when its stats were read, and counted under
 ``not_run`` or ``unreadable_stats`` otherwise, so ``records_in = records_out + reasons``.
+
+The card describes every stage whose stats it read, so it records each one's ``execution_id`` as
+an input (``input_executions``): a stage made again since (``webtext tokenize --force tokenize``)
+makes the card stale, as it makes any later stage stale (docs/architecture.md, "The run directory").
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from corpus_tools.datacard import write_datacard
 from pipelines.stage import Stage, StageContext, StageResult
 
 NAME = "datacard"
+READ = ("ran",)  # card statuses of a stage whose stats the card read
 
 
 class DatacardStage(Stage):
@@ -23,6 +28,9 @@ class DatacardStage(Stage):
         if getattr(ctx, "build_only", False):  # no Beam graph to build, and nothing may be written
             return StageResult(records_in=0, records_out=0, reasons={})
         data = write_datacard(ctx.run.root, recipe=ctx.recipe, out_dir=out)
+        for stage, summary in data["stages"].items():
+            if summary["status"] in READ:  # its stats were read: the card is made from this execution of it
+                ctx.reads(stage)
         status = [s["status"] for s in data["stages"].values()]
         reasons = {"not_run": status.count("not run"), "unreadable_stats": status.count("unreadable")}
         corpus = data["corpus"]
