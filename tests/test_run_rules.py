@@ -254,3 +254,53 @@ def test_a_card_made_before_a_stage_was_redone_is_stale_not_already_done(shared_
     capsys.readouterr()
     assert main(["run", "--out", str(run), "--stages", "tokenize,datacard"]) == 0
     assert "[datacard] already done" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ 6. standalone commands and a run's folders
+def test_standalone_commands_refuse_a_folder_a_run_owns_and_leave_it_as_it_was(shared_data, tmp_path, capsys):
+    """`webtext bloom build --out RUN/bloom` replaced a finished stage's filter in place (no stats, the
+    old _SUCCESS kept, the card still describing the 8-gram filter); `webtext bpe train --out
+    RUN/tokenizer` the tokenizer the run's shards were made with. Both are refused in one line
+    naming the run and the command that redoes the stage in it; an ordinary folder is not refused."""
+    lines = [ln for ln in (shared_data / "corpora" / "lee-news-background.txt").read_text().splitlines() if ln.strip()]
+    docs = [new_document(id=make_doc_id(f"http://news/{i}", t), url=f"http://news/{i}", text=t)
+            for i, t in enumerate(lines[:60])]
+    corpus = tmp_path / "docs"
+    write_records(sorted(docs, key=lambda d: d["id"]), str(corpus / "part-00000-of-00001.parquet"))
+    run = tmp_path / "run"
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("[bloom]\nself_check_queries = 0\n[tokenize]\nvocab_size = 600\n")
+    assert main(["run", "--input", str(corpus), "--out", str(run), "--recipe", str(recipe),
+                 "--stages", "bloom"]) == 0
+    assert main(["tokenize", "--input", str(corpus), "--out", str(run)]) == 0
+
+    def files(folder):
+        return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    before = {name: files(run / name) for name in ("bloom", "tokenizer", "stats")}
+    capsys.readouterr()
+    assert main(["bloom", "build", "--input", str(corpus), "--out", str(run / "bloom"), "--n", "13"]) == 2
+    err = _one_error_line(capsys)
+    assert err.startswith(f"webtext bloom build: error: --out {run / 'bloom'} is bloom/ of the run directory {run}")
+    assert f"`webtext run --out {run} --recipe RECIPE --force bloom` ([bloom] changed in RECIPE" in err
+    assert main(["bpe", "train", "--input", str(corpus), "--out", str(run / "tokenizer"), "--vocab-size", "400"]) == 2
+    err = _one_error_line(capsys)
+    assert f"is tokenizer/ of the run directory {run}, which its tokenize stage writes" in err
+    assert f"`webtext tokenize --out {run} --tokenizer DIR --force tokenize`" in err
+    # the other standalone commands with an output path: a run's folder, or a path inside one
+    for argv in (["decontaminate", "--input", str(corpus), "--bench", "w=x", "--out", str(run / "dedup")],
+                 ["contamination", "report", "--bloom", str(run / "bloom"), "--bench", "w=x",
+                  "--out", str(run / "contamination")],
+                 ["quality", "train", "--positive", "x", "--negative", "y", "--out", str(run / "filtered" / "q.bin")],
+                 ["export", str(tmp_path / "ckpt"), str(run / "tokens" / "hf")]):
+        assert main(argv) == 2, argv
+        assert f"of the run directory {run}" in _one_error_line(capsys), argv
+    assert {name: files(run / name) for name in before} == before
+    assert not (run / "dedup").exists() and not (run / "contamination").exists()
+
+    # a folder of the same name outside a run directory is an ordinary output folder
+    assert main(["bloom", "build", "--input", str(corpus), "--out", str(tmp_path / "bloom"), "--n", "13",
+                 "--self-check", "0"]) == 0
+    assert main(["bpe", "train", "--input", str(corpus), "--out", str(tmp_path / "tokenizer"),
+                 "--vocab-size", "400"]) == 0
+    assert (tmp_path / "bloom" / "bloom.json").exists() and (tmp_path / "tokenizer" / "vocab.json").exists()

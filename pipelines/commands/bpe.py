@@ -55,7 +55,9 @@ def _train(args) -> int:
     from bpe.text_source import count_documents, expand_inputs, iter_text_batches
     from bpe.tokenizer_files import write_tokenizer_dir
     from bpe.trainer import train_bpe
+    from corpus_tools.rundir import refuse_run_folder
 
+    refuse_run_folder(args.out)
     if args.min_frequency < 0:
         raise ValueError(f"--min-frequency must be >= 0, got {args.min_frequency}")
     for spec in args.input:

@@ -62,10 +62,12 @@ def add_parser(sub):
 
 def main(args) -> int:
     from corpus_tools.contamination import BenchmarkError, DecontaminationConfig, decontamination_parameters, read_benchmark
+    from corpus_tools.rundir import refuse_run_folder
     from pipelines.decontamination import run_decontamination
     from pipelines.errors import UserError
     from pipelines.parquet_io import match_files
 
+    refuse_run_folder(args.out)
     _fill_from_recipe(args)
     if args.n < 1 or args.window < 0 or args.min_piece < 0 or args.max_splits < 0 or args.max_doc_freq < 1:
         raise UserError("--n and --max-doc-freq must be >= 1; --window, --min-piece, --max-splits >= 0")
