@@ -7,7 +7,9 @@ that dict into a Hugging Face dataset card (YAML header + the HF template's sect
 Datasheets for Datasets questions). :func:`write_datacard` does both and draws the figures.
 
 Nothing here assumes a stage ran: a missing stats file or output folder is reported as
-``"not run"``; an unreadable one as ``"unreadable"`` with the error.
+``"not run"``; an unreadable one as ``"unreadable"`` with the error; a stage with stats but no
+``_SUCCESS`` (a fetch that archived nothing) as ``"did not finish"``: the card lists it as such,
+measures none of its outputs and says at the top that the run is incomplete.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from corpus_tools.schema import DOC_SCHEMA
 from corpus_tools.versions import library_versions
 
 NOT_RUN = "not run"
+DID_NOT_FINISH = "did not finish"  # stats written, no _SUCCESS: its numbers are no claim about the corpus
 TODO = "[More Information Needed]"  # the HF template's marker for what the author must fill in
 
 # Stages whose stats make the funnel, in pipeline order; the label is what they output.
@@ -83,8 +86,9 @@ def stage_summary(run: RunDir, stage: str) -> dict[str, Any]:
     bad = sorted(str(k) for k, v in reasons.items() if _int_or_none(v) is None)
     if bad:  # a hand-edited or damaged file: the card must not show a funnel that silently lacks a reason
         return {"status": "unreadable", "error": f"reasons {', '.join(bad)}: not a count"}
+    finished = stage not in STAGE_DIRS or run.is_done(stage)  # decontaminate has stats alone
     return {
-        "status": "ran",
+        "status": "ran" if finished else DID_NOT_FINISH,
         "records_in": _int_or_none(stats.get("records_in")),
         "records_out": _int_or_none(stats.get("records_out")),
         "reasons": {str(k): int(v) for k, v in sorted(reasons.items(), key=lambda kv: (-kv[1], str(kv[0])))},
@@ -165,9 +169,9 @@ def _profile(kind: str, paths: list[str], fn, *args) -> dict[str, Any]:
         return {"status": "unreadable", "error": f"{kind}: {type(e).__name__}: {e}"}
 
 
-def _corpus(run: RunDir, top_k: int) -> dict[str, Any]:
+def _corpus(run: RunDir, top_k: int, unfinished: set[str]) -> dict[str, Any]:
     for stage in DOC_STAGES:
-        paths = parquet_paths(run.stage_dir(stage))
+        paths = parquet_paths(run.stage_dir(stage)) if stage not in unfinished else []
         if paths:
             out = _profile("documents", paths, profile_documents, top_k)
             out["source_stage"] = stage
@@ -277,7 +281,15 @@ def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
         names += [n for n in extra if n not in names and n != "datacard"]
     stages = {name: stage_summary(run, name) for name in names}
 
-    corpus = _corpus(run, cfg.top_k)
+    unfinished = {name for name, s in stages.items() if s["status"] == DID_NOT_FINISH}
+
+    def output(stage: str, kind: str, folder: str, fn, *args) -> dict[str, Any]:
+        """A stage's output measured, unless the stage did not finish (then it is no part of the run)."""
+        if stage in unfinished:
+            return {"status": DID_NOT_FINISH}
+        return _profile(kind, parquet_paths(folder), fn, *args)
+
+    corpus = _corpus(run, cfg.top_k, unfinished)
     tok = stages.get("tokenize", {})
     tokens = _int_or_none((tok.get("details") or {}).get("tokens")) if tok.get("status") == "ran" else None
     if corpus.get("status") == "measured":
@@ -290,11 +302,11 @@ def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
         "funnel": funnel(stages),
         "corpus": corpus,
         "tokens": tokens,
-        "links": _profile("links", parquet_paths(run.stage_dir("links")), profile_links, cfg.top_k),
-        "fetch_log": _profile("fetch log", parquet_paths(join(run.stage_dir("fetch"), "fetch_log")),
-                              profile_fetch_log),
-        "clusters": _profile("clusters", parquet_paths(join(run.stage_dir("dedup"), CLUSTERS_DIR)), profile_clusters),
-        "contamination": _contamination(run, stages.get("contamination", {})),
+        "links": output("links", "links", run.stage_dir("links"), profile_links, cfg.top_k),
+        "fetch_log": output("fetch", "fetch log", join(run.stage_dir("fetch"), "fetch_log"), profile_fetch_log),
+        "clusters": output("dedup", "clusters", join(run.stage_dir("dedup"), CLUSTERS_DIR), profile_clusters),
+        "contamination": ({"status": DID_NOT_FINISH} if "contamination" in unfinished
+                          else _contamination(run, stages.get("contamination", {}))),
         "decontamination": _decontamination(run),
         "recipe": recipe_dict,
         "recipe_source": recipe_source,
@@ -404,6 +416,8 @@ def fmt_time(ts: Any) -> str:
 def _not_run(what: str, section: dict[str, Any]) -> str:
     if section.get("status") == "unreadable":
         return f"_{what}: could not be read ({section.get('error')})._"
+    if section.get("status") == DID_NOT_FINISH:
+        return f"_{what}: not measured: the stage that writes it did not finish (see the note at the top)._"
     return f"_{what}: not run (no output in this run directory)._"
 
 
@@ -451,15 +465,21 @@ def _funnel_md(data: dict[str, Any], figures: dict[str, str]) -> str:
 def _stages_md(data: dict[str, Any]) -> str:
     rows = []
     for name, s in data["stages"].items():
-        if s["status"] != "ran":
+        if s["status"] not in ("ran", DID_NOT_FINISH):
             rows.append([f"`{name}`", s["status"] if s["status"] != "unreadable" else f"unreadable: {s['error']}",
                          "", "", "", ""])
             continue
         reasons = ", ".join(f"{k}: {fmt_int(v)}" for k, v in s["reasons"].items()) or "none"
         elapsed = f"{s['elapsed_s']:.1f}" if isinstance(s["elapsed_s"], (int, float)) else "–"
-        status = f"ran ({NOT_CONFIGURED})" if name == "contamination" and s["details"].get("configured") is False else "ran"
+        if s["status"] == DID_NOT_FINISH:  # what its stats recorded, marked as no finished output
+            status = f"{DID_NOT_FINISH} (no `_SUCCESS`)"
+        elif name == "contamination" and s["details"].get("configured") is False:
+            status = f"ran ({NOT_CONFIGURED})"
+        else:
+            status = "ran"
         rows.append([f"`{name}`", status, fmt_int(s["records_in"]), fmt_int(s["records_out"]), reasons, elapsed])
-    units = [f"{unit} ({name})" for name, unit in RECORD_UNITS if data["stages"].get(name, {}).get("status") == "ran"]
+    units = [f"{unit} ({name})" for name, unit in RECORD_UNITS
+             if data["stages"].get(name, {}).get("status") in ("ran", DID_NOT_FINISH)]
     note = f"\n\nA record is what the stage reads: {'; '.join(units)}." if units else ""
     return md_table(["stage", "status", "records in", "records out", "not passed on, by reason", "seconds"], rows) + note
 
@@ -791,8 +811,17 @@ def _fetch_step(data: dict[str, Any]) -> str:
             f"User-Agent `{_param(data, 'fetch', 'user_agent')}`, into WARC files.")
 
 
+def _absent_step(data: dict[str, Any], stage: str, not_run: str = "not run.") -> str:
+    """The processing step of a stage that did not make an output: it did not finish, or did not run."""
+    if data["stages"].get(stage, {}).get("status") == DID_NOT_FINISH:
+        return f"**{stage}** — did not finish: its stats were written, but not its `_SUCCESS` (see the note at the top)."
+    return f"**{stage}** — {not_run}"
+
+
 def _contamination_step(data: dict[str, Any]) -> str:
     state = contamination_state(data)
+    if state == DID_NOT_FINISH:
+        return _absent_step(data, "contamination")
     if state == "measured":
         names = ", ".join(str(b["name"]) for b in data["contamination"]["benchmarks"]) or "no benchmark"
         return (f"**contamination** — overlap of the corpus with the test sets of {names} measured "
@@ -874,6 +903,8 @@ def _timeframe_answer(data: dict[str, Any]) -> str:
 
 
 def _consent_answer(data: dict[str, Any], ran: set[str]) -> str:
+    if data["stages"].get("fetch", {}).get("status") == DID_NOT_FINISH:
+        return "No page is part of this run yet: its fetch did not finish (see the note at the top)."
     if "fetch" in ran:
         return "No: web pages were collected without notifying their authors; " + (
             "robots.txt was honoured." if _param(data, "fetch", "obey_robots") else "robots.txt was not consulted.")
@@ -956,9 +987,10 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
     measured = c.get("status") == "measured"
     stages = data["stages"]
     ran = {k for k, s in stages.items() if s["status"] == "ran"}
+    unfinished = [k for k, s in stages.items() if s["status"] == DID_NOT_FINISH]
     n_docs = fmt_int(c["documents"]) if measured else "unknown (no document stage output)"
     min_karma = _param(data, "links", "min_karma")
-    kind = source_kind(ran)
+    kind = source_kind(ran | set(unfinished))  # where the run started, finished there or not
     reddit = kind == "reddit"
     steps = [verb for stage, verb in (("fetch", "fetched"), ("extract", "extracted"), ("filter", "filtered"),
                                       ("dedup", "deduplicated")) if stage in ran]
@@ -978,17 +1010,21 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
     processing = "\n".join(f"{i}. {line}" for i, line in enumerate([
         (f"**links** — Reddit submissions were reduced to canonical outbound URLs; a URL is kept when the karma summed "
          f"over its posts is at least {min_karma} (NSFW posts {'kept' if _param(data, 'links', 'keep_nsfw') else 'dropped'})."
-         if reddit else "**links** — not run (the run did not start from Reddit dumps)."),
-        _fetch_step(data) if "fetch" in ran else "**fetch** — not run.",
-        _extract_step(data, kind) if "extract" in ran else "**extract** — not run.",
-        _filter_step(data) if "filter" in ran else "**filter** — not run.",
-        (f"**dedup** — {_dedup_desc(data)}." if "dedup" in ran else "**dedup** — not run."),
+         if "links" in ran else _absent_step(data, "links", "not run (the run did not start from Reddit dumps).")),
+        _fetch_step(data) if "fetch" in ran else _absent_step(data, "fetch"),
+        _extract_step(data, kind) if "extract" in ran else _absent_step(data, "extract"),
+        _filter_step(data) if "filter" in ran else _absent_step(data, "filter"),
+        (f"**dedup** — {_dedup_desc(data)}." if "dedup" in ran else _absent_step(data, "dedup")),
         (f"**bloom** — an {_param(data, 'bloom', 'n')}-gram Bloom filter of the corpus (false-positive rate "
          f"{_param(data, 'bloom', 'fpr')}), what benchmark overlap is looked up in (GPT-2 §4)." if "bloom" in ran
-         else "**bloom** — not run."),
+         else _absent_step(data, "bloom")),
         _contamination_step(data),
-        _tokenize_step(data) if "tokenize" in ran else "**tokenize** — not run.",
+        _tokenize_step(data) if "tokenize" in ran else _absent_step(data, "tokenize"),
     ], 1))
+    incomplete = "" if not unfinished else (
+        f"> **This run is incomplete:** {_and([f'`{k}`' for k in unfinished])} did not finish (its stats were "
+        "written, but not its `_SUCCESS`): the card lists it as such and describes none of its outputs. Finish the "
+        "run (`webtext run --out RUN` again) and make the card again before publishing it.\n")
 
     def answer(v: Any) -> str:
         return TODO if v in (None, "", []) else str(v)
@@ -1071,6 +1107,7 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
         f"# Dataset Card for {data['pretty_name']}\n",
         "<!-- Generated by `webtext datacard` from what the run measured. "
         f"Replace every {TODO} before publishing. -->\n",
+        *([incomplete] if incomplete else []),
         summary + "\n",
         "## Dataset Details\n",
         "### Dataset Description\n",

@@ -83,6 +83,7 @@ def run_dir(tmp_path) -> Path:
     run.write_text(run.recipe_path, recipe.to_toml())
     for stage, s in STATS.items():
         run.write_stats(stage, s)
+        run.mark_done(stage)  # a finished stage: its stats and its _SUCCESS
     final = _docs(1, 61)
     write_records(final[:30], str(root / "dedup" / "part-00000-of-00002.parquet"))
     write_records(final[30:], str(root / "dedup" / "part-00001-of-00002.parquet"))
@@ -100,7 +101,7 @@ def run_dir(tmp_path) -> Path:
     clusters = [{"cluster_id": f"c{i}", "kept_id": f"d{i}", "members": [f"d{i}"] * s, "size": s,
                  "kind": ["near", "exact"][i % 2], "similarity": 0.9} for i, s in enumerate([2, 2, 3, 5, 9, 2, 17])]
     write_records(clusters, str(root / "dedup" / "_clusters" / "part-00000-of-00001.parquet"), CLUSTER_SCHEMA)
-    (root / "contamination").mkdir()
+    (root / "contamination").mkdir(exist_ok=True)
     (root / "contamination" / "report.json").write_text(json.dumps(REPORT))
     return root
 
@@ -518,6 +519,7 @@ def test_contamination_stage_without_benchmarks_is_reported_consistently(run_dir
 
     shutil.rmtree(run_dir / "contamination")
     RunDir(run_dir).write_stats("contamination", _stats("contamination", 0, 0, {}, {"configured": False}))
+    RunDir(run_dir).mark_done("contamination")
     data = write_datacard(str(run_dir))
     readme = (run_dir / "card" / "README.md").read_text()
     assert data["contamination"] == {"status": "no benchmark configured"}
@@ -749,6 +751,7 @@ def test_timeframe_answer_starts_a_sentence_whichever_span_comes_first(run_dir):
         doc["fetch_time"] = "2026-11-20T10:11:12Z"
     shutil.rmtree(run_dir / "dedup")
     write_records(docs, str(run_dir / "dedup" / "part-00000-of-00001.parquet"))
+    RunDir(run_dir).mark_done("dedup")
     answer = _answer(_readme(run_dir), "Over what timeframe was the data collected?")
     assert answer.startswith("The corpus' documents captured from "), answer
 
@@ -765,6 +768,8 @@ def test_summary_without_a_measured_corpus_ends_its_sentence_cleanly(run_dir):
     _warc_only(run_dir)
     shutil.rmtree(run_dir / "dedup")
     shutil.rmtree(run_dir / "filtered")  # no document stage output: nothing to say about the corpus
+    for stage in ("dedup", "filter"):  # finished stages (their _SUCCESS) that left no documents
+        RunDir(run_dir).mark_done(stage)
     readme = _readme(run_dir)
     summary = _section(readme, "### Dataset Description").strip().splitlines()[0]
     assert summary.endswith("deduplicated in the manner of GPT-3's Common Crawl processing (Brown et al., 2020). "
