@@ -225,21 +225,51 @@ def _decontamination(run: RunDir) -> dict[str, Any]:
     out["benchmarks"] = [str(b) for b in details.get("benchmarks") or []]
     outputs = stats.get("outputs") if isinstance(stats.get("outputs"), dict) else {}
     out["output"] = outputs.get("docs")
+    out["output_shown"] = shown_path(out["output"], run)
     return out
+
+
+def shown_path(path: Any, run: RunDir) -> str | None:
+    """A path a stage recorded, as a published card shows it: inside the run directory relative to
+    it (as the card names ``dedup/``); a URL as it is; a local path elsewhere by its name alone (a
+    card must not publish a home directory); a relative path as given, saying relative to what."""
+    if not isinstance(path, str) or not path:
+        return None
+    if "://" in path:
+        root = run.root.rstrip("/") + "/"
+        return f"`{path[len(root):].rstrip('/')}/` in the run directory" if path.startswith(root) else f"`{path}`"
+    import os
+
+    if not os.path.isabs(path):  # recorded as typed (older webtext): the folder it is relative to is unknown
+        return f"`{path}` (relative to the folder the command was run from)"
+    rel = os.path.relpath(path, run.root)
+    if rel != os.curdir and not rel.startswith(os.pardir + os.sep) and rel != os.pardir:
+        return f"`{rel.replace(os.sep, '/')}/` in the run directory"
+    return f"`{os.path.basename(path.rstrip(os.sep))}`, a local folder outside the run directory"
+
+
+def _token_shards(run: RunDir) -> dict[str, Any]:
+    """How many token shards of each split ``tokens/manifest.json`` lists (validation: ``*_val_*``)."""
+    manifest, err = _read_json(run, join(run.stage_dir("tokenize"), "manifest.json"))
+    if err or not isinstance(manifest, dict) or not isinstance(manifest.get("shards"), list):
+        return {"status": "unreadable", "error": err or "no list of shards"} if manifest is not None or err else {
+            "status": NOT_RUN}
+    splits = [sh.get("split") for sh in manifest["shards"] if isinstance(sh, dict)]
+    return {"status": "measured", "val": splits.count("val"), "train": splits.count("train")}
 
 
 def _recipe(run: RunDir, recipe: Recipe | None) -> tuple[dict[str, Any], DatacardConfig, str]:
     """(the recipe as a dict, the datacard section, where it came from)."""
     if recipe is not None:
-        return recipe.to_dict(), recipe.datacard, "the stage's recipe"
+        return recipe.to_dict(), recipe.datacard, "the run's `recipe.toml`, every default filled in"
     raw: dict[str, Any] = {}
-    source = "defaults (RUN/recipe.toml not found)"
+    source = "webtext's defaults: the run directory has no `recipe.toml`"
     if run.exists(run.recipe_path):
         try:
             raw = tomllib.loads(run.read_text(run.recipe_path))
-            source = "recipe.toml"
+            source = "the run's `recipe.toml`"
         except (OSError, tomllib.TOMLDecodeError) as e:
-            source = f"defaults (RUN/recipe.toml unreadable: {e})"
+            source = f"webtext's defaults: the run's `recipe.toml` could not be read ({e})"
     try:
         card_cfg = recipe_from_dict({"datacard": raw.get("datacard", {})}).datacard
     except RecipeError:
@@ -294,6 +324,7 @@ def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
     tokens = _int_or_none((tok.get("details") or {}).get("tokens")) if tok.get("status") == "ran" else None
     if corpus.get("status") == "measured":
         corpus["tokens"] = tokens
+    tok_details = tok.get("details") or {} if tok.get("status") == "ran" else {}
     return {
         "name": recipe_dict.get("run", {}).get("name", "webtext"),
         "pretty_name": cfg.pretty_name or recipe_dict.get("run", {}).get("name", "webtext"),
@@ -302,6 +333,8 @@ def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
         "funnel": funnel(stages),
         "corpus": corpus,
         "tokens": tokens,
+        "tokenizer_source": shown_path(tok_details.get("tokenizer_source"), run),
+        "token_shards": _token_shards(run) if tok.get("status") == "ran" else {"status": NOT_RUN},
         "links": output("links", "links", run.stage_dir("links"), profile_links, cfg.top_k),
         "fetch_log": output("fetch", "fetch log", join(run.stage_dir("fetch"), "fetch_log"), profile_fetch_log),
         "clusters": output("dedup", "clusters", join(run.stage_dir("dedup"), CLUSTERS_DIR), profile_clusters),
@@ -581,11 +614,14 @@ def _clusters_md(data: dict[str, Any]) -> str:
     return "\n".join([
         f"{_n(c['clusters'], 'duplicate cluster')} covering {_n(c['documents'], 'document')}; one document is "
         f"kept per cluster, so {fmt_int(c['removed'])} were removed. Largest cluster: {fmt_int(c['max_size'])} "
-        f"documents; mean size {c['mean_size']}; mean estimated Jaccard similarity to the kept document "
-        f"{c['mean_similarity'] if c['mean_similarity'] is not None else '–'}.",
+        f"documents; mean size {c['mean_size']}. The similarity column is, per kind, the mean Jaccard similarity "
+        "of a cluster's other documents to the kept one as their MinHash signatures estimate it (recorded with "
+        "each cluster, whatever decided the duplicates: exact duplicates are found by equal text, URL duplicates "
+        "by equal URL, near duplicates as the processing step above says).",
         "",
-        md_table(["kind", "clusters", "documents", "removed"],
-                 [[k, fmt_int(v["clusters"]), fmt_int(v["documents"]), fmt_int(v["removed"])]
+        md_table(["kind", "clusters", "documents", "removed", "mean estimated similarity to the kept document"],
+                 [[k, fmt_int(v["clusters"]), fmt_int(v["documents"]), fmt_int(v["removed"]),
+                   v["mean_similarity"] if v.get("mean_similarity") is not None else "–"]
                   for k, v in c["by_kind"].items()]),
         "",
         md_table(["cluster size", "clusters"],
@@ -626,7 +662,7 @@ def _decontamination_md(data: dict[str, Any]) -> str:
     return "\n".join([
         f"`webtext decontaminate` (GPT-3 appendix C) removed every {d['n']}-gram shared with "
         f"{', '.join(d['benchmarks']) or 'the test sets'}, with {d['window']} characters either side, from a copy "
-        f"of the corpus{' in `' + str(d['output']) + '`' if d.get('output') else ''}; {d['n']}-grams found in more "
+        f"of the corpus{', written to ' + d['output_shown'] if d.get('output_shown') else ''}; {d['n']}-grams found in more "
         f"than {d['max_doc_freq']} documents were ignored, pieces under {d['min_piece']} characters and documents "
         f"cut more than {d['max_splits']} times were dropped. The numbers above describe the corpus before this step.",
         "",
@@ -655,7 +691,7 @@ def _reproducibility_md(data: dict[str, Any]) -> str:
             for pkg in sorted(set(v["stages"]) | set(v["card"]))]
     recipe_toml = tomli_w.dumps(_drop_none(data["recipe"]))
     return "\n".join([
-        f"The full recipe ({data['recipe_source']}); rerunning `webtext run` with it on the same inputs "
+        f"The full recipe, from {data['recipe_source']}; rerunning `webtext run` with it on the same inputs "
         "is meant to give the same corpus bytes (webtext's determinism contract):",
         "",
         "```toml",
@@ -811,6 +847,18 @@ def _fetch_step(data: dict[str, Any]) -> str:
             f"User-Agent `{_param(data, 'fetch', 'user_agent')}`, into WARC files.")
 
 
+def _decontaminate_step(data: dict[str, Any]) -> list[str]:
+    """The step of `webtext decontaminate --run RUN`, when it recorded its counts in the run."""
+    d = data.get("decontamination") or {}
+    if d.get("status") == "measured":
+        return [f"**decontaminate** — `webtext decontaminate` removed the {d['n']}-grams shared with "
+                f"{', '.join(d['benchmarks']) or 'the test sets'} from a copy of the corpus (GPT-3 appendix C); "
+                "see Decontamination."]
+    if d.get("status") == "unreadable":
+        return ["**decontaminate** — ran, but its stats could not be read (see Decontamination)."]
+    return []
+
+
 def _absent_step(data: dict[str, Any], stage: str, not_run: str = "not run.") -> str:
     """The processing step of a stage that did not make an output: it did not finish, or did not run."""
     if data["stages"].get(stage, {}).get("status") == DID_NOT_FINISH:
@@ -843,7 +891,8 @@ def _tokenize_step(data: dict[str, Any]) -> str:
     vocab = _int_or_none(d.get("vocab_size"))
     entries = _n(vocab, "vocabulary entry", "vocabulary entries") if vocab is not None else "vocabulary size not recorded"
     if d.get("tokenizer_source"):
-        how = f"the given tokenizer `{d['tokenizer_source']}` ({entries})"
+        shown = data.get("tokenizer_source") or f"`{d['tokenizer_source']}`"
+        how = f"the given tokenizer {shown} ({entries}; the run keeps a copy in `tokenizer/`)"
     else:
         asked = _param(data, "tokenize", "vocab_size")
         how = f"byte-level BPE trained on the corpus ({entries}" + (
@@ -852,7 +901,17 @@ def _tokenize_step(data: dict[str, Any]) -> str:
     tokens = _int_or_none(d.get("tokens"))
     if tokens == 0:
         return f"**tokenize** — {how}; no tokens: the corpus it read has no text."
-    return f"**tokenize** — {how}; {_n(tokens, 'token')} written as llm.c-format shards, shard 0 held out for validation."
+    return (f"**tokenize** — {how}; {_n(tokens, 'token')} written as llm.c-format shards, "
+            f"{_val_shards(data)} held out for validation.")
+
+
+def _val_shards(data: dict[str, Any]) -> str:
+    """The validation shards as the tokens' manifest lists them: ``3 token shards (`*_val_*.bin`, the first 3)``."""
+    shards = data.get("token_shards") or {}
+    n = shards.get("val") if shards.get("status") == "measured" else None
+    if n is None:
+        return "the `*_val_*.bin` token shards"
+    return f"{_n(n, 'token shard')} (`*_val_*.bin`, the first{'' if n == 1 else f' {n}'})"
 
 
 def _splits_answer(data: dict[str, Any], ran: set[str]) -> str:
@@ -861,9 +920,12 @@ def _splits_answer(data: dict[str, Any], ran: set[str]) -> str:
     d = _tokenize_details(data)
     if not _int_or_none(d.get("tokens")):
         return "No split: tokenize ran on a corpus with no tokens."
-    return (f"Token shard 0 is the validation split ({_n(_int_or_none(d.get('val_documents')), 'document')}, "
-            f"{_n(_int_or_none(d.get('val_tokens')), 'token')}); the other shards "
-            f"({_n(_int_or_none(d.get('train_tokens')), 'token')}) are for training. The Parquet documents are not split.")
+    shards = data.get("token_shards") or {}
+    train = (f"{_n(shards['train'], 'token shard')} (`*_train_*.bin`)" if shards.get("status") == "measured"
+             else "the `*_train_*.bin` token shards")
+    return (f"The validation split is {_val_shards(data)}: {_n(_int_or_none(d.get('val_documents')), 'document')}, "
+            f"{_n(_int_or_none(d.get('val_tokens')), 'token')}; the training split is {train}: "
+            f"{_n(_int_or_none(d.get('train_tokens')), 'token')}. The Parquet documents are not split.")
 
 
 def _uses_answer(data: dict[str, Any], ran: set[str]) -> str:
@@ -1020,6 +1082,7 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
          else _absent_step(data, "bloom")),
         _contamination_step(data),
         _tokenize_step(data) if "tokenize" in ran else _absent_step(data, "tokenize"),
+        *_decontaminate_step(data),
     ], 1))
     incomplete = "" if not unfinished else (
         f"> **This run is incomplete:** {_and([f'`{k}`' for k in unfinished])} did not finish (its stats were "

@@ -99,7 +99,8 @@ def run_dir(tmp_path) -> Path:
               "fetched_at": f"2026-11-22T10:{i:02d}:00Z"} for i in range(50)]
     write_records(fetch, str(root / "warc" / "fetch_log" / "part-00000-of-00001.parquet"), FETCH_LOG_SCHEMA)
     clusters = [{"cluster_id": f"c{i}", "kept_id": f"d{i}", "members": [f"d{i}"] * s, "size": s,
-                 "kind": ["near", "exact"][i % 2], "similarity": 0.9} for i, s in enumerate([2, 2, 3, 5, 9, 2, 17])]
+                 "kind": ["near", "exact"][i % 2], "similarity": [0.85, 1.0][i % 2]}
+                for i, s in enumerate([2, 2, 3, 5, 9, 2, 17])]
     write_records(clusters, str(root / "dedup" / "_clusters" / "part-00000-of-00001.parquet"), CLUSTER_SCHEMA)
     (root / "contamination").mkdir(exist_ok=True)
     (root / "contamination" / "report.json").write_text(json.dumps(REPORT))
@@ -338,7 +339,7 @@ def test_empty_run_directory_gives_a_card_not_a_crash(tmp_path):
     assert data["corpus"] == {"status": "not run"} and data["figures"] == {}
     card = DatasetCard.load(tmp_path / "empty" / "card" / "README.md")
     assert card.data.to_dict()["size_categories"] == ["other"]
-    assert data["recipe_source"].startswith("defaults")
+    assert data["recipe_source"].startswith("webtext's defaults")
 
 
 def test_unreadable_stats_are_reported_not_fatal(run_dir):
@@ -777,3 +778,48 @@ def test_summary_without_a_measured_corpus_ends_its_sentence_cleanly(run_dir):
                             "run's Parquet outputs); settings (thresholds, limits) are those the stages recorded, "
                             "else the recipe's; `datacard.json` holds the same numbers for machines.")
     assert "  " not in summary and " \n" not in readme.split("## Dataset Details", 1)[0]
+
+
+def test_card_wording_is_true_to_what_was_measured(run_dir):
+    """Cluster similarity per kind (an exact cluster's 1.0 was averaged into an "estimated" mean), the
+    decontaminated copy named without a home directory or a path relative to who knows what, the
+    decontaminate step among the numbered steps, the recipe's source in plain words, and as many
+    validation shards as the tokens' manifest lists (not "shard 0")."""
+    from corpus_tools.datacard import DECONTAMINATION_COUNTS
+    from pipelines.webtext import main
+
+    run = RunDir(run_dir)
+    details = {**{k: 1 for k in DECONTAMINATION_COUNTS}, "n": 13, "window": 200, "min_piece": 200,
+               "max_splits": 10, "max_doc_freq": 10, "benchmarks": ["wikitext-2"]}
+    stats = _stats("decontaminate", 1, 1, {}, details)
+    stats["outputs"] = {"docs": str(run_dir / "decontaminated")}
+    run.write_stats("decontaminate", stats)
+    shards = ([{"file": f"webtext_val_{i:06d}.bin", "split": "val", "tokens": 300} for i in range(3)]
+              + [{"file": f"webtext_train_{i:06d}.bin", "split": "train", "tokens": 300} for i in range(3, 8)])
+    (run_dir / "tokens" / "manifest.json").write_text(json.dumps({"shards": shards}))
+    assert main(["datacard", str(run_dir)]) == 0
+    readme = (run_dir / "card" / "README.md").read_text()
+    assert str(run_dir.parent) not in readme  # no local path outside the run is published
+
+    clusters = _section(readme, "### Duplicate clusters")
+    assert "mean estimated Jaccard similarity" not in clusters and "MinHash signatures estimate" in clusters
+    rows = {r[0]: r for r in _table_after(readme, "### Duplicate clusters")}
+    assert rows["exact"][4] == "1.0" and rows["near"][4] == "0.85"
+
+    steps = _section(readme, "#### Data Collection and Processing")
+    assert "9. **decontaminate** — `webtext decontaminate` removed the 13-grams shared with wikitext-2" in steps
+    decon = _section(readme, "#### Decontamination")
+    assert "from a copy of the corpus, written to `decontaminated/` in the run directory;" in decon
+    stats["outputs"] = {"docs": "out/decontaminated"}  # as an older webtext recorded --out: as typed
+    run.write_stats("decontaminate", stats)
+    assert main(["datacard", str(run_dir)]) == 0
+    decon = _section((run_dir / "card" / "README.md").read_text(), "#### Decontamination")
+    assert "written to `out/decontaminated` (relative to the folder the command was run from)" in decon
+
+    assert "The full recipe (the stage's recipe)" not in readme
+    assert "The full recipe, from the run's `recipe.toml`, every default filled in; rerunning" in readme
+    splits = _answer(readme, "Are there recommended data splits?")
+    assert "Token shard 0" not in splits
+    assert splits.startswith("The validation split is 3 token shards (`*_val_*.bin`, the first 3)")
+    assert "the training split is 5 token shards (`*_train_*.bin`)" in splits
+    assert "3 token shards (`*_val_*.bin`, the first 3) held out for validation" in _step(readme, "tokenize")

@@ -96,3 +96,24 @@ def test_card_of_a_run_whose_fetch_did_not_finish(tmp_path, capsys):
     stats = json.loads((run / "stats" / "datacard.json").read_text())
     assert stats["reasons"].get("did_not_finish") == 1
     assert stats["input_executions"] == {"fetch": json.loads((run / "stats" / "fetch.json").read_text())["execution_id"]}
+
+
+def test_card_counts_the_validation_shards_tokenize_wrote(shared_data, tmp_path):
+    """With a small [tokenize] shard_tokens the validation split spans several shards: the card says
+    how many, as tokens/manifest.json lists them, and names the given tokenizer by its folder's name."""
+    from pipelines.webtext import main
+
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f'[tokenize]\ntokenizer = "{shared_data / "gpt2-bpe"}"\nshard_tokens = 300\n')
+    run = tmp_path / "run"
+    assert main(["run", "--input", str(shared_data / "corpora" / "lee-news-background.txt"), "--out", str(run),
+                 "--recipe", str(recipe), "--stages", "tokenize,datacard"]) == 0
+    val = sorted(p.name for p in (run / "tokens").glob("*_val_*.bin"))
+    train = sorted(p.name for p in (run / "tokens").glob("*_train_*.bin"))
+    assert len(val) > 1, val
+    readme = (run / "card" / "README.md").read_text()
+    splits = next(ln for ln in readme.splitlines() if ln.startswith("- **Are there recommended data splits?**"))
+    assert f"The validation split is {len(val)} token shards (`*_val_*.bin`, the first {len(val)})" in splits
+    assert f"the training split is {len(train)} token shards" in splits and "shard 0" not in readme
+    assert "the given tokenizer `gpt2-bpe`, a local folder outside the run directory" in readme
+    assert str(shared_data) not in readme.split("## Reproducibility", 1)[0]

@@ -170,6 +170,7 @@ def record_stats(args, counts: dict, started: str, elapsed: float) -> str:
     from corpus_tools.versions import library_versions
 
     run = RunDir(args.run)
+    out = args.out if "://" in args.out else os.path.abspath(args.out)
     # the run's stage outputs it read (--input RUN/dedup, or files and globs in it), by execution id
     # as a stage records them, so the stats name which execution of the corpus was decontaminated
     read = [s for s in STAGE_DIRS if any(_inside(i, run.stage_dir(s)) for i in args.input)]
@@ -188,8 +189,9 @@ def record_stats(args, counts: dict, started: str, elapsed: float) -> str:
                                          "decontaminate_max_doc_freq": args.max_doc_freq},
                        "benchmarks": list(args.bench)},
         "inputs": list(args.input),
-        "outputs": {"docs": args.out, "counts": os.path.join(args.out, COUNTS_FILE),
-                    "rejected": os.path.join(args.out, REJECTED_DIR)},
+        # where it wrote, absolute (a relative --out says nothing once the command's folder is forgotten)
+        "outputs": {"docs": out, "counts": FileSystems.join(out, COUNTS_FILE),
+                    "rejected": FileSystems.join(out, REJECTED_DIR)},
         "execution_id": uuid.uuid4().hex,
         "input_executions": {s: (run.read_stats(s) or {}).get("execution_id") for s in read},
         "started_at": started,
