@@ -288,6 +288,7 @@ def profile_clusters(paths: list[str]) -> dict[str, Any]:
     kinds: dict[str, dict[str, int]] = {}
     sizes: list[np.ndarray] = []
     sim_sum, sim_n = 0.0, 0
+    kind_sims: dict[str, list] = {}  # kind -> [sum, count] of the clusters' similarity
     for batch in iter_batches(paths, ["size", "kind", "similarity", "members"]):
         size = batch.column(0)
         if size.null_count and batch.column(3).null_count < batch.num_rows:
@@ -297,12 +298,19 @@ def profile_clusters(paths: list[str]) -> dict[str, Any]:
         sim = pc.drop_null(batch.column(2))
         sim_sum += float(pc.sum(sim).as_py() or 0.0)
         sim_n += len(sim)
-        by_kind = pa.table({"kind": batch.column(1), "s": s}).group_by("kind").aggregate([("s", "sum"), ("s", "count")])
-        for kind, docs, n in zip(*(by_kind.column(c).to_pylist() for c in ("kind", "s_sum", "s_count"))):
+        by_kind = pa.table({"kind": batch.column(1), "s": s, "sim": batch.column(2)}).group_by("kind").aggregate(
+            [("s", "sum"), ("s", "count"), ("sim", "sum"), ("sim", "count")])
+        for kind, docs, n, ksum, kn in zip(*(by_kind.column(c).to_pylist()
+                                             for c in ("kind", "s_sum", "s_count", "sim_sum", "sim_count"))):
             d = kinds.setdefault(kind or UNKNOWN, {"clusters": 0, "documents": 0, "removed": 0})
             d["clusters"] += n
             d["documents"] += docs
             d["removed"] += docs - n
+            k = kind_sims.setdefault(kind or UNKNOWN, [0.0, 0])
+            k[0] += float(ksum or 0.0)
+            k[1] += kn
+    for kind, (ksum, kn) in kind_sims.items():  # per kind: exact duplicates' 1.0 is not mixed into the near ones'
+        kinds[kind]["mean_similarity"] = round(ksum / kn, 4) if kn else None
     s = np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.int64)
     bins = _add_bins(np.zeros(1, dtype=np.int64), pow2_bin(s))
     return {

@@ -7,7 +7,9 @@ that dict into a Hugging Face dataset card (YAML header + the HF template's sect
 Datasheets for Datasets questions). :func:`write_datacard` does both and draws the figures.
 
 Nothing here assumes a stage ran: a missing stats file or output folder is reported as
-``"not run"``; an unreadable one as ``"unreadable"`` with the error.
+``"not run"``; an unreadable one as ``"unreadable"`` with the error; a stage with stats but no
+``_SUCCESS`` (a fetch that archived nothing) as ``"did not finish"``: the card lists it as such,
+measures none of its outputs and says at the top that the run is incomplete.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from corpus_tools.schema import DOC_SCHEMA
 from corpus_tools.versions import library_versions
 
 NOT_RUN = "not run"
+DID_NOT_FINISH = "did not finish"  # stats written, no _SUCCESS: its numbers are no claim about the corpus
 TODO = "[More Information Needed]"  # the HF template's marker for what the author must fill in
 
 # Stages whose stats make the funnel, in pipeline order; the label is what they output.
@@ -83,8 +86,9 @@ def stage_summary(run: RunDir, stage: str) -> dict[str, Any]:
     bad = sorted(str(k) for k, v in reasons.items() if _int_or_none(v) is None)
     if bad:  # a hand-edited or damaged file: the card must not show a funnel that silently lacks a reason
         return {"status": "unreadable", "error": f"reasons {', '.join(bad)}: not a count"}
+    finished = stage not in STAGE_DIRS or run.is_done(stage)  # decontaminate has stats alone
     return {
-        "status": "ran",
+        "status": "ran" if finished else DID_NOT_FINISH,
         "records_in": _int_or_none(stats.get("records_in")),
         "records_out": _int_or_none(stats.get("records_out")),
         "reasons": {str(k): int(v) for k, v in sorted(reasons.items(), key=lambda kv: (-kv[1], str(kv[0])))},
@@ -165,9 +169,9 @@ def _profile(kind: str, paths: list[str], fn, *args) -> dict[str, Any]:
         return {"status": "unreadable", "error": f"{kind}: {type(e).__name__}: {e}"}
 
 
-def _corpus(run: RunDir, top_k: int) -> dict[str, Any]:
+def _corpus(run: RunDir, top_k: int, unfinished: set[str]) -> dict[str, Any]:
     for stage in DOC_STAGES:
-        paths = parquet_paths(run.stage_dir(stage))
+        paths = parquet_paths(run.stage_dir(stage)) if stage not in unfinished else []
         if paths:
             out = _profile("documents", paths, profile_documents, top_k)
             out["source_stage"] = stage
@@ -221,21 +225,51 @@ def _decontamination(run: RunDir) -> dict[str, Any]:
     out["benchmarks"] = [str(b) for b in details.get("benchmarks") or []]
     outputs = stats.get("outputs") if isinstance(stats.get("outputs"), dict) else {}
     out["output"] = outputs.get("docs")
+    out["output_shown"] = shown_path(out["output"], run)
     return out
+
+
+def shown_path(path: Any, run: RunDir) -> str | None:
+    """A path a stage recorded, as a published card shows it: inside the run directory relative to
+    it (as the card names ``dedup/``); a URL as it is; a local path elsewhere by its name alone (a
+    card must not publish a home directory); a relative path as given, saying relative to what."""
+    if not isinstance(path, str) or not path:
+        return None
+    if "://" in path:
+        root = run.root.rstrip("/") + "/"
+        return f"`{path[len(root):].rstrip('/')}/` in the run directory" if path.startswith(root) else f"`{path}`"
+    import os
+
+    if not os.path.isabs(path):  # recorded as typed (older webtext): the folder it is relative to is unknown
+        return f"`{path}` (relative to the folder the command was run from)"
+    rel = os.path.relpath(path, run.root)
+    if rel != os.curdir and not rel.startswith(os.pardir + os.sep) and rel != os.pardir:
+        return f"`{rel.replace(os.sep, '/')}/` in the run directory"
+    return f"`{os.path.basename(path.rstrip(os.sep))}`, a local folder outside the run directory"
+
+
+def _token_shards(run: RunDir) -> dict[str, Any]:
+    """How many token shards of each split ``tokens/manifest.json`` lists (validation: ``*_val_*``)."""
+    manifest, err = _read_json(run, join(run.stage_dir("tokenize"), "manifest.json"))
+    if err or not isinstance(manifest, dict) or not isinstance(manifest.get("shards"), list):
+        return {"status": "unreadable", "error": err or "no list of shards"} if manifest is not None or err else {
+            "status": NOT_RUN}
+    splits = [sh.get("split") for sh in manifest["shards"] if isinstance(sh, dict)]
+    return {"status": "measured", "val": splits.count("val"), "train": splits.count("train")}
 
 
 def _recipe(run: RunDir, recipe: Recipe | None) -> tuple[dict[str, Any], DatacardConfig, str]:
     """(the recipe as a dict, the datacard section, where it came from)."""
     if recipe is not None:
-        return recipe.to_dict(), recipe.datacard, "the stage's recipe"
+        return recipe.to_dict(), recipe.datacard, "the run's `recipe.toml`, every default filled in"
     raw: dict[str, Any] = {}
-    source = "defaults (RUN/recipe.toml not found)"
+    source = "webtext's defaults: the run directory has no `recipe.toml`"
     if run.exists(run.recipe_path):
         try:
             raw = tomllib.loads(run.read_text(run.recipe_path))
-            source = "recipe.toml"
+            source = "the run's `recipe.toml`"
         except (OSError, tomllib.TOMLDecodeError) as e:
-            source = f"defaults (RUN/recipe.toml unreadable: {e})"
+            source = f"webtext's defaults: the run's `recipe.toml` could not be read ({e})"
     try:
         card_cfg = recipe_from_dict({"datacard": raw.get("datacard", {})}).datacard
     except RecipeError:
@@ -277,11 +311,20 @@ def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
         names += [n for n in extra if n not in names and n != "datacard"]
     stages = {name: stage_summary(run, name) for name in names}
 
-    corpus = _corpus(run, cfg.top_k)
+    unfinished = {name for name, s in stages.items() if s["status"] == DID_NOT_FINISH}
+
+    def output(stage: str, kind: str, folder: str, fn, *args) -> dict[str, Any]:
+        """A stage's output measured, unless the stage did not finish (then it is no part of the run)."""
+        if stage in unfinished:
+            return {"status": DID_NOT_FINISH}
+        return _profile(kind, parquet_paths(folder), fn, *args)
+
+    corpus = _corpus(run, cfg.top_k, unfinished)
     tok = stages.get("tokenize", {})
     tokens = _int_or_none((tok.get("details") or {}).get("tokens")) if tok.get("status") == "ran" else None
     if corpus.get("status") == "measured":
         corpus["tokens"] = tokens
+    tok_details = tok.get("details") or {} if tok.get("status") == "ran" else {}
     return {
         "name": recipe_dict.get("run", {}).get("name", "webtext"),
         "pretty_name": cfg.pretty_name or recipe_dict.get("run", {}).get("name", "webtext"),
@@ -290,11 +333,13 @@ def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
         "funnel": funnel(stages),
         "corpus": corpus,
         "tokens": tokens,
-        "links": _profile("links", parquet_paths(run.stage_dir("links")), profile_links, cfg.top_k),
-        "fetch_log": _profile("fetch log", parquet_paths(join(run.stage_dir("fetch"), "fetch_log")),
-                              profile_fetch_log),
-        "clusters": _profile("clusters", parquet_paths(join(run.stage_dir("dedup"), CLUSTERS_DIR)), profile_clusters),
-        "contamination": _contamination(run, stages.get("contamination", {})),
+        "tokenizer_source": shown_path(tok_details.get("tokenizer_source"), run),
+        "token_shards": _token_shards(run) if tok.get("status") == "ran" else {"status": NOT_RUN},
+        "links": output("links", "links", run.stage_dir("links"), profile_links, cfg.top_k),
+        "fetch_log": output("fetch", "fetch log", join(run.stage_dir("fetch"), "fetch_log"), profile_fetch_log),
+        "clusters": output("dedup", "clusters", join(run.stage_dir("dedup"), CLUSTERS_DIR), profile_clusters),
+        "contamination": ({"status": DID_NOT_FINISH} if "contamination" in unfinished
+                          else _contamination(run, stages.get("contamination", {}))),
         "decontamination": _decontamination(run),
         "recipe": recipe_dict,
         "recipe_source": recipe_source,
@@ -404,6 +449,8 @@ def fmt_time(ts: Any) -> str:
 def _not_run(what: str, section: dict[str, Any]) -> str:
     if section.get("status") == "unreadable":
         return f"_{what}: could not be read ({section.get('error')})._"
+    if section.get("status") == DID_NOT_FINISH:
+        return f"_{what}: not measured: the stage that writes it did not finish (see the note at the top)._"
     return f"_{what}: not run (no output in this run directory)._"
 
 
@@ -451,15 +498,21 @@ def _funnel_md(data: dict[str, Any], figures: dict[str, str]) -> str:
 def _stages_md(data: dict[str, Any]) -> str:
     rows = []
     for name, s in data["stages"].items():
-        if s["status"] != "ran":
+        if s["status"] not in ("ran", DID_NOT_FINISH):
             rows.append([f"`{name}`", s["status"] if s["status"] != "unreadable" else f"unreadable: {s['error']}",
                          "", "", "", ""])
             continue
         reasons = ", ".join(f"{k}: {fmt_int(v)}" for k, v in s["reasons"].items()) or "none"
         elapsed = f"{s['elapsed_s']:.1f}" if isinstance(s["elapsed_s"], (int, float)) else "–"
-        status = f"ran ({NOT_CONFIGURED})" if name == "contamination" and s["details"].get("configured") is False else "ran"
+        if s["status"] == DID_NOT_FINISH:  # what its stats recorded, marked as no finished output
+            status = f"{DID_NOT_FINISH} (no `_SUCCESS`)"
+        elif name == "contamination" and s["details"].get("configured") is False:
+            status = f"ran ({NOT_CONFIGURED})"
+        else:
+            status = "ran"
         rows.append([f"`{name}`", status, fmt_int(s["records_in"]), fmt_int(s["records_out"]), reasons, elapsed])
-    units = [f"{unit} ({name})" for name, unit in RECORD_UNITS if data["stages"].get(name, {}).get("status") == "ran"]
+    units = [f"{unit} ({name})" for name, unit in RECORD_UNITS
+             if data["stages"].get(name, {}).get("status") in ("ran", DID_NOT_FINISH)]
     note = f"\n\nA record is what the stage reads: {'; '.join(units)}." if units else ""
     return md_table(["stage", "status", "records in", "records out", "not passed on, by reason", "seconds"], rows) + note
 
@@ -561,11 +614,14 @@ def _clusters_md(data: dict[str, Any]) -> str:
     return "\n".join([
         f"{_n(c['clusters'], 'duplicate cluster')} covering {_n(c['documents'], 'document')}; one document is "
         f"kept per cluster, so {fmt_int(c['removed'])} were removed. Largest cluster: {fmt_int(c['max_size'])} "
-        f"documents; mean size {c['mean_size']}; mean estimated Jaccard similarity to the kept document "
-        f"{c['mean_similarity'] if c['mean_similarity'] is not None else '–'}.",
+        f"documents; mean size {c['mean_size']}. The similarity column is, per kind, the mean Jaccard similarity "
+        "of a cluster's other documents to the kept one as their MinHash signatures estimate it (recorded with "
+        "each cluster, whatever decided the duplicates: exact duplicates are found by equal text, URL duplicates "
+        "by equal URL, near duplicates as the processing step above says).",
         "",
-        md_table(["kind", "clusters", "documents", "removed"],
-                 [[k, fmt_int(v["clusters"]), fmt_int(v["documents"]), fmt_int(v["removed"])]
+        md_table(["kind", "clusters", "documents", "removed", "mean estimated similarity to the kept document"],
+                 [[k, fmt_int(v["clusters"]), fmt_int(v["documents"]), fmt_int(v["removed"]),
+                   v["mean_similarity"] if v.get("mean_similarity") is not None else "–"]
                   for k, v in c["by_kind"].items()]),
         "",
         md_table(["cluster size", "clusters"],
@@ -606,7 +662,7 @@ def _decontamination_md(data: dict[str, Any]) -> str:
     return "\n".join([
         f"`webtext decontaminate` (GPT-3 appendix C) removed every {d['n']}-gram shared with "
         f"{', '.join(d['benchmarks']) or 'the test sets'}, with {d['window']} characters either side, from a copy "
-        f"of the corpus{' in `' + str(d['output']) + '`' if d.get('output') else ''}; {d['n']}-grams found in more "
+        f"of the corpus{', written to ' + d['output_shown'] if d.get('output_shown') else ''}; {d['n']}-grams found in more "
         f"than {d['max_doc_freq']} documents were ignored, pieces under {d['min_piece']} characters and documents "
         f"cut more than {d['max_splits']} times were dropped. The numbers above describe the corpus before this step.",
         "",
@@ -635,7 +691,7 @@ def _reproducibility_md(data: dict[str, Any]) -> str:
             for pkg in sorted(set(v["stages"]) | set(v["card"]))]
     recipe_toml = tomli_w.dumps(_drop_none(data["recipe"]))
     return "\n".join([
-        f"The full recipe ({data['recipe_source']}); rerunning `webtext run` with it on the same inputs "
+        f"The full recipe, from {data['recipe_source']}; rerunning `webtext run` with it on the same inputs "
         "is meant to give the same corpus bytes (webtext's determinism contract):",
         "",
         "```toml",
@@ -791,8 +847,29 @@ def _fetch_step(data: dict[str, Any]) -> str:
             f"User-Agent `{_param(data, 'fetch', 'user_agent')}`, into WARC files.")
 
 
+def _decontaminate_step(data: dict[str, Any]) -> list[str]:
+    """The step of `webtext decontaminate --run RUN`, when it recorded its counts in the run."""
+    d = data.get("decontamination") or {}
+    if d.get("status") == "measured":
+        return [f"**decontaminate** — `webtext decontaminate` removed the {d['n']}-grams shared with "
+                f"{', '.join(d['benchmarks']) or 'the test sets'} from a copy of the corpus (GPT-3 appendix C); "
+                "see Decontamination."]
+    if d.get("status") == "unreadable":
+        return ["**decontaminate** — ran, but its stats could not be read (see Decontamination)."]
+    return []
+
+
+def _absent_step(data: dict[str, Any], stage: str, not_run: str = "not run.") -> str:
+    """The processing step of a stage that did not make an output: it did not finish, or did not run."""
+    if data["stages"].get(stage, {}).get("status") == DID_NOT_FINISH:
+        return f"**{stage}** — did not finish: its stats were written, but not its `_SUCCESS` (see the note at the top)."
+    return f"**{stage}** — {not_run}"
+
+
 def _contamination_step(data: dict[str, Any]) -> str:
     state = contamination_state(data)
+    if state == DID_NOT_FINISH:
+        return _absent_step(data, "contamination")
     if state == "measured":
         names = ", ".join(str(b["name"]) for b in data["contamination"]["benchmarks"]) or "no benchmark"
         return (f"**contamination** — overlap of the corpus with the test sets of {names} measured "
@@ -814,7 +891,8 @@ def _tokenize_step(data: dict[str, Any]) -> str:
     vocab = _int_or_none(d.get("vocab_size"))
     entries = _n(vocab, "vocabulary entry", "vocabulary entries") if vocab is not None else "vocabulary size not recorded"
     if d.get("tokenizer_source"):
-        how = f"the given tokenizer `{d['tokenizer_source']}` ({entries})"
+        shown = data.get("tokenizer_source") or f"`{d['tokenizer_source']}`"
+        how = f"the given tokenizer {shown} ({entries}; the run keeps a copy in `tokenizer/`)"
     else:
         asked = _param(data, "tokenize", "vocab_size")
         how = f"byte-level BPE trained on the corpus ({entries}" + (
@@ -823,7 +901,17 @@ def _tokenize_step(data: dict[str, Any]) -> str:
     tokens = _int_or_none(d.get("tokens"))
     if tokens == 0:
         return f"**tokenize** — {how}; no tokens: the corpus it read has no text."
-    return f"**tokenize** — {how}; {_n(tokens, 'token')} written as llm.c-format shards, shard 0 held out for validation."
+    return (f"**tokenize** — {how}; {_n(tokens, 'token')} written as llm.c-format shards, "
+            f"{_val_shards(data)} held out for validation.")
+
+
+def _val_shards(data: dict[str, Any]) -> str:
+    """The validation shards as the tokens' manifest lists them: ``3 token shards (`*_val_*.bin`, the first 3)``."""
+    shards = data.get("token_shards") or {}
+    n = shards.get("val") if shards.get("status") == "measured" else None
+    if n is None:
+        return "the `*_val_*.bin` token shards"
+    return f"{_n(n, 'token shard')} (`*_val_*.bin`, the first{'' if n == 1 else f' {n}'})"
 
 
 def _splits_answer(data: dict[str, Any], ran: set[str]) -> str:
@@ -832,9 +920,12 @@ def _splits_answer(data: dict[str, Any], ran: set[str]) -> str:
     d = _tokenize_details(data)
     if not _int_or_none(d.get("tokens")):
         return "No split: tokenize ran on a corpus with no tokens."
-    return (f"Token shard 0 is the validation split ({_n(_int_or_none(d.get('val_documents')), 'document')}, "
-            f"{_n(_int_or_none(d.get('val_tokens')), 'token')}); the other shards "
-            f"({_n(_int_or_none(d.get('train_tokens')), 'token')}) are for training. The Parquet documents are not split.")
+    shards = data.get("token_shards") or {}
+    train = (f"{_n(shards['train'], 'token shard')} (`*_train_*.bin`)" if shards.get("status") == "measured"
+             else "the `*_train_*.bin` token shards")
+    return (f"The validation split is {_val_shards(data)}: {_n(_int_or_none(d.get('val_documents')), 'document')}, "
+            f"{_n(_int_or_none(d.get('val_tokens')), 'token')}; the training split is {train}: "
+            f"{_n(_int_or_none(d.get('train_tokens')), 'token')}. The Parquet documents are not split.")
 
 
 def _uses_answer(data: dict[str, Any], ran: set[str]) -> str:
@@ -874,6 +965,8 @@ def _timeframe_answer(data: dict[str, Any]) -> str:
 
 
 def _consent_answer(data: dict[str, Any], ran: set[str]) -> str:
+    if data["stages"].get("fetch", {}).get("status") == DID_NOT_FINISH:
+        return "No page is part of this run yet: its fetch did not finish (see the note at the top)."
     if "fetch" in ran:
         return "No: web pages were collected without notifying their authors; " + (
             "robots.txt was honoured." if _param(data, "fetch", "obey_robots") else "robots.txt was not consulted.")
@@ -956,9 +1049,10 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
     measured = c.get("status") == "measured"
     stages = data["stages"]
     ran = {k for k, s in stages.items() if s["status"] == "ran"}
+    unfinished = [k for k, s in stages.items() if s["status"] == DID_NOT_FINISH]
     n_docs = fmt_int(c["documents"]) if measured else "unknown (no document stage output)"
     min_karma = _param(data, "links", "min_karma")
-    kind = source_kind(ran)
+    kind = source_kind(ran | set(unfinished))  # where the run started, finished there or not
     reddit = kind == "reddit"
     steps = [verb for stage, verb in (("fetch", "fetched"), ("extract", "extracted"), ("filter", "filtered"),
                                       ("dedup", "deduplicated")) if stage in ran]
@@ -978,17 +1072,22 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
     processing = "\n".join(f"{i}. {line}" for i, line in enumerate([
         (f"**links** — Reddit submissions were reduced to canonical outbound URLs; a URL is kept when the karma summed "
          f"over its posts is at least {min_karma} (NSFW posts {'kept' if _param(data, 'links', 'keep_nsfw') else 'dropped'})."
-         if reddit else "**links** — not run (the run did not start from Reddit dumps)."),
-        _fetch_step(data) if "fetch" in ran else "**fetch** — not run.",
-        _extract_step(data, kind) if "extract" in ran else "**extract** — not run.",
-        _filter_step(data) if "filter" in ran else "**filter** — not run.",
-        (f"**dedup** — {_dedup_desc(data)}." if "dedup" in ran else "**dedup** — not run."),
+         if "links" in ran else _absent_step(data, "links", "not run (the run did not start from Reddit dumps).")),
+        _fetch_step(data) if "fetch" in ran else _absent_step(data, "fetch"),
+        _extract_step(data, kind) if "extract" in ran else _absent_step(data, "extract"),
+        _filter_step(data) if "filter" in ran else _absent_step(data, "filter"),
+        (f"**dedup** — {_dedup_desc(data)}." if "dedup" in ran else _absent_step(data, "dedup")),
         (f"**bloom** — an {_param(data, 'bloom', 'n')}-gram Bloom filter of the corpus (false-positive rate "
          f"{_param(data, 'bloom', 'fpr')}), what benchmark overlap is looked up in (GPT-2 §4)." if "bloom" in ran
-         else "**bloom** — not run."),
+         else _absent_step(data, "bloom")),
         _contamination_step(data),
-        _tokenize_step(data) if "tokenize" in ran else "**tokenize** — not run.",
+        _tokenize_step(data) if "tokenize" in ran else _absent_step(data, "tokenize"),
+        *_decontaminate_step(data),
     ], 1))
+    incomplete = "" if not unfinished else (
+        f"> **This run is incomplete:** {_and([f'`{k}`' for k in unfinished])} did not finish (its stats were "
+        "written, but not its `_SUCCESS`): the card lists it as such and describes none of its outputs. Finish the "
+        "run (`webtext run --out RUN` again) and make the card again before publishing it.\n")
 
     def answer(v: Any) -> str:
         return TODO if v in (None, "", []) else str(v)
@@ -1071,6 +1170,7 @@ def render_card(data: dict[str, Any], figures: dict[str, str] | None = None) -> 
         f"# Dataset Card for {data['pretty_name']}\n",
         "<!-- Generated by `webtext datacard` from what the run measured. "
         f"Replace every {TODO} before publishing. -->\n",
+        *([incomplete] if incomplete else []),
         summary + "\n",
         "## Dataset Details\n",
         "### Dataset Description\n",

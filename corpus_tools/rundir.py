@@ -8,6 +8,8 @@ Layout (see docs/architecture.md)::
 Side outputs sit inside the stage folder under ``_``-names (``_rejected/``, ``_removed/<reason>/``,
 ``_clusters/``) that folder readers skip. A stage is finished when ``RUN/<its folder>/_SUCCESS`` exists; a rerun skips it unless forced.
 Paths may be local or remote (``gs://``...); remote access goes through fsspec.
+A standalone command refuses an output inside a run's folders (:func:`refuse_run_folder`): only
+the run's stages write there.
 """
 
 from __future__ import annotations
@@ -117,6 +119,10 @@ class RunDir:
             shutil.rmtree(path)
 
     # ---- markers and stats
+    def is_run_directory(self) -> bool:
+        """Whether this is a run directory: a stage has run in it (``recipe.toml`` or ``stats/``)."""
+        return self.exists(self.recipe_path) or self.exists(self.path("stats"))
+
     def is_done(self, stage: str) -> bool:
         return self.exists(join(self.stage_dir(stage), SUCCESS_MARKER))
 
@@ -193,3 +199,58 @@ class RunDir:
         if not self.exists(path):
             return None
         return json.loads(self.read_text(path))
+
+
+class RunFolderError(ValueError):
+    """A standalone command was given a folder a run directory owns as its output (one line for the user)."""
+
+
+# the stage that writes each folder of a run directory (its own folder or an extra one)
+FOLDER_STAGES: dict[str, str] = {
+    **{folder: stage for stage, folder in STAGE_DIRS.items()},
+    **{folder: stage for stage, extras in STAGE_EXTRA_DIRS.items() for folder in extras},
+}
+
+
+def _parent(path: str) -> str:
+    return posixpath.dirname(path.rstrip("/")) if _remote(path) else os.path.dirname(path)
+
+
+def run_folder_owner(path: str) -> tuple[RunDir, str, str, bool] | None:
+    """``(run, stage, folder, inside)`` when ``path`` is (``inside`` False), or lies inside, a folder
+    that a run directory owns: a stage's folder, or tokenize's ``tokenizer/``, of a folder holding
+    ``recipe.toml`` or ``stats/``. None for any other path."""
+    path = path.rstrip("/") if _remote(path) else os.path.abspath(path)
+    inside = False
+    while True:
+        parent = _parent(path)
+        if not parent or parent == path or _remote(path) != _remote(parent):  # past the root or the bucket
+            return None
+        name = posixpath.basename(path) if _remote(path) else os.path.basename(path)
+        if name in FOLDER_STAGES:
+            run = RunDir(parent)
+            if run.is_run_directory():
+                return run, FOLDER_STAGES[name], name, inside
+        path, inside = parent, True
+
+
+def refuse_run_folder(path: str, flag: str = "--out") -> None:
+    """Raise :class:`RunFolderError` when a standalone command's output ``path`` is, or is inside, a
+    folder a run directory owns: writing there would change a finished stage's output behind the
+    run's back (no stats, the old ``_SUCCESS`` kept, the card describing what is no longer there),
+    or be removed when the stage is redone. The line names the run, and for a stage's folder the
+    command that redoes the stage in the run."""
+    owner = run_folder_owner(path)
+    if owner is None:
+        return
+    run, stage, folder, inside = owner
+    where = f"{folder}/ of the run directory {run.root}, which its {stage} stage writes"
+    if inside:
+        raise RunFolderError(f"{flag} {path} is inside {where} (and replaces when it is redone); "
+                             f"give {flag} a path outside the run's folders")
+    redo = (f"`webtext run --out {run.root} --recipe RECIPE --force {stage}` ([{stage}] changed in RECIPE; "
+            f"the stages after it are redone too)")
+    if stage == "tokenize":
+        redo += f" or `webtext tokenize --out {run.root} --tokenizer DIR --force tokenize`"
+    raise RunFolderError(f"{flag} {path} is {where} and its stats and card describe; redo the stage there "
+                         f"instead with {redo}, or give {flag} another folder")

@@ -69,7 +69,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     # permission); other OS errors are bugs or machine trouble and keep their traceback.
     errors: list[type[BaseException]] = [UserError, RecipeError, StageError, FileNotFoundError, FileExistsError,
                                          NotADirectoryError, IsADirectoryError, PermissionError]
-    for mod, name in (("bpe.shards", "ShardFormatError"), ("corpus_tools.bloom", "BloomFileError")):
+    for mod, name in (("bpe.shards", "ShardFormatError"), ("corpus_tools.bloom", "BloomFileError"),
+                      ("corpus_tools.rundir", "RunFolderError")):
         try:
             errors.append(getattr(importlib.import_module(mod), name))
         except (ImportError, AttributeError):

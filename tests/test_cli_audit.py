@@ -111,6 +111,18 @@ def test_an_input_error_of_a_sub_command_names_the_sub_command(tmp_path, capsys)
     assert _one_error_line(capsys, "bpe encode").startswith("webtext bpe encode: error: ")
 
 
+def test_bpe_encode_says_a_tokenizer_file_is_not_a_folder_and_documents_backend(shared_data, capsys):
+    encoder_json = shared_data / "gpt2-bpe" / "encoder.json"
+    assert main(["bpe", "encode", "--tokenizer", str(encoder_json)]) == 2
+    err = _one_error_line(capsys, "bpe encode")
+    assert f"--tokenizer {encoder_json}: is a file, not a tokenizer folder" in err and "not found" not in err
+    assert "give the folder that holds vocab.json and merges.txt, or GPT-2's encoder.json and vocab.bpe" in err
+    with pytest.raises(SystemExit):
+        main(["bpe", "encode", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--backend {auto,tiktoken,hf} encoder: tiktoken" in out and "(default: auto)" in out
+
+
 def test_help_still_prints_usage_and_exits_0(capsys):
     with pytest.raises(SystemExit) as e:
         main(["decontaminate", "--help"])

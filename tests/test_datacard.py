@@ -83,6 +83,7 @@ def run_dir(tmp_path) -> Path:
     run.write_text(run.recipe_path, recipe.to_toml())
     for stage, s in STATS.items():
         run.write_stats(stage, s)
+        run.mark_done(stage)  # a finished stage: its stats and its _SUCCESS
     final = _docs(1, 61)
     write_records(final[:30], str(root / "dedup" / "part-00000-of-00002.parquet"))
     write_records(final[30:], str(root / "dedup" / "part-00001-of-00002.parquet"))
@@ -98,9 +99,10 @@ def run_dir(tmp_path) -> Path:
               "fetched_at": f"2026-11-22T10:{i:02d}:00Z"} for i in range(50)]
     write_records(fetch, str(root / "warc" / "fetch_log" / "part-00000-of-00001.parquet"), FETCH_LOG_SCHEMA)
     clusters = [{"cluster_id": f"c{i}", "kept_id": f"d{i}", "members": [f"d{i}"] * s, "size": s,
-                 "kind": ["near", "exact"][i % 2], "similarity": 0.9} for i, s in enumerate([2, 2, 3, 5, 9, 2, 17])]
+                 "kind": ["near", "exact"][i % 2], "similarity": [0.85, 1.0][i % 2]}
+                for i, s in enumerate([2, 2, 3, 5, 9, 2, 17])]
     write_records(clusters, str(root / "dedup" / "_clusters" / "part-00000-of-00001.parquet"), CLUSTER_SCHEMA)
-    (root / "contamination").mkdir()
+    (root / "contamination").mkdir(exist_ok=True)
     (root / "contamination" / "report.json").write_text(json.dumps(REPORT))
     return root
 
@@ -337,7 +339,7 @@ def test_empty_run_directory_gives_a_card_not_a_crash(tmp_path):
     assert data["corpus"] == {"status": "not run"} and data["figures"] == {}
     card = DatasetCard.load(tmp_path / "empty" / "card" / "README.md")
     assert card.data.to_dict()["size_categories"] == ["other"]
-    assert data["recipe_source"].startswith("defaults")
+    assert data["recipe_source"].startswith("webtext's defaults")
 
 
 def test_unreadable_stats_are_reported_not_fatal(run_dir):
@@ -518,6 +520,7 @@ def test_contamination_stage_without_benchmarks_is_reported_consistently(run_dir
 
     shutil.rmtree(run_dir / "contamination")
     RunDir(run_dir).write_stats("contamination", _stats("contamination", 0, 0, {}, {"configured": False}))
+    RunDir(run_dir).mark_done("contamination")
     data = write_datacard(str(run_dir))
     readme = (run_dir / "card" / "README.md").read_text()
     assert data["contamination"] == {"status": "no benchmark configured"}
@@ -749,6 +752,7 @@ def test_timeframe_answer_starts_a_sentence_whichever_span_comes_first(run_dir):
         doc["fetch_time"] = "2026-11-20T10:11:12Z"
     shutil.rmtree(run_dir / "dedup")
     write_records(docs, str(run_dir / "dedup" / "part-00000-of-00001.parquet"))
+    RunDir(run_dir).mark_done("dedup")
     answer = _answer(_readme(run_dir), "Over what timeframe was the data collected?")
     assert answer.startswith("The corpus' documents captured from "), answer
 
@@ -765,6 +769,8 @@ def test_summary_without_a_measured_corpus_ends_its_sentence_cleanly(run_dir):
     _warc_only(run_dir)
     shutil.rmtree(run_dir / "dedup")
     shutil.rmtree(run_dir / "filtered")  # no document stage output: nothing to say about the corpus
+    for stage in ("dedup", "filter"):  # finished stages (their _SUCCESS) that left no documents
+        RunDir(run_dir).mark_done(stage)
     readme = _readme(run_dir)
     summary = _section(readme, "### Dataset Description").strip().splitlines()[0]
     assert summary.endswith("deduplicated in the manner of GPT-3's Common Crawl processing (Brown et al., 2020). "
@@ -772,3 +778,48 @@ def test_summary_without_a_measured_corpus_ends_its_sentence_cleanly(run_dir):
                             "run's Parquet outputs); settings (thresholds, limits) are those the stages recorded, "
                             "else the recipe's; `datacard.json` holds the same numbers for machines.")
     assert "  " not in summary and " \n" not in readme.split("## Dataset Details", 1)[0]
+
+
+def test_card_wording_is_true_to_what_was_measured(run_dir):
+    """Cluster similarity per kind (an exact cluster's 1.0 was averaged into an "estimated" mean), the
+    decontaminated copy named without a home directory or a path relative to who knows what, the
+    decontaminate step among the numbered steps, the recipe's source in plain words, and as many
+    validation shards as the tokens' manifest lists (not "shard 0")."""
+    from corpus_tools.datacard import DECONTAMINATION_COUNTS
+    from pipelines.webtext import main
+
+    run = RunDir(run_dir)
+    details = {**{k: 1 for k in DECONTAMINATION_COUNTS}, "n": 13, "window": 200, "min_piece": 200,
+               "max_splits": 10, "max_doc_freq": 10, "benchmarks": ["wikitext-2"]}
+    stats = _stats("decontaminate", 1, 1, {}, details)
+    stats["outputs"] = {"docs": str(run_dir / "decontaminated")}
+    run.write_stats("decontaminate", stats)
+    shards = ([{"file": f"webtext_val_{i:06d}.bin", "split": "val", "tokens": 300} for i in range(3)]
+              + [{"file": f"webtext_train_{i:06d}.bin", "split": "train", "tokens": 300} for i in range(3, 8)])
+    (run_dir / "tokens" / "manifest.json").write_text(json.dumps({"shards": shards}))
+    assert main(["datacard", str(run_dir)]) == 0
+    readme = (run_dir / "card" / "README.md").read_text()
+    assert str(run_dir.parent) not in readme  # no local path outside the run is published
+
+    clusters = _section(readme, "### Duplicate clusters")
+    assert "mean estimated Jaccard similarity" not in clusters and "MinHash signatures estimate" in clusters
+    rows = {r[0]: r for r in _table_after(readme, "### Duplicate clusters")}
+    assert rows["exact"][4] == "1.0" and rows["near"][4] == "0.85"
+
+    steps = _section(readme, "#### Data Collection and Processing")
+    assert "9. **decontaminate** — `webtext decontaminate` removed the 13-grams shared with wikitext-2" in steps
+    decon = _section(readme, "#### Decontamination")
+    assert "from a copy of the corpus, written to `decontaminated/` in the run directory;" in decon
+    stats["outputs"] = {"docs": "out/decontaminated"}  # as an older webtext recorded --out: as typed
+    run.write_stats("decontaminate", stats)
+    assert main(["datacard", str(run_dir)]) == 0
+    decon = _section((run_dir / "card" / "README.md").read_text(), "#### Decontamination")
+    assert "written to `out/decontaminated` (relative to the folder the command was run from)" in decon
+
+    assert "The full recipe (the stage's recipe)" not in readme
+    assert "The full recipe, from the run's `recipe.toml`, every default filled in; rerunning" in readme
+    splits = _answer(readme, "Are there recommended data splits?")
+    assert "Token shard 0" not in splits
+    assert splits.startswith("The validation split is 3 token shards (`*_val_*.bin`, the first 3)")
+    assert "the training split is 5 token shards (`*_train_*.bin`)" in splits
+    assert "3 token shards (`*_val_*.bin`, the first 3) held out for validation" in _step(readme, "tokenize")

@@ -69,3 +69,51 @@ def test_card_of_a_real_warc_only_run_with_an_empty_corpus(shared_data, tmp_path
     assert tok["tokens"] == 0 and "Tokenized for language-model training" not in readme
     assert "- **Has the dataset been used for any tasks already?** Not by this run: its tokenize stage ran and " \
            "produced no tokens" in readme
+
+
+def test_card_of_a_run_whose_fetch_did_not_finish(tmp_path, capsys):
+    """A fetch that archived nothing writes its stats but no _SUCCESS: the card says the run is
+    incomplete, lists fetch as "did not finish", and claims nothing of what it did not make."""
+    from pipelines.webtext import main
+
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(f"http://127.0.0.1:9/page/{i}\n" for i in range(5)))
+    run = tmp_path / "run"
+    assert main(["fetch", "--out", str(run), "--input", str(urls)]) == 2  # loopback without --allow-network
+    assert (run / "stats" / "fetch.json").exists() and not (run / "warc" / "_SUCCESS").exists()
+    assert main(["datacard", str(run)]) == 0
+    readme = (run / "card" / "README.md").read_text()
+    data = json.loads((run / "card" / "datacard.json").read_text())
+    assert data["stages"]["fetch"]["status"] == "did not finish"
+    banner = readme.split("# Dataset Card for", 1)[1].split("## Dataset Details", 1)[0]
+    assert "**This run is incomplete:** `fetch` did not finish" in banner
+    assert "| `fetch` | did not finish (no `_SUCCESS`) | 5 | 0 |" in readme
+    assert "| **fetched** | did not finish |  |" in readme
+    assert "WARC files" not in readme.split("### Is the dataset self-contained?", 1)[-1].split("\n")[0]
+    assert "The raw responses are kept in the run's WARC files" not in readme
+    assert "2. **fetch** — did not finish" in readme
+    assert "pages fetched from" not in readme and ", fetched." not in readme
+    stats = json.loads((run / "stats" / "datacard.json").read_text())
+    assert stats["reasons"].get("did_not_finish") == 1
+    assert stats["input_executions"] == {"fetch": json.loads((run / "stats" / "fetch.json").read_text())["execution_id"]}
+
+
+def test_card_counts_the_validation_shards_tokenize_wrote(shared_data, tmp_path):
+    """With a small [tokenize] shard_tokens the validation split spans several shards: the card says
+    how many, as tokens/manifest.json lists them, and names the given tokenizer by its folder's name."""
+    from pipelines.webtext import main
+
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f'[tokenize]\ntokenizer = "{shared_data / "gpt2-bpe"}"\nshard_tokens = 300\n')
+    run = tmp_path / "run"
+    assert main(["run", "--input", str(shared_data / "corpora" / "lee-news-background.txt"), "--out", str(run),
+                 "--recipe", str(recipe), "--stages", "tokenize,datacard"]) == 0
+    val = sorted(p.name for p in (run / "tokens").glob("*_val_*.bin"))
+    train = sorted(p.name for p in (run / "tokens").glob("*_train_*.bin"))
+    assert len(val) > 1, val
+    readme = (run / "card" / "README.md").read_text()
+    splits = next(ln for ln in readme.splitlines() if ln.startswith("- **Are there recommended data splits?**"))
+    assert f"The validation split is {len(val)} token shards (`*_val_*.bin`, the first {len(val)})" in splits
+    assert f"the training split is {len(train)} token shards" in splits and "shard 0" not in readme
+    assert "the given tokenizer `gpt2-bpe`, a local folder outside the run directory" in readme
+    assert str(shared_data) not in readme.split("## Reproducibility", 1)[0]

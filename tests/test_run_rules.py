@@ -285,3 +285,88 @@ def test_a_stage_whose_upstream_is_neither_selected_nor_done_is_refused_before_a
     assert _one_error_line(capsys) == (f"webtext run: error: --stages extract,dedup: dedup reads the output of filter, "
                                        f"which is neither among them nor done in {run}; add filter to --stages")
     assert not run.exists()
+
+
+# ------------------------------------------------------------------ 7. the data card of stages redone since
+def test_a_card_made_before_a_stage_was_redone_is_stale_not_already_done(shared_data, tmp_path, capsys):
+    """The card records the execution of every stage whose stats it read: after `webtext tokenize
+    --force tokenize` with another tokenizer, the card describing the old one is not "already done"."""
+    text = str(shared_data / "corpora" / "lee-news-background.txt")
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("[tokenize]\nvocab_size = 1000\n")
+    run = tmp_path / "run"
+    assert main(["run", "--input", text, "--out", str(run), "--recipe", str(recipe),
+                 "--stages", "tokenize,datacard"]) == 0
+    tokenize = json.loads((run / "stats" / "tokenize.json").read_text())
+    card = json.loads((run / "stats" / "datacard.json").read_text())
+    assert card["input_executions"] == {"tokenize": tokenize["execution_id"]}
+    assert "byte-level BPE trained on the corpus" in (run / "card" / "README.md").read_text()
+
+    gpt2 = str(shared_data / "gpt2-bpe")
+    assert main(["tokenize", "--input", text, "--out", str(run), "--tokenizer", gpt2, "--force", "tokenize"]) == 0
+    capsys.readouterr()
+    assert main(["run", "--out", str(run), "--stages", "tokenize,datacard"]) == 2
+    out = capsys.readouterr().err.strip().splitlines()
+    assert out[0].startswith("[tokenize] already done") and "Traceback" not in "".join(out)
+    err = out[-1]
+    assert "'datacard'" in err and "earlier output of tokenize" in err and "--force datacard" in err
+    # `webtext datacard RUN` redoes the card, which then describes the tokenizer the shards were made with
+    assert main(["datacard", str(run)]) == 0
+    readme = (run / "card" / "README.md").read_text()
+    assert "the given tokenizer `gpt2-bpe`" in readme and "trained on the corpus" not in readme
+    tokenize = json.loads((run / "stats" / "tokenize.json").read_text())
+    assert json.loads((run / "stats" / "datacard.json").read_text())["input_executions"] == {
+        "tokenize": tokenize["execution_id"]}
+    capsys.readouterr()
+    assert main(["run", "--out", str(run), "--stages", "tokenize,datacard"]) == 0
+    assert "[datacard] already done" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ 6. standalone commands and a run's folders
+def test_standalone_commands_refuse_a_folder_a_run_owns_and_leave_it_as_it_was(shared_data, tmp_path, capsys):
+    """`webtext bloom build --out RUN/bloom` replaced a finished stage's filter in place (no stats, the
+    old _SUCCESS kept, the card still describing the 8-gram filter); `webtext bpe train --out
+    RUN/tokenizer` the tokenizer the run's shards were made with. Both are refused in one line
+    naming the run and the command that redoes the stage in it; an ordinary folder is not refused."""
+    lines = [ln for ln in (shared_data / "corpora" / "lee-news-background.txt").read_text().splitlines() if ln.strip()]
+    docs = [new_document(id=make_doc_id(f"http://news/{i}", t), url=f"http://news/{i}", text=t)
+            for i, t in enumerate(lines[:60])]
+    corpus = tmp_path / "docs"
+    write_records(sorted(docs, key=lambda d: d["id"]), str(corpus / "part-00000-of-00001.parquet"))
+    run = tmp_path / "run"
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("[bloom]\nself_check_queries = 0\n[tokenize]\nvocab_size = 600\n")
+    assert main(["run", "--input", str(corpus), "--out", str(run), "--recipe", str(recipe),
+                 "--stages", "bloom"]) == 0
+    assert main(["tokenize", "--input", str(corpus), "--out", str(run)]) == 0
+
+    def files(folder):
+        return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    before = {name: files(run / name) for name in ("bloom", "tokenizer", "stats")}
+    capsys.readouterr()
+    assert main(["bloom", "build", "--input", str(corpus), "--out", str(run / "bloom"), "--n", "13"]) == 2
+    err = _one_error_line(capsys)
+    assert err.startswith(f"webtext bloom build: error: --out {run / 'bloom'} is bloom/ of the run directory {run}")
+    assert f"`webtext run --out {run} --recipe RECIPE --force bloom` ([bloom] changed in RECIPE" in err
+    assert main(["bpe", "train", "--input", str(corpus), "--out", str(run / "tokenizer"), "--vocab-size", "400"]) == 2
+    err = _one_error_line(capsys)
+    assert f"is tokenizer/ of the run directory {run}, which its tokenize stage writes" in err
+    assert f"`webtext tokenize --out {run} --tokenizer DIR --force tokenize`" in err
+    # the other standalone commands with an output path: a run's folder, or a path inside one
+    for argv in (["decontaminate", "--input", str(corpus), "--bench", "w=x", "--out", str(run / "dedup")],
+                 ["contamination", "report", "--bloom", str(run / "bloom"), "--bench", "w=x",
+                  "--out", str(run / "contamination")],
+                 ["quality", "train", "--positive", "x", "--negative", "y", "--out", str(run / "filtered" / "q.bin")],
+                 ["export", str(tmp_path / "ckpt"), str(run / "tokens" / "hf")]):
+        assert main(argv) == 2, argv
+        assert f"of the run directory {run}" in _one_error_line(capsys), argv
+    assert {name: files(run / name) for name in before} == before
+    assert not (run / "dedup").exists() and not (run / "contamination").exists()
+
+    # a folder of the same name outside a run directory is an ordinary output folder
+    assert main(["bloom", "build", "--input", str(corpus), "--out", str(tmp_path / "bloom"), "--n", "13",
+                 "--self-check", "0"]) == 0
+    assert main(["bpe", "train", "--input", str(corpus), "--out", str(tmp_path / "tokenizer"),
+                 "--vocab-size", "400"]) == 0
+    assert (tmp_path / "bloom" / "bloom.json").exists() and (tmp_path / "tokenizer" / "vocab.json").exists()

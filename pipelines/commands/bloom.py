@@ -70,9 +70,11 @@ def main(args) -> int:
         raise UserError("--partitions must be >= 1")
     if args.capacity < 0 or args.self_check < 0:
         raise UserError("--capacity and --self-check must be >= 0")
+    from corpus_tools.rundir import refuse_run_folder
     from pipelines.stage import check_inputs
     from pipelines.stages.bloom import build_bloom_pipeline
 
+    refuse_run_folder(args.out)
     check_inputs(args.input)
     manifest, counters = build_bloom_pipeline(args.input, args.out, n=args.n, fpr=args.fpr,
                                               partitions=args.partitions, capacity=args.capacity,

@@ -7,6 +7,10 @@ import sys
 from collections import Counter
 
 from bpe.byte_level import ENDOFTEXT
+from bpe.tokenizer_files import MERGES_NAMES, VOCAB_NAMES
+
+# what a tokenizer folder holds (bpe.tokenizer_files.load_bpe_files reads either pair)
+FOLDER_HOLDS = f"{VOCAB_NAMES[0]} and {MERGES_NAMES[0]}, or GPT-2's {VOCAB_NAMES[1]} and {MERGES_NAMES[1]}"
 
 
 def add_parser(sub):
@@ -33,11 +37,27 @@ def add_parser(sub):
                         description="Encode each input line (stdin when no --input) and print one JSON list of ids "
                                     "per line. With --jsonl each line is a JSON string, so a text may hold newlines. "
                                     "Plain lines may be any bytes (invalid UTF-8 is encoded byte by byte).")
-    e.add_argument("--tokenizer", required=True, metavar="TOKENIZER_DIR")
-    e.add_argument("--input", metavar="FILE")
+    e.add_argument("--tokenizer", required=True, metavar="TOKENIZER_DIR", help=f"tokenizer folder: {FOLDER_HOLDS}")
+    e.add_argument("--input", metavar="FILE", help="file of lines to encode (default: stdin)")
     e.add_argument("--jsonl", action="store_true", help="each input line is a JSON string")
-    e.add_argument("--backend", choices=("auto", "tiktoken", "hf"), default="auto")
+    e.add_argument("--backend", choices=("auto", "tiktoken", "hf"), default="auto",
+                   help="encoder: tiktoken (fast; only for a vocabulary whose ids follow its merge order, as "
+                        "GPT-2's does), hf (Hugging Face tokenizers, any vocabulary), or auto: tiktoken "
+                        "where it applies, else hf (default: %(default)s); both give the same ids")
     return p
+
+
+def check_tokenizer_folder(path: str, flag: str = "--tokenizer") -> None:
+    """Refuse (StageError, one line) a local ``path`` that is not a folder, saying what it is and
+    what a tokenizer folder holds; a folder's files are checked when it is read."""
+    import os
+
+    from pipelines.stage import StageError
+
+    if "://" in path or os.path.isdir(path):
+        return
+    what = "is a file, not a tokenizer folder" if os.path.exists(path) else "no such folder"
+    raise StageError(f"{flag} {path}: {what}; give the folder that holds {FOLDER_HOLDS}")
 
 
 def main(args) -> int:
@@ -55,7 +75,9 @@ def _train(args) -> int:
     from bpe.text_source import count_documents, expand_inputs, iter_text_batches
     from bpe.tokenizer_files import write_tokenizer_dir
     from bpe.trainer import train_bpe
+    from corpus_tools.rundir import refuse_run_folder
 
+    refuse_run_folder(args.out)
     if args.min_frequency < 0:
         raise ValueError(f"--min-frequency must be >= 0, got {args.min_frequency}")
     for spec in args.input:
@@ -96,6 +118,7 @@ def _report_skipped(bad, shown: int = 5) -> None:
 def _encode(args) -> int:
     from bpe.encoder import Encoder
 
+    check_tokenizer_folder(args.tokenizer)
     enc = Encoder.from_dir(args.tokenizer, backend=args.backend)
     src = open(args.input, "rb") if args.input else sys.stdin.buffer
     out = sys.stdout

@@ -44,10 +44,12 @@ def main(args) -> int:
     from corpus_tools.contamination import (BenchmarkError, compute_report, format_table, read_benchmark,
                                             write_report)
     from corpus_tools.ngrams import HASH_ID
+    from corpus_tools.rundir import refuse_run_folder
     from pipelines.exact_overlap import CorpusMembership
     from pipelines.parquet_io import match_files
     from pipelines.stage import StageError as UserError  # caught by webtext.main also under `python -m`
 
+    refuse_run_folder(args.out)
     if args.exact and not args.corpus:
         raise UserError("--exact needs --corpus DOCS (the second pass re-checks Bloom hits against it)")
     if not 1 <= args.dirty_min <= args.dirty_max:

@@ -62,10 +62,12 @@ def add_parser(sub):
 
 def main(args) -> int:
     from corpus_tools.contamination import BenchmarkError, DecontaminationConfig, decontamination_parameters, read_benchmark
+    from corpus_tools.rundir import refuse_run_folder
     from pipelines.decontamination import run_decontamination
     from pipelines.errors import UserError
     from pipelines.parquet_io import match_files
 
+    refuse_run_folder(args.out)
     _fill_from_recipe(args)
     if args.n < 1 or args.window < 0 or args.min_piece < 0 or args.max_splits < 0 or args.max_doc_freq < 1:
         raise UserError("--n and --max-doc-freq must be >= 1; --window, --min-piece, --max-splits >= 0")
@@ -168,6 +170,7 @@ def record_stats(args, counts: dict, started: str, elapsed: float) -> str:
     from corpus_tools.versions import library_versions
 
     run = RunDir(args.run)
+    out = args.out if "://" in args.out else os.path.abspath(args.out)
     # the run's stage outputs it read (--input RUN/dedup, or files and globs in it), by execution id
     # as a stage records them, so the stats name which execution of the corpus was decontaminated
     read = [s for s in STAGE_DIRS if any(_inside(i, run.stage_dir(s)) for i in args.input)]
@@ -186,8 +189,9 @@ def record_stats(args, counts: dict, started: str, elapsed: float) -> str:
                                          "decontaminate_max_doc_freq": args.max_doc_freq},
                        "benchmarks": list(args.bench)},
         "inputs": list(args.input),
-        "outputs": {"docs": args.out, "counts": os.path.join(args.out, COUNTS_FILE),
-                    "rejected": os.path.join(args.out, REJECTED_DIR)},
+        # where it wrote, absolute (a relative --out says nothing once the command's folder is forgotten)
+        "outputs": {"docs": out, "counts": FileSystems.join(out, COUNTS_FILE),
+                    "rejected": FileSystems.join(out, REJECTED_DIR)},
         "execution_id": uuid.uuid4().hex,
         "input_executions": {s: (run.read_stats(s) or {}).get("execution_id") for s in read},
         "started_at": started,

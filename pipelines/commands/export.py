@@ -15,9 +15,11 @@ def add_parser(sub):
 
 
 def main(args) -> int:
+    from corpus_tools.rundir import refuse_run_folder
     from pipelines.errors import UserError
     from training_bridge.export import export_hf
 
+    refuse_run_folder(args.out, flag="OUT_DIR")
     try:
         print(export_hf(args.ckpt, args.out))
     except ValueError as e:  # no checkpoint there, or not one of ours (checkpoint.load_checkpoint)

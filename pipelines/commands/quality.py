@@ -38,8 +38,10 @@ def add_parser(sub):
 
 def main(args) -> int:
     from corpus_tools.quality_classifier import load_texts, train_classifier
+    from corpus_tools.rundir import refuse_run_folder
     from pipelines.errors import UserError
 
+    refuse_run_folder(args.out)
     if args.chunk_lines < 1 or args.epoch < 1 or args.word_ngrams < 1 or args.dim < 1 or not args.lr > 0:
         raise UserError("need --chunk-lines, --epoch, --word-ngrams, --dim >= 1 and --lr > 0")
     if not 0 < args.val_fraction < 1 or (args.limit is not None and args.limit < 1):

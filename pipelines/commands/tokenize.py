@@ -27,14 +27,10 @@ def add_parser(sub):
 
 
 def main(args) -> int:
-    import os
+    from pipelines.commands.bpe import check_tokenizer_folder
 
-    from pipelines.stage import StageError
-
-    if args.tokenizer and "://" not in args.tokenizer and not os.path.isdir(args.tokenizer):
-        # a clear error before anything runs (RUN/recipe.toml is only written once the stage runs)
-        raise StageError(f"--tokenizer {args.tokenizer}: no such folder (a folder with vocab.json + merges.txt, "
-                         "or GPT-2's encoder.json + vocab.bpe)")
+    if args.tokenizer:  # a clear error before anything runs (RUN/recipe.toml is only written once the stage runs)
+        check_tokenizer_folder(args.tokenizer)
     ctx = make_context(args)
     if args.tokenizer:
         ctx.recipe = ctx.recipe.replace({"tokenize": {"tokenizer": args.tokenizer}})

@@ -3,15 +3,21 @@
 Not a Beam stage: it reads ``RUN/stats/*.json``, profiles the Parquet outputs of the other
 stages and writes the card (:func:`corpus_tools.datacard.write_datacard`). Every stage the
 card reports on is one record: it is passed on when its stats were read, and counted under
-``not_run`` or ``unreadable_stats`` otherwise, so ``records_in = records_out + reasons``.
+``not_run``, ``did_not_finish`` (stats but no ``_SUCCESS``) or ``unreadable_stats`` otherwise, so
+``records_in = records_out + reasons``.
+
+The card describes every stage whose stats it read, so it records each one's ``execution_id`` as
+an input (``input_executions``): a stage made again since (``webtext tokenize --force tokenize``)
+makes the card stale, as it makes any later stage stale (docs/architecture.md, "The run directory").
 """
 
 from __future__ import annotations
 
-from corpus_tools.datacard import write_datacard
+from corpus_tools.datacard import DID_NOT_FINISH, write_datacard
 from pipelines.stage import Stage, StageContext, StageResult
 
 NAME = "datacard"
+READ = ("ran", DID_NOT_FINISH)  # card statuses of a stage whose stats the card read
 
 
 class DatacardStage(Stage):
@@ -23,19 +29,23 @@ class DatacardStage(Stage):
         if getattr(ctx, "build_only", False):  # no Beam graph to build, and nothing may be written
             return StageResult(records_in=0, records_out=0, reasons={})
         data = write_datacard(ctx.run.root, recipe=ctx.recipe, out_dir=out)
+        for stage, summary in data["stages"].items():
+            if summary["status"] in READ:  # its stats were read: the card is made from this execution of it
+                ctx.reads(stage)
         status = [s["status"] for s in data["stages"].values()]
-        reasons = {"not_run": status.count("not run"), "unreadable_stats": status.count("unreadable")}
+        reasons = {"not_run": status.count("not run"), "did_not_finish": status.count(DID_NOT_FINISH),
+                   "unreadable_stats": status.count("unreadable")}
         corpus = data["corpus"]
         ctx.log(f"[{NAME}] card written to {out}/README.md")
-        ctx.log(f"[{NAME}] records are the {len(status)} stages the card reports on: {status.count('ran')} with stats read"
+        ctx.log(f"[{NAME}] records are the {len(status)} stages the card reports on: {status.count('ran')} finished, stats read"
                 + "".join(f", {n} {k.replace('_', ' ')}" for k, n in reasons.items() if n))
         return StageResult(
             records_in=len(status),
             records_out=status.count("ran"),
             reasons={k: v for k, v in reasons.items() if v},
             details={
-                "units": {"records_in": "stages the card reports on", "records_out": "stages whose stats were read",
-                          "reasons": "stages not run / with unreadable stats"},
+                "units": {"records_in": "stages the card reports on", "records_out": "finished stages whose stats were read",
+                          "reasons": "stages not run / that did not finish / with unreadable stats"},
                 "stages_reported": sorted(data["stages"]),
                 "documents": corpus.get("documents"),
                 "corpus_source": corpus.get("source_stage"),
