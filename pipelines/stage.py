@@ -123,6 +123,8 @@ class Stage:
     files: tuple[str, ...] = ()
     # The stage whose output it reads when given no --input (None: none, or more than one)
     upstream: str | None = None
+    # A report of the others' outputs (the card): redone, not refused, when one was made again since
+    redo_when_stale: bool = False
 
     def check(self, recipe: Recipe) -> None:
         """Raise :class:`StageError` for a setting of this stage's that is wrong before anything
@@ -246,12 +248,14 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
                 f"than these ({' '.join(ctx.inputs)}); "
                 f"redo it with --force {stage.name} (later stages follow), or use a new run directory")
         stale = stale_inputs(run, finished)
-        if stale:
+        if stale and not stage.redo_when_stale:
             raise StageError(
                 f"stage '{stage.name}' in {run.root} was made from an earlier output of {', '.join(stale)} "
                 f"(run again since); redo it with --force {stage.name}")
-        ctx.log(f"[{stage.name}] already done in {run.stage_dir(stage.name)} (use --force {stage.name} to redo)")
-        return None
+        if not stale:
+            ctx.log(f"[{stage.name}] already done in {run.stage_dir(stage.name)} (use --force {stage.name} to redo)")
+            return None
+        ctx.log(f"[{stage.name}] redoing it: made from an earlier output of {', '.join(stale)}")
     # The stage's previous outputs are set aside, not deleted, until it runs: a forced stage that
     # refuses its inputs (StageError) leaves the run as it was, its finished outputs included.
     previous = run.set_aside(stage.name)

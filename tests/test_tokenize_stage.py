@@ -539,8 +539,6 @@ def test_a_validation_split_over_several_shards_is_named_as_the_docs_say(docs, s
     assert "`webtext_val_000001.bin` and `webtext_train_000001.bin` may both exist" in page
 
 
-@pytest.mark.xfail(strict=True, reason="pipelines/commands/bpe.py (another branch's file) still keeps the CR of "
-                                       "a CRLF line: its _encode should take bpe.text_source.strip_line_ending(raw)")
 def test_bpe_encode_reads_a_crlf_line_as_tokenize_does(shared_data, tmp_path, capsys):
     src = tmp_path / "crlf.txt"
     src.write_bytes(b"a\r\nb\rc\n")

@@ -117,6 +117,7 @@ def _report_skipped(bad, shown: int = 5) -> None:
 
 def _encode(args) -> int:
     from bpe.encoder import Encoder
+    from bpe.text_source import strip_line_ending
 
     check_tokenizer_folder(args.tokenizer)
     enc = Encoder.from_dir(args.tokenizer, backend=args.backend)
@@ -124,7 +125,7 @@ def _encode(args) -> int:
     out = sys.stdout
     try:
         for lineno, raw in enumerate(src, 1):
-            line = raw[:-1] if raw.endswith(b"\n") else raw
+            line = strip_line_ending(raw)  # as tokenize reads lines: "\n" or "\r\n"
             if args.jsonl:
                 try:
                     text = json.loads(line)

@@ -84,16 +84,17 @@ def main(args) -> int:
     if args.input and names[0] in INPUT_STAGES:  # recipe.toml records what the run read: `webtext run
         # --out RUN` reruns it as it was; the --input of a later stage is not the run's input
         ctx.recipe = ctx.recipe.replace({"run": {"inputs": list(args.input)}})
-    for i, name in enumerate(names):  # a stage reading an output nothing makes fails after the others ran
-        up = load_stage(name).upstream
+    will_run = False  # a stage runs when forced or not done, and so does every stage after one that runs
+    for i, name in enumerate(names):
+        will_run = will_run or name in args.force or "all" in args.force or not ctx.run.is_done(name)
+        if not will_run:
+            continue
+        stage = load_stage(name)
+        stage.check(ctx.recipe)
+        up = stage.upstream  # an output nothing makes: found after the stages before it ran
         if (i or not inputs) and up and up not in names[:i] and not ctx.run.is_done(up):
             raise StageError(f"--stages {','.join(names)}: {name} reads the output of {up}, which is neither "
                              f"among them nor done in {ctx.run.root}; add {up} to --stages")
-    will_run = False  # a stage runs when forced or not done, and so does every stage after one that runs
-    for name in names:
-        will_run = will_run or name in args.force or "all" in args.force or not ctx.run.is_done(name)
-        if will_run:
-            load_stage(name).check(ctx.recipe)
     upstream_ran = False
     for i, name in enumerate(names):
         stage = load_stage(name)

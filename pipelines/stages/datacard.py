@@ -22,6 +22,7 @@ READ = ("ran", DID_NOT_FINISH)  # card statuses of a stage whose stats the card 
 
 class DatacardStage(Stage):
     name = NAME
+    redo_when_stale = True  # cheap, and holds nothing a user made: a stale card is remade
     sections = ("datacard",)
 
     def run(self, ctx: StageContext) -> StageResult:
