@@ -28,6 +28,7 @@ in :attr:`WarcStats.skipped` and not passed on.
 
 from __future__ import annotations
 
+import ast
 import gzip
 import io
 import re
@@ -267,12 +268,20 @@ def _decode_http_body(record, raw: bytes, truncated: str | None, max_bytes: int)
     return body
 
 
-def _show(data: bytes) -> str:
-    """Bytes of the file as a detail may show them: printable ASCII quoted, else only their size."""
-    text = data.decode("latin-1")
-    if text.isprintable() and text.isascii():
-        return repr(text[:60] + ("..." if len(text) > 60 else ""))
-    return f"({len(data)} bytes of binary data)"
+def _show(data: bytes | str, limit: int = 60) -> str:
+    """Bytes (or a line) of the file as a detail may show them: printable text quoted and cut at
+    ``limit`` characters, else only what they are."""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return f"({len(data)} bytes of binary data)"
+    else:
+        text = data
+    text = text.strip("\r\n")
+    if not text.isprintable() or "\ufffd" in text:
+        return "(binary data)"
+    return repr(text[:limit] + ("..." if len(text) > limit else ""))
 
 
 def _truncated(record) -> str | None:
@@ -344,7 +353,7 @@ def _iterate(stream: BinaryIO, warc_file: str, stats: WarcStats, stretch: _Stret
         problem = _not_a_record(record)
         if problem is not None:
             if offset == 0 and not _has_warc_version(record):
-                raise _NotWarc(f"its first record {problem} (first line {_first_line(record)!r})")
+                raise _NotWarc(f"its first record {problem} (first line {_show(_first_line(record))})")
             raise _Damaged(f"record header {problem}")
         raw = _read_block(record)
         it.get_record_length()  # reads past the record's trailing blank lines to the next record
@@ -395,13 +404,10 @@ class _Damage:
     @classmethod
     def of(cls, err: Exception, stretch: _Stretch, at_start: bool) -> _Damage:
         """``at_start``: nothing of the file was read before ``err``."""
-        message = str(err).strip()
         reason = err.reason if isinstance(err, _Damaged) else None
-        if isinstance(err, ArchiveLoadFailed) and at_start and message.startswith("Unknown archive format"):
+        if isinstance(err, ArchiveLoadFailed) and at_start and str(err).startswith("Unknown archive format"):
             reason = "not_warc"
-        elif not isinstance(err, (_Damaged, ArchiveLoadFailed)):
-            message = f"{type(err).__name__}: {message}"
-        return cls(reason, stretch.next_record, message[:400], stretch.at_end())
+        return cls(reason, stretch.next_record, _describe(err), stretch.at_end())
 
     def reject(self, warc_file: str, read_on: bool) -> dict:
         """The dead letter; ``read_on``: whole records were read after the damage.
@@ -411,17 +417,49 @@ class _Damage:
         an unreadable first record after which WARC records are found (a damaged start, not
         ``not_warc``).
         """
-        reason, detail = self.reason, self.detail
+        reason, detail = self.reason, f"at byte {self.offset}: {self.detail}"
         if reason == "not_warc" and read_on:
-            reason, detail = "corrupt_archive", "unreadable start of the file: " + detail
+            reason, detail = "corrupt_archive", f"unreadable start of the file, {detail}"
         elif reason == "not_warc":
-            detail = "not a WARC file: " + detail
+            detail = f"not a WARC file: {self.detail}"
         elif reason is None and self.reaches_end and not read_on:
             reason, detail = "truncated_record", detail + "; the file ends there: cut short"
         elif reason is None:
             reason = "corrupt_archive"
         detail += f"; resumed at byte {self.resumed_at}" if self.resumed_at is not None else "; nothing readable after it"
         return new_reject(STAGE, reason, source=warc_file, offset=self.offset, detail=detail)
+
+
+_NO_RECORD = re.compile(r"^(?:Invalid WARC record|Invalid ARC record|Unknown archive format), first line: (.*)$", re.S)
+
+
+def _describe(err: Exception) -> str:
+    """What was wrong where a stretch of the file stops being whole records, in words: never the
+    file's raw bytes, nor the text of an error inside warcio."""
+    if isinstance(err, _Damaged):
+        return str(err)
+    message = str(err).strip()
+    if isinstance(err, ArchiveLoadFailed):
+        m = _NO_RECORD.match(message)
+        if m is None:
+            return "warcio could not read a record here"
+        line = m.group(1)
+        if line.startswith(("\x1f\x8b", "['\\x1f\\x8b", '["\\x1f\\x8b')):
+            # warcio reads a gzip member whose data does not decompress as raw bytes: its gzip header
+            return "a gzip member here does not decompress (damaged), so it holds no readable record"
+        if line.startswith("[") and line.endswith("]"):  # warcio writes the ARC attempt's line as a list
+            try:
+                line = " ".join(ast.literal_eval(line))
+            except (ValueError, SyntaxError, TypeError):
+                pass
+        return f"no WARC or ARC record header where a record should start (first line {_show(line)})"
+    if isinstance(err, (zlib.error, EOFError, gzip.BadGzipFile)):
+        why = message.split(":", 1)[1].strip() if message.startswith("Error -") and ":" in message else message
+        return f"a gzip member does not decompress ({why or 'damaged gzip data'})"
+    # warcio fails inside its own code on a record header without the fields it expects (a response or
+    # request without WARC-Target-URI: 'NoneType' object has no attribute 'startswith')
+    return ("warcio could not parse the record header: a field a record needs (WARC-Target-URI, "
+            "WARC-Type, Content-Length) is missing or malformed")
 
 
 def _starts_as_warc(fh: BinaryIO, is_gzip: bool) -> bool:

@@ -417,3 +417,35 @@ def test_records_truncated_on_purpose_are_kept_and_marked(tmp_path):
     assert (got["whole"].body, got["whole"].truncated) == (PAGE, "disconnect")
     assert got["not-gzip"]["reason"] == "bad_content_encoding"
     assert got["untruncated"].truncated is None
+
+
+def test_damage_details_are_one_readable_sentence(shared_data, tmp_path):
+    """A file cut inside a response's WARC header gave `truncated_record` with warcio's
+    "AttributeError: 'NoneType' object has no attribute 'startswith'" (no WARC-Target-URI before the cut),
+    and a gzip member that does not decompress a `corrupt_archive` detail holding the member's raw bytes.
+    Each detail says where (byte offset) and what was wrong, in printable words."""
+    gz = (shared_data / "warc" / CC_EXCERPT).read_bytes()
+    starts = _gzip_member_starts(gz)[:9]
+    data = gz[: starts[8]]  # the first 8 records: warcinfo, then request/response/metadata
+    plain = b"".join(zlib.decompressobj(31).decompress(data[s:e]) for s, e in zip(starts, starts[1:]))
+    first_response = plain.index(b"WARC-Type: response")
+    blobs = {f"plain-cut-{n}": plain[: first_response + n] for n in (5, 21, 60)}
+    for k, s in enumerate(starts[1:8]):
+        member = zlib.decompressobj(31).decompress(data[s:starts[k + 2]])
+        for n in (30, 60, 120):  # the member cut where its WARC header is cut
+            c = zlib.compressobj(6, zlib.DEFLATED, 31)
+            blobs[f"gz-cut-{k}-{n}"] = data[:s] + c.compress(member[:n]) + c.flush(zlib.Z_SYNC_FLUSH)
+        smashed = bytearray(data)
+        for i in range(s + 10, s + 30):  # the deflate data right after the member's gzip header
+            smashed[i] ^= 0x5A
+        blobs[f"gz-smash-{k}"] = bytes(smashed)
+    seen = set()
+    for name, blob in blobs.items():
+        path = tmp_path / (name + (".warc" if name.startswith("plain") else ".warc.gz"))
+        path.write_bytes(blob)
+        for r in (i for i in _items(path)[0] if isinstance(i, dict)):
+            seen.add(r["reason"])
+            d = r["detail"]
+            assert d.isprintable() and "\\x" not in d and "Error" not in d and "NoneType" not in d, (name, d)
+            assert f"byte {r['offset']}" in d, (name, d)
+    assert {"truncated_record", "corrupt_archive"} <= seen
