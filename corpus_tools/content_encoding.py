@@ -4,7 +4,9 @@ A body is decoded chunk by chunk as it arrives and the decoder is never asked fo
 output than the remaining budget, so a small compressed body that expands to gigabytes
 (a "decompression bomb") costs at most ``max_bytes`` of memory. The caller learns whether
 the output hit the cap and what the expansion ratio was, and decides between ``truncated``
-(an ordinary large page) and ``bomb`` (an absurd ratio).
+(an ordinary large page) and ``bomb`` (an absurd ratio); ``complete`` says whether the body was
+whole (a compressed stream cut short decodes to a prefix without an error). The fetch stage
+decodes bodies as they arrive, the extract stage the bodies of WARC records stored encoded.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class DecodeError(ValueError):
 class _Step(Protocol):
     def feed(self, data: bytes, limit: int) -> bytes: ...
     def more(self, limit: int) -> bytes: ...
+    @property
+    def complete(self) -> bool: ...  # the end of the compressed stream was reached and all of it decoded
 
 
 class _Zlib:
@@ -69,6 +73,10 @@ class _Zlib:
                     self._pending = rest + self._pending
         return bytes(out)
 
+    @property
+    def complete(self) -> bool:
+        return self.d.eof and not self._pending
+
 
 class _Brotli:
     def __init__(self):
@@ -100,6 +108,10 @@ class _Brotli:
         except brotli.error:
             raise DecodeError("invalid br data") from None
 
+    @property
+    def complete(self) -> bool:
+        return self.d.is_finished()
+
 
 class _Identity:
     def __init__(self):
@@ -112,6 +124,10 @@ class _Identity:
     def more(self, limit: int) -> bytes:
         out, self._pending = self._pending[:limit], self._pending[limit:]
         return out
+
+    @property
+    def complete(self) -> bool:
+        return not self._pending
 
 
 def supported_encodings() -> list[str]:
@@ -191,6 +207,13 @@ class BoundedDecoder:
                 break
             out += chunk
         return bytes(out)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every encoding's stream reached its end and was decoded to the last byte (after
+        :meth:`finish`). A body cut short decodes, without an error, to a prefix of the page: this
+        is False then (and after the cap, where decoding stopped early)."""
+        return not self.capped and all(step.complete for step in self.steps)
 
     @property
     def ratio(self) -> float:

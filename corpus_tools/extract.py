@@ -33,7 +33,8 @@ def extract_document(html: str, url: str | None, cfg: ExtractConfig) -> dict[str
 def payload_to_document(item: dict, cfg: ExtractConfig, extract=extract_document) -> tuple[dict | None, dict | None]:
     """(document, None) or (None, dead letter) for one candidate record of :func:`corpus_tools.warc.iter_warc`
     (a ``WarcPayload`` as a dict): decode the bytes, extract the main text (HTML) or take the text (WET),
-    and build the document; every way this can fail is a dead letter with its reason.
+    and build the document; every way this can fail is a dead letter with its reason. A record marked
+    ``WARC-Truncated`` gives a document whose ``metadata`` says so (``{"truncated": "length"}``).
 
     ``extract`` is :func:`extract_document` or a time-limited wrapper of it (the extract stage
     runs it in a child process and gets :class:`CallTimeout` when a page takes too long).
@@ -81,6 +82,14 @@ def payload_to_document(item: dict, cfg: ExtractConfig, extract=extract_document
         content_type=item["content_type"],
         charset=charset,
         extractor=found["extractor"],
-        metadata=json.dumps({"language_hint": found["language_hint"]}) if found.get("language_hint") else None,
+        metadata=_metadata(found.get("language_hint"), item.get("truncated")),
     )
     return doc, None
+
+
+def _metadata(language_hint: str | None, truncated: str | None) -> str | None:
+    """The document's ``metadata`` JSON: the page's declared language, and the record's
+    ``WARC-Truncated`` reason when the page is partial on purpose (``length``, ``time`` ...)."""
+    meta = {"language_hint": language_hint, "truncated": truncated}
+    meta = {k: v for k, v in meta.items() if v}
+    return json.dumps(meta, sort_keys=True, ensure_ascii=False) if meta else None

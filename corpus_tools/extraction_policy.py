@@ -22,6 +22,7 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from typing import Any
 
@@ -99,11 +100,42 @@ def extract_trafilatura(html: str, url: str | None = None, favor: str = "balance
     return {"text": text, "title": title or None, "date": date or None, "extractor": "trafilatura"}
 
 
-def extract_newspaper(html: str, url: str | None = None) -> dict[str, Any] | None:
-    """Text, title and date by newspaper3k alone; None when it finds nothing. Never touches the network."""
-    from newspaper import Article, Config
+@functools.cache
+def _newspaper_config_class() -> type:
+    """newspaper3k's ``Config`` whose Chinese word statistics segment with
+    :func:`corpus_tools.word_segmentation.jieba_tokenizer`.
 
-    cfg = Config()
+    newspaper3k's ``StopWordsChinese`` calls ``jieba.cut``, jieba's module-level tokenizer, whose
+    loader reads and writes ``jieba.cache`` in the temp folder (a file shared with every program on
+    the machine, so a stale or foreign one could change extraction) and prints "Dumping model to
+    file cache". The tokenizer used here is built in memory from jieba's bundled dictionary (the
+    same words: same dictionary, same algorithm), only for pages newspaper3k takes as Chinese.
+    newspaper3k picks the class per page through ``config.get_stopwords_class(language)``.
+    """
+    from newspaper import Config
+    from newspaper.text import StopWordsChinese
+
+    from corpus_tools.word_segmentation import jieba_tokenizer
+
+    class ChineseWords(StopWordsChinese):
+        def candidate_words(self, stripped_input):
+            return jieba_tokenizer().cut(stripped_input, cut_all=True)
+
+    class SegmentingConfig(Config):
+        @staticmethod
+        def get_stopwords_class(language):
+            chosen = Config.get_stopwords_class(language)
+            return ChineseWords if chosen is StopWordsChinese else chosen
+
+    return SegmentingConfig
+
+
+def extract_newspaper(html: str, url: str | None = None) -> dict[str, Any] | None:
+    """Text, title and date by newspaper3k alone; None when it finds nothing. Never touches the network
+    and writes no jieba cache (:func:`_newspaper_config_class`)."""
+    from newspaper import Article
+
+    cfg = _newspaper_config_class()()
     cfg.fetch_images = False  # otherwise parse() downloads images to size them
     cfg.memoize_articles = False
     cfg.request_timeout = 1

@@ -28,8 +28,10 @@ in :attr:`WarcStats.skipped` and not passed on.
 
 from __future__ import annotations
 
+import ast
 import gzip
 import io
+import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,11 +42,13 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecordLoader
 from warcio.timeutils import timestamp_to_iso_date
 
+from corpus_tools.content_encoding import BoundedDecoder, DecodeError, parse_encodings
 from corpus_tools.pages import HTML_TYPES, NOT_A_PAGE, is_page_status, looks_like_html
 from corpus_tools.schema import new_reject
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 STAGE = "extract"
+MAX_BODY_BYTES = 5_000_000  # default bound on a decoded HTTP body (the extract stage passes max_html_bytes)
 
 
 @dataclass
@@ -61,6 +65,7 @@ class WarcPayload:
     content_type: str | None
     header_charset: str | None
     body: bytes
+    truncated: str | None = None  # the record's WARC-Truncated reason (length, time, disconnect ...): a partial page
 
 
 @dataclass
@@ -166,13 +171,129 @@ def _member_cut_short(it: ArchiveIterator) -> bool:
     return decompressor is not None and not decompressor.eof and it.next_line is None
 
 
-def _decode_http_body(record, raw: bytes) -> bytes:
-    """Undo Transfer-Encoding/Content-Encoding on bytes already read (errors here are the page's)."""
-    record.raw_stream = io.BytesIO(raw)
-    return record.content_stream().read()
+class _BadBody(Exception):
+    """The HTTP body's chunking or Content-Encoding is broken (``bad_content_encoding``)."""
 
 
-def _record_to_item(record, warc_file: str, offset: int, raw: bytes) -> WarcPayload | dict:
+class _TooLarge(Exception):
+    """The body decodes to more than the limit (``too_large``)."""
+
+
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_LAST_CHUNK = re.compile(rb"(?:^|\r\n)0+[ \t]*(?:;[^\r\n]*)?\r\n(?:[^\r\n]+\r\n)*\r\n\Z")
+
+
+def _dechunk(raw: bytes) -> tuple[bytes, str | None]:
+    """``Transfer-Encoding: chunked`` undone: (the data, None), or (the data up to where the body
+    ends early, how it ends). A malformed chunk-size line or chunk end raises :class:`_BadBody`.
+
+    A body that neither starts with a chunk-size line nor ends with the last chunk was stored
+    dechunked under the header the server sent (as warcio reads it too): it is returned as it is.
+    Chunk extensions and trailer fields are allowed and dropped.
+    """
+    first = raw.split(b"\r\n", 1)[0].split(b";", 1)[0].strip()
+    if not _CHUNK_SIZE.fullmatch(first) and not _LAST_CHUNK.search(raw):
+        return raw, None
+    out = bytearray()
+    pos, chunks = 0, 0
+    while True:
+        eol = raw.find(b"\r\n", pos)
+        if eol < 0:
+            if pos >= len(raw):
+                return bytes(out), f"the chunked body ends after {_chunks(chunks)}, without the last (0) chunk"
+            return bytes(out), f"the chunked body ends inside a chunk-size line at byte {pos}"
+        line = raw[pos:eol]
+        size_text = line.split(b";", 1)[0].strip()
+        if not _CHUNK_SIZE.fullmatch(size_text):
+            raise _BadBody(f"invalid chunk-size line {_show(line)} at byte {pos} of the chunked body "
+                           f"(after {_chunks(chunks)})")
+        size, start = int(size_text, 16), eol + 2
+        if size == 0:
+            return bytes(out), None  # the last chunk; trailer fields after it are not the page's
+        end = start + size
+        out += raw[start:end]
+        chunks += 1
+        if end > len(raw):
+            return bytes(out), (f"the chunked body ends inside chunk {chunks} ({len(raw) - start} of its {size} bytes)")
+        if raw[end:end + 2] != b"\r\n":
+            if end + 2 > len(raw) and b"\r\n".startswith(raw[end:]):
+                return bytes(out), f"the chunked body ends after {_chunks(chunks)}, without the last (0) chunk"
+            raise _BadBody(f"chunk {chunks} (byte {start}, {size} bytes) is not followed by CRLF but by "
+                           f"{_show(raw[end:end + 8])}")
+        pos = end + 2
+
+
+def _chunks(n: int) -> str:
+    return f"{n} chunk" + ("" if n == 1 else "s")
+
+
+def _decode_content(body: bytes, header: str, max_bytes: int) -> tuple[bytes, str | None]:
+    """``Content-Encoding`` undone by the project's decoder (:mod:`corpus_tools.content_encoding`, the
+    fetch stage's): (the page, None), or (the start of the page, how the body ends early)."""
+    encodings = parse_encodings(header)
+    if not encodings:
+        return body, None
+    try:
+        decoder = BoundedDecoder(encodings, max_bytes)
+    except DecodeError as e:  # an encoding it does not know (compress, zstd ...)
+        raise _BadBody(f"{e}: the page cannot be decoded") from None
+    try:
+        out = decoder.feed(body) + decoder.finish()
+    except DecodeError as e:
+        raise _BadBody(f"{e} in the {len(body)}-byte body (Content-Encoding {header!r})") from None
+    if decoder.capped:
+        raise _TooLarge(f"the {len(body)}-byte body (Content-Encoding {header!r}) decodes to more than "
+                        f"{max_bytes} bytes")
+    if not decoder.complete:
+        return out, (f"the {len(body)}-byte body (Content-Encoding {header!r}) is cut short: its compressed "
+                     f"stream has no end ({len(out)} bytes decoded)")
+    return out, None
+
+
+def _decode_http_body(record, raw: bytes, truncated: str | None, max_bytes: int) -> bytes:
+    """The page: chunked transfer coding, then Content-Encoding undone.
+
+    A body that ends early (a chunk or compressed stream cut short) is the start of the page when the
+    record says it was cut on purpose (``WARC-Truncated``), else :class:`_BadBody`; bytes that do not
+    decode are :class:`_BadBody` either way.
+    """
+    h = record.http_headers
+    body, cut = raw, None
+    if "chunked" in (h.get_header("Transfer-Encoding") or "").lower():
+        body, cut = _dechunk(raw)
+    body, cut_content = _decode_content(body, h.get_header("Content-Encoding") or "", max_bytes)
+    cut = cut or cut_content
+    if cut is not None and truncated is None:
+        raise _BadBody(cut + ", and the record is not marked WARC-Truncated")
+    return body
+
+
+def _show(data: bytes | str, limit: int = 60) -> str:
+    """Bytes (or a line) of the file as a detail may show them: printable text quoted and cut at
+    ``limit`` characters, else only what they are."""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return f"({len(data)} bytes of binary data)"
+    else:
+        text = data
+    text = text.strip("\r\n")
+    if not text.isprintable() or "\ufffd" in text:
+        return "(binary data)"
+    return repr(text[:limit] + ("..." if len(text) > limit else ""))
+
+
+def _truncated(record) -> str | None:
+    """The record's ``WARC-Truncated`` reason, as a counter name may hold it (``length``, ``time``,
+    ``disconnect``, ``unspecified`` ...), or None."""
+    value = record.rec_headers.get_header("WARC-Truncated")
+    if value is None:
+        return None
+    return re.sub(r"[^a-z0-9_]+", "_", value.strip().lower()).strip("_") or "unspecified"
+
+
+def _record_to_item(record, warc_file: str, offset: int, raw: bytes, max_body_bytes: int) -> WarcPayload | dict:
     rtype = record.rec_type
     h = record.rec_headers
     if record.format == "arc":  # checked by _not_a_record: a 14-digit date
@@ -183,9 +304,11 @@ def _record_to_item(record, warc_file: str, offset: int, raw: bytes) -> WarcPayl
     def reject(reason: str, detail: str) -> dict:
         return new_reject(STAGE, reason, source=warc_file, offset=offset, url=url, detail=detail)
 
+    truncated = _truncated(record)
     if rtype == "conversion":
         mime, charset = _parse_content_type(record.rec_headers.get_header("Content-Type"))
-        return WarcPayload("conversion", url, warc_file, offset, record_id, date, None, mime, charset or "utf-8", raw)
+        return WarcPayload("conversion", url, warc_file, offset, record_id, date, None, mime, charset or "utf-8", raw,
+                           truncated)
     if record.http_headers is None:
         return reject("not_http", "response record without HTTP headers")
     status_line = record.http_headers.get_statuscode()
@@ -204,15 +327,17 @@ def _record_to_item(record, warc_file: str, offset: int, raw: bytes) -> WarcPayl
     if mime is not None and mime not in HTML_TYPES:
         return reject("not_html", f"Content-Type {mime!r}")
     try:
-        body = _decode_http_body(record, raw)
-    except Exception as e:  # bad Content-Encoding / chunking inside the HTTP body
-        return reject("bad_content_encoding", f"{type(e).__name__}: {e}")
+        body = _decode_http_body(record, raw, truncated, max_body_bytes)
+    except _BadBody as e:  # bad chunking / Content-Encoding inside the HTTP body
+        return reject("bad_content_encoding", str(e))
+    except _TooLarge as e:
+        return reject("too_large", f"{e} (max_html_bytes={max_body_bytes})")
     if mime is None and not looks_like_html(body):
         return reject("not_html", "no Content-Type and the body does not look like HTML")
-    return WarcPayload("response", url, warc_file, offset, record_id, date, status, mime, charset, body)
+    return WarcPayload("response", url, warc_file, offset, record_id, date, status, mime, charset, body, truncated)
 
 
-def _iterate(stream: BinaryIO, warc_file: str, stats: WarcStats, stretch: _Stretch,
+def _iterate(stream: BinaryIO, warc_file: str, stats: WarcStats, stretch: _Stretch, max_body_bytes: int,
              skip: int = 0) -> Iterator[WarcPayload | dict]:
     """Items of one uninterrupted stretch of the file, from the stream's position to the end.
 
@@ -228,7 +353,7 @@ def _iterate(stream: BinaryIO, warc_file: str, stats: WarcStats, stretch: _Stret
         problem = _not_a_record(record)
         if problem is not None:
             if offset == 0 and not _has_warc_version(record):
-                raise _NotWarc(f"its first record {problem} (first line {_first_line(record)!r})")
+                raise _NotWarc(f"its first record {problem} (first line {_show(_first_line(record))})")
             raise _Damaged(f"record header {problem}")
         raw = _read_block(record)
         it.get_record_length()  # reads past the record's trailing blank lines to the next record
@@ -243,7 +368,7 @@ def _iterate(stream: BinaryIO, warc_file: str, stats: WarcStats, stretch: _Stret
         if rtype not in ("conversion", "response"):
             stats.skipped[rtype or "no_type"] += 1
             continue
-        yield _record_to_item(record, warc_file, offset, raw)
+        yield _record_to_item(record, warc_file, offset, raw, max_body_bytes)
     if stretch.size is not None and it.offset < stretch.size:
         raise _Damaged(f"reading stopped at byte {it.offset}: the {stretch.size - it.offset} bytes after it are "
                        "no whole record")
@@ -279,13 +404,10 @@ class _Damage:
     @classmethod
     def of(cls, err: Exception, stretch: _Stretch, at_start: bool) -> _Damage:
         """``at_start``: nothing of the file was read before ``err``."""
-        message = str(err).strip()
         reason = err.reason if isinstance(err, _Damaged) else None
-        if isinstance(err, ArchiveLoadFailed) and at_start and message.startswith("Unknown archive format"):
+        if isinstance(err, ArchiveLoadFailed) and at_start and str(err).startswith("Unknown archive format"):
             reason = "not_warc"
-        elif not isinstance(err, (_Damaged, ArchiveLoadFailed)):
-            message = f"{type(err).__name__}: {message}"
-        return cls(reason, stretch.next_record, message[:400], stretch.at_end())
+        return cls(reason, stretch.next_record, _describe(err), stretch.at_end())
 
     def reject(self, warc_file: str, read_on: bool) -> dict:
         """The dead letter; ``read_on``: whole records were read after the damage.
@@ -295,17 +417,49 @@ class _Damage:
         an unreadable first record after which WARC records are found (a damaged start, not
         ``not_warc``).
         """
-        reason, detail = self.reason, self.detail
+        reason, detail = self.reason, f"at byte {self.offset}: {self.detail}"
         if reason == "not_warc" and read_on:
-            reason, detail = "corrupt_archive", "unreadable start of the file: " + detail
+            reason, detail = "corrupt_archive", f"unreadable start of the file, {detail}"
         elif reason == "not_warc":
-            detail = "not a WARC file: " + detail
+            detail = f"not a WARC file: {self.detail}"
         elif reason is None and self.reaches_end and not read_on:
             reason, detail = "truncated_record", detail + "; the file ends there: cut short"
         elif reason is None:
             reason = "corrupt_archive"
         detail += f"; resumed at byte {self.resumed_at}" if self.resumed_at is not None else "; nothing readable after it"
         return new_reject(STAGE, reason, source=warc_file, offset=self.offset, detail=detail)
+
+
+_NO_RECORD = re.compile(r"^(?:Invalid WARC record|Invalid ARC record|Unknown archive format), first line: (.*)$", re.S)
+
+
+def _describe(err: Exception) -> str:
+    """What was wrong where a stretch of the file stops being whole records, in words: never the
+    file's raw bytes, nor the text of an error inside warcio."""
+    if isinstance(err, _Damaged):
+        return str(err)
+    message = str(err).strip()
+    if isinstance(err, ArchiveLoadFailed):
+        m = _NO_RECORD.match(message)
+        if m is None:
+            return "warcio could not read a record here"
+        line = m.group(1)
+        if line.startswith(("\x1f\x8b", "['\\x1f\\x8b", '["\\x1f\\x8b')):
+            # warcio reads a gzip member whose data does not decompress as raw bytes: its gzip header
+            return "a gzip member here does not decompress (damaged), so it holds no readable record"
+        if line.startswith("[") and line.endswith("]"):  # warcio writes the ARC attempt's line as a list
+            try:
+                line = " ".join(ast.literal_eval(line))
+            except (ValueError, SyntaxError, TypeError):
+                pass
+        return f"no WARC or ARC record header where a record should start (first line {_show(line)})"
+    if isinstance(err, (zlib.error, EOFError, gzip.BadGzipFile)):
+        why = message.split(":", 1)[1].strip() if message.startswith("Error -") and ":" in message else message
+        return f"a gzip member does not decompress ({why or 'damaged gzip data'})"
+    # warcio fails inside its own code on a record header without the fields it expects (a response or
+    # request without WARC-Target-URI: 'NoneType' object has no attribute 'startswith')
+    return ("warcio could not parse the record header: a field a record needs (WARC-Target-URI, "
+            "WARC-Type, Content-Length) is missing or malformed")
 
 
 def _starts_as_warc(fh: BinaryIO, is_gzip: bool) -> bool:
@@ -333,7 +487,8 @@ def _gzip_holds_nothing(fh: BinaryIO) -> bool:
         return False  # damaged: the reader says where
 
 
-def iter_warc(fh: BinaryIO, warc_file: str, stats: WarcStats | None = None) -> Iterator[WarcPayload | dict]:
+def iter_warc(fh: BinaryIO, warc_file: str, stats: WarcStats | None = None,
+              max_body_bytes: int = MAX_BODY_BYTES) -> Iterator[WarcPayload | dict]:
     """Every candidate document and every dead letter of one WARC/WET (or ARC) file, plain or gzip.
 
     One damaged stretch gives one ``corrupt_archive``/``truncated_record`` dead letter whose offset
@@ -341,6 +496,7 @@ def iter_warc(fh: BinaryIO, warc_file: str, stats: WarcStats | None = None) -> I
     member. A file whose first record is neither WARC nor ARC is one ``not_warc`` dead letter, a file of
     0 bytes (or gzip of nothing) one ``empty_file``. Reading
     that stops before the end of the file is a damaged stretch too, so no record is lost unreported.
+    An HTTP body is decoded to at most ``max_body_bytes`` (more: ``too_large``).
     """
     stats = stats if stats is not None else WarcStats()
     fh.seek(0, io.SEEK_END)
@@ -362,7 +518,7 @@ def iter_warc(fh: BinaryIO, warc_file: str, stats: WarcStats | None = None) -> I
         stretch = _Stretch(fh, size, base)
         err: Exception | None = None
         try:
-            for item in _iterate(fh, warc_file, stats, stretch):
+            for item in _iterate(fh, warc_file, stats, stretch, max_body_bytes):
                 if damage is not None:
                     yield damage.reject(warc_file, read_on=True)
                     damage = None
@@ -373,7 +529,7 @@ def iter_warc(fh: BinaryIO, warc_file: str, stats: WarcStats | None = None) -> I
                 stats.notes["non_chunked_gzip"] += 1
                 if damage is not None:
                     yield damage.reject(warc_file, read_on=True)
-                yield from _read_whole_stream(fh, warc_file, stats, skip=records + stretch.records)
+                yield from _read_whole_stream(fh, warc_file, stats, max_body_bytes, skip=records + stretch.records)
                 return
             err = e
         except Exception as e:  # _Damaged, zlib.error, EOFError ... never fatal
@@ -399,13 +555,15 @@ def iter_warc(fh: BinaryIO, warc_file: str, stats: WarcStats | None = None) -> I
         yield damage.reject(warc_file, read_on=False)
 
 
-def _read_whole_stream(fh: BinaryIO, warc_file: str, stats: WarcStats, skip: int) -> Iterator[WarcPayload | dict]:
+def _read_whole_stream(fh: BinaryIO, warc_file: str, stats: WarcStats, max_body_bytes: int,
+                       skip: int) -> Iterator[WarcPayload | dict]:
     """A non-chunked ``.warc.gz`` read through one decompressor, after its first ``skip`` records
     (already read); offsets are then positions in the uncompressed stream."""
     fh.seek(0)
     try:
         with gzip.GzipFile(fileobj=fh) as gz:
-            yield from _iterate(io.BufferedReader(gz), warc_file, stats, _Stretch(None, None, 0), skip=skip)
+            yield from _iterate(io.BufferedReader(gz), warc_file, stats, _Stretch(None, None, 0), max_body_bytes,
+                                skip=skip)
     except Exception as e:
         yield new_reject(STAGE, "corrupt_archive", source=warc_file, offset=None,
                          detail=f"while decompressing the whole stream: {type(e).__name__}: {str(e)[:300]}")

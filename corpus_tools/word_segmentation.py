@@ -28,6 +28,8 @@ folder, shared with any other program (and jieba version) on the machine, so a s
 change the segmentation; here no file is read but the package's own and none is written. jieba
 logs "Building prefix dict ..." to stderr at DEBUG level; its logger is set to WARNING, so
 nothing is printed. Segmentation is deterministic (a dictionary and a Viterbi search).
+:func:`jieba_tokenizer` is that tokenizer for other code that segments Chinese (the extract
+stage's newspaper3k, which would otherwise call ``jieba.cut`` and so jieba's cached loader).
 """
 
 from __future__ import annotations
@@ -124,6 +126,12 @@ def _segmented_lines(text: str) -> dict[str, tuple[str, ...]]:
         if s not in lines:
             lines[s] = tuple(w for w in cut(s, cut_all=False, HMM=True) if w and not w.isspace())
     return lines
+
+
+def jieba_tokenizer() -> Any:
+    """jieba's tokenizer (a ``jieba.Tokenizer``) with the bundled dictionary, built once per process in
+    memory, without jieba's cache file, and silent: the one every Chinese segmentation here uses."""
+    return _jieba()
 
 
 def _jieba() -> Any:

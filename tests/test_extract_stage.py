@@ -203,3 +203,45 @@ def test_a_run_whose_filters_remove_everything_still_finishes_with_a_card(shared
     assert json.loads((out / "stats" / "tokenize.json").read_text())["records_out"] == 0
     card = (out / "card" / "README.md").read_text()
     assert "| **deduplicated (final)** | 0 |" in card
+
+
+def test_encoded_bodies_and_truncated_records_of_a_third_party_warc(shared_data, tmp_path):
+    """A WARC that keeps bodies as the server sent them (wget, webrecorder): a brotli page is a document
+    (it was dead-lettered: warcio's brotli reader fails on brotli 1.2), a gzip body cut in half a dead
+    letter (it was half a page), and a page cut on purpose (WARC-Truncated: length) a document marked so:
+    counter truncated.length and {"truncated": "length"} in its metadata."""
+    import gzip
+    import io
+
+    import brotli
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    pages = sorted((shared_data / "extraction" / "htmltotext" / "en" / "html").iterdir())[:3]
+    html = [p.read_bytes() for p in pages]
+    records = [  # (url, raw body, HTTP headers, WARC headers)
+        ("http://example.org/br", brotli.compress(html[0]), [("Content-Encoding", "br")], {}),
+        ("http://example.org/cut", gzip.compress(html[1])[: len(gzip.compress(html[1])) // 2],
+         [("Content-Encoding", "gzip")], {}),
+        ("http://example.org/capped", html[2][: len(html[2]) * 2 // 3], [], {"WARC-Truncated": "length"}),
+    ]
+    path = tmp_path / "wget.warc.gz"
+    with open(path, "wb") as fh:
+        w = WARCWriter(fh, gzip=True)
+        for url, body, headers, warc_headers in records:
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")] + headers, protocol="HTTP/1.1")
+            w.write_record(w.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
+                                                http_headers=http, warc_headers_dict=warc_headers))
+    out = tmp_path / "run"
+    assert run_cli("extract", "--out", out, "--input", path) == 0
+    docs = read_docs(out / "docs").set_index("url")
+    assert sorted(docs.index) == ["http://example.org/br", "http://example.org/capped"]
+    assert docs.loc["http://example.org/br", "metadata"] is None or \
+        "truncated" not in json.loads(docs.loc["http://example.org/br", "metadata"])
+    assert json.loads(docs.loc["http://example.org/capped", "metadata"])["truncated"] == "length"
+    rejected = pd.concat([pd.read_parquet(f) for f in shard_files(out / "docs" / "_rejected")])
+    assert list(zip(rejected.url, rejected.reason)) == [("http://example.org/cut", "bad_content_encoding")]
+    assert "cut short" in rejected.detail.iloc[0]
+    stats = json.loads((out / "stats" / "extract.json").read_text())
+    assert stats["records_in"] == stats["records_out"] + sum(stats["reasons"].values()) == 3
+    assert stats["counters"]["truncated.length"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from collections import Counter
 
 import pytest
@@ -108,3 +109,48 @@ def test_hanging_extraction_is_cut_at_the_time_limit():
         # the worker was replaced: the next page is extracted normally
         again = limited(normal, None, cfg)
     assert again is not None and "perfectly normal paragraph" in again["text"]
+
+
+_ZH_SCRIPT = r"""
+import dataclasses, json, sys
+from corpus_tools import word_segmentation
+from corpus_tools.extract import extract_document
+from corpus_tools.recipe import ExtractConfig
+
+html = open(sys.argv[1], encoding="utf-8").read()
+doc = extract_document(html, "http://news.cctv.com/2020/08/03/ARTI6wNyfAmZU6pd8NQHtmf6200803.shtml",
+                       dataclasses.replace(ExtractConfig(), extractor="newspaper3k"))
+with open(sys.argv[2], "w", encoding="utf-8") as f:
+    json.dump({"text": doc and doc["text"], "segmenter_built": word_segmentation._segmenter is not None}, f)
+"""
+
+
+def test_newspaper_on_a_chinese_page_writes_no_jieba_cache_and_prints_nothing(shared_data, tmp_path):
+    """newspaper3k segments a Chinese page with jieba; jieba's default loader wrote (and read back)
+    ``jieba.cache`` in the temp folder, a file shared with every program on the machine, and printed
+    "Dumping model to file cache ...". The extract path uses word_segmentation's tokenizer, built in memory."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    src = shared_data / "extraction" / "htmltotext" / "zh" / "html" / "news-cctv-ARTI6wNyfAmZU6pd8NQHtmf6200803.html"
+    html = src.read_text(encoding="utf-8")
+    opening = '<html xmlns="http://www.w3.org/1999/xhtml">'
+    assert opening in html
+    page = tmp_path / "zh.html"  # the same real page, declaring its language: newspaper3k takes it as Chinese
+    page.write_text(html.replace(opening, '<html lang="zh-CN" xmlns="http://www.w3.org/1999/xhtml">', 1),
+                    encoding="utf-8")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    result = tmp_path / "result.json"
+    env = dict(os.environ, TMPDIR=str(tmp), TMP=str(tmp), TEMP=str(tmp),
+               PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, "-c", _ZH_SCRIPT, str(page), str(result)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (proc.stdout, proc.stderr) == ("", "")
+    assert not list(tmp.rglob("jieba*.cache"))
+    out = json.loads(result.read_text(encoding="utf-8"))
+    assert out["segmenter_built"]  # newspaper3k did segment the page with jieba: the Chinese path ran
+    assert len(out["text"]) > 1000

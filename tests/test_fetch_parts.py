@@ -64,6 +64,25 @@ def test_decoder_errors():
     assert parse_encodings("identity, X-GZIP") == ["gzip"]
 
 
+@pytest.mark.parametrize("name,encode", [
+    ("gzip", gzip.compress), ("deflate", zlib.compress), ("deflate", _raw_deflate), ("br", brotli.compress),
+    ("gzip, br", lambda b: brotli.compress(gzip.compress(b))),
+])
+def test_decoder_says_whether_the_stream_ended(name, encode):
+    """A compressed body cut short decodes to a prefix without an error; ``complete`` tells it from a
+    whole one (the extract stage dead-letters a cut body that its WARC record does not call truncated)."""
+    encoded = encode(DATA)
+    out, d = decode_all(encoded, parse_encodings(name), cap=10_000_000)
+    assert out == DATA and d.complete
+    out, d = decode_all(encoded[: len(encoded) // 2], parse_encodings(name), cap=10_000_000)
+    assert DATA.startswith(out) and len(out) < len(DATA) and not d.complete
+    two = gzip.compress(DATA[:1000]) + gzip.compress(DATA[1000:])
+    _, d = decode_all(two[:-3], ["gzip"], cap=10_000_000)  # the second member without its end
+    assert not d.complete
+    _, d = decode_all(b"plain", [], cap=100)
+    assert d.complete
+
+
 @pytest.mark.parametrize("ip,allowed", [
     ("93.184.216.34", True), ("2606:4700::1111", True), ("10.1.2.3", False), ("172.16.0.1", False),
     ("192.168.1.1", False), ("127.0.0.1", False), ("169.254.169.254", False), ("100.64.0.1", False),

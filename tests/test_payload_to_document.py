@@ -51,3 +51,19 @@ def test_each_failure_is_a_dead_letter_with_its_reason():
     assert doc is None and rej["reason"] == "too_short"
     doc, rej = payload_to_document(item(html), CFG)
     assert rej is None and "Real words in a real paragraph." in doc["text"]
+
+
+def test_a_page_truncated_on_purpose_is_a_document_that_says_so():
+    """WARC-Truncated (Common Crawl's 1 MiB cap, a time limit, a dropped connection) was ignored: the
+    partial page looked whole. The reason is kept in the document's metadata, beside the language hint."""
+    import json
+
+    html = (b'<html lang="en"><body><article><p>' + b"Real words in a real paragraph. " * 30
+            + b"</p></article></body></html>")
+    it = dict(item(html[:700]), truncated="length")
+    doc, rej = payload_to_document(it, CFG)
+    assert rej is None and json.loads(doc["metadata"]) == {"language_hint": "en", "truncated": "length"}
+    doc, rej = payload_to_document(dict(item(b"  A plain text page, cut.\n", kind="conversion"), truncated="time"), CFG)
+    assert rej is None and json.loads(doc["metadata"]) == {"truncated": "time"}
+    doc, _ = payload_to_document(item(html), CFG)
+    assert json.loads(doc["metadata"]) == {"language_hint": "en"}

@@ -33,14 +33,15 @@ NAME = "extract"
 class ReadWarcFn(beam.DoFn):
     """One WARC/WET path → candidate records (as dicts) and dead letters."""
 
-    def __init__(self, name_of: dict[str, str]):
+    def __init__(self, name_of: dict[str, str], max_body_bytes: int):
         self.name_of = name_of  # path -> the name recorded in `warc_file`
+        self.max_body_bytes = max_body_bytes  # an HTTP body decoding to more is `too_large`
 
     def process(self, path: str):
         stats = WarcStats()
         name = self.name_of.get(path, path)
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
-            for item in iter_warc(fh, name, stats):
+            for item in iter_warc(fh, name, stats, self.max_body_bytes):
                 counter(NAME, "in").inc()
                 if isinstance(item, WarcPayload):
                     yield dataclasses.asdict(item)
@@ -79,6 +80,8 @@ class ExtractFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(DEAD_LETTER, rej)
         else:
             counter(NAME, "out").inc()
+            if item.get("truncated"):  # a partial page kept (WARC-Truncated), marked in its metadata
+                counter(NAME, f"truncated.{item['truncated']}").inc()
             yield doc
 
 
@@ -151,7 +154,7 @@ class ExtractStage(Stage):
         def build(p):
             read = (p | "ListWarcs" >> beam.Create(files)
                     | "SpreadFiles" >> beam.Reshuffle()
-                    | "ReadWarc" >> beam.ParDo(ReadWarcFn(name_of)).with_outputs(DEAD_LETTER, main="records"))
+                    | "ReadWarc" >> beam.ParDo(ReadWarcFn(name_of, cfg.max_html_bytes)).with_outputs(DEAD_LETTER, main="records"))
             extracted = (read.records
                          | "SpreadRecords" >> beam.Reshuffle()
                          | "Extract" >> beam.ParDo(ExtractFn(cfg)).with_outputs(DEAD_LETTER, main="docs"))
