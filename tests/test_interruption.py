@@ -182,9 +182,14 @@ def test_forced_stage_that_refuses_its_input_keeps_its_finished_output(shared_da
     assert main(["extract", "--input", warc, "--out", str(run)]) == 0
     before = _files(run)
 
-    assert main(["run", "--out", str(run), "--stages", "extract", "--force", "extract"]) == 2
+    capsys.readouterr()
+    assert main(["extract", "--out", str(run), "--force", "extract"]) == 2  # refused by the stage itself
     assert "reads the output of 'fetch'" in capsys.readouterr().err
     assert _files(run) == before  # docs/, its _SUCCESS, stats and recipe.toml as they were
+    # `webtext run` refuses it before any stage starts (fetch is neither among --stages nor done)
+    assert main(["run", "--out", str(run), "--stages", "extract", "--force", "extract"]) == 2
+    assert "extract reads the output of fetch, which is neither among them nor done" in capsys.readouterr().err
+    assert _files(run) == before
     assert sorted(os.listdir(run)) == ["docs", "recipe.toml", "stats"]  # nothing set aside is left
     assert main(["extract", "--input", warc, "--out", str(run)]) == 0
     assert "already done" in capsys.readouterr().err
