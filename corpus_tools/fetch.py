@@ -801,6 +801,9 @@ class Crawler:
                 chunk = r.read1(CHUNK, decode_content=False)
                 if not chunk:
                     out += decoder.finish()
+                    if not decoder.complete:  # a compressed stream cut short decodes to a prefix, no error
+                        raise _Failure("bad_encoding", f"the {', '.join(encodings)} body ended before its "
+                                       f"compressed stream did (cut short)", status=resp.status, content_type=ctype)
                     break
                 out += decoder.feed(chunk)
                 if decoder.capped or decoder.raw_bytes > cap:

@@ -124,6 +124,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(200, bomb_body(), headers={"Content-Encoding": "gzip"})
             if path == "/gzipped":
                 return self._send(200, gzip.compress(page_html(path)), headers={"Content-Encoding": "gzip"})
+            if path == "/gzip-cut":  # a whole HTTP message whose gzip stream stops half-way
+                body = gzip.compress(page_html(path) * 20)
+                return self._send(200, body[:len(body) // 2], headers={"Content-Encoding": "gzip"})
             if path == "/loop-a":
                 return self._send(302, b"", headers={"Location": "/loop-b"})
             if path == "/loop-b":

@@ -58,7 +58,7 @@ def resolver(host: str, port: int) -> list[str]:
     raise socket.gaierror(socket.EAI_NONAME, f"{host}: name not known")
 
 
-A_PATHS = ["/page/1", "/page/2", "/private/secret", "/slow", "/drip", "/huge", "/big", "/bomb", "/gzipped",
+A_PATHS = ["/page/1", "/page/2", "/private/secret", "/slow", "/drip", "/huge", "/big", "/bomb", "/gzipped", "/gzip-cut",
            "/loop-a", "/chain?n=3", "/chain?n=9", "/redirect?to=http://10.0.0.1/",
            "/redirect?to=http://169.254.169.254/latest/meta-data/", "/redirect?to=http://evil.test/x",
            "/ratelimited", "/flaky", "/down", "/missing", "/image", "/json", "/xhtml", "/badcharset",
@@ -197,6 +197,14 @@ def test_large_body_is_cut_at_the_cap_and_marked(crawl):
 def test_gzip_bomb_is_refused(crawl):
     row = row_of(crawl, "a", "/bomb")
     assert (row["reason"], row["attempts"], row["warc_file"]) == ("bomb", 1, None)
+
+
+def test_a_gzip_body_cut_short_is_not_archived_as_a_page(crawl):
+    """A response whose gzip stream stops half-way (its HTTP message whole) decoded to half a page
+    without an error, which was archived as the page; now refused as bad_encoding, nothing archived."""
+    row = row_of(crawl, "a", "/gzip-cut")
+    assert (row["reason"], row["warc_file"]) == ("bad_encoding", None)
+    assert "ended before its compressed stream did" in row["detail"]
 
 
 def test_gzip_page_is_stored_decoded(crawl):
