@@ -31,7 +31,7 @@ def main(args) -> int:
     run = RunDir(args.run)
     if "://" not in args.run and not os.path.isdir(run.root):
         raise StageError(f"no run directory at {args.run}")
-    if not run.exists(run.recipe_path) and not run.exists(run.path("stats")):
+    if not run.is_run_directory():
         # a typo'd or wrong folder must not silently get a card of "not run" stages
         raise StageError(f"{args.run} is not a run directory (it has neither recipe.toml nor stats/)")
     ctx = StageContext(run, resolve_recipe(args, run))  # --recipe changes the settings it names
