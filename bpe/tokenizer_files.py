@@ -28,8 +28,21 @@ MERGES_HEADER = "#version: 0.2"
 TOKENIZER_JSON = "tokenizer.json"
 
 
+# what a tokenizer folder holds (load_bpe_files reads either pair)
+FOLDER_HOLDS = f"{VOCAB_NAMES[0]} and {MERGES_NAMES[0]}, or GPT-2's {VOCAB_NAMES[1]} and {MERGES_NAMES[1]}"
+
+
 class TokenizerFilesError(ValueError):
     """A tokenizer folder that is missing files or whose files disagree."""
+
+
+def folder_problem(path: str) -> str | None:
+    """Why a local ``path`` given as a tokenizer folder is none ("is a file, not a tokenizer folder",
+    "no such folder", with what the folder holds), or None; a URL, or a folder, is checked when read."""
+    if "://" in path or os.path.isdir(path):
+        return None
+    what = "is a file, not a tokenizer folder" if os.path.exists(path) else "no such folder"
+    return f"{what}; give the folder that holds {FOLDER_HOLDS}"
 
 
 @dataclass

@@ -119,7 +119,7 @@ def forget() -> None:
 @functools.lru_cache(maxsize=8)
 def _segmented_lines(text: str) -> dict[str, tuple[str, ...]]:
     # cached: Gopher's quality and repetition rules and C4 segment the same text one after the other
-    cut = _jieba().cut
+    cut = jieba_tokenizer().cut
     lines: dict[str, tuple[str, ...]] = {}
     for line in text.splitlines():
         s = line.strip()
@@ -131,11 +131,6 @@ def _segmented_lines(text: str) -> dict[str, tuple[str, ...]]:
 def jieba_tokenizer() -> Any:
     """jieba's tokenizer (a ``jieba.Tokenizer``) with the bundled dictionary, built once per process in
     memory, without jieba's cache file, and silent: the one every Chinese segmentation here uses."""
-    return _jieba()
-
-
-def _jieba() -> Any:
-    """jieba's tokenizer with the bundled dictionary, built once per process, without its cache file."""
     global _segmenter
     if _segmenter is None:
         with _lock:

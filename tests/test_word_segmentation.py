@@ -95,10 +95,10 @@ def test_chinese_words_of_a_text_are_the_words_of_its_lines(shared_data):
     segmentation): it must equal jieba on the whole text, whitespace dropped, for the real Chinese
     pages and for text whose lines end in every separator ``str.splitlines`` knows, next to Latin
     letters, digits and jieba's joining characters (``.%-``) that could glue two lines."""
-    from corpus_tools.word_segmentation import _jieba, line_words
+    from corpus_tools.word_segmentation import jieba_tokenizer, line_words
 
     def whole(text: str) -> list[str]:
-        return [w for w in _jieba().cut(text, cut_all=False, HMM=True) if w and not w.isspace()]
+        return [w for w in jieba_tokenizer().cut(text, cut_all=False, HMM=True) if w and not w.isspace()]
 
     pages = [p.read_text(encoding="utf-8") for p in sorted((shared_data / "extraction" / "htmltotext" / "zh" /
                                                                "text").iterdir())]

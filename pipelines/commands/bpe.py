@@ -7,10 +7,7 @@ import sys
 from collections import Counter
 
 from bpe.byte_level import ENDOFTEXT
-from bpe.tokenizer_files import MERGES_NAMES, VOCAB_NAMES
-
-# what a tokenizer folder holds (bpe.tokenizer_files.load_bpe_files reads either pair)
-FOLDER_HOLDS = f"{VOCAB_NAMES[0]} and {MERGES_NAMES[0]}, or GPT-2's {VOCAB_NAMES[1]} and {MERGES_NAMES[1]}"
+from bpe.tokenizer_files import FOLDER_HOLDS, folder_problem
 
 
 def add_parser(sub):
@@ -49,15 +46,12 @@ def add_parser(sub):
 
 def check_tokenizer_folder(path: str, flag: str = "--tokenizer") -> None:
     """Refuse (StageError, one line) a local ``path`` that is not a folder, saying what it is and
-    what a tokenizer folder holds; a folder's files are checked when it is read."""
-    import os
-
+    what a tokenizer folder holds (:func:`bpe.tokenizer_files.folder_problem`)."""
     from pipelines.stage import StageError
 
-    if "://" in path or os.path.isdir(path):
-        return
-    what = "is a file, not a tokenizer folder" if os.path.exists(path) else "no such folder"
-    raise StageError(f"{flag} {path}: {what}; give the folder that holds {FOLDER_HOLDS}")
+    problem = folder_problem(path)
+    if problem:
+        raise StageError(f"{flag} {path}: {problem}")
 
 
 def main(args) -> int:

@@ -26,7 +26,7 @@ from bpe.byte_level import ENDOFTEXT
 from bpe.encoder import Encoder
 from bpe.text_source import BadRecord, InputFileError, count_documents, is_remote, iter_text_batches, skip_bad
 from bpe.tokenize_docs import tokenize_paths
-from bpe.tokenizer_files import TokenizerFilesError, export_tokenizer_dir, load_bpe_files
+from bpe.tokenizer_files import TokenizerFilesError, export_tokenizer_dir, folder_problem, load_bpe_files
 from bpe.trainer import train_to_dir
 from corpus_tools.rundir import REJECTED_DIR, TOKENIZER_DIR, join
 from corpus_tools.schema import REJECT_SCHEMA, new_reject
@@ -64,8 +64,9 @@ class TokenizeStage(Stage):
         folder = recipe.tokenize.tokenizer
         if folder == "train":
             return
-        if not os.path.isdir(folder):
-            raise StageError(f"[tokenize] tokenizer = {folder!r}: no such folder (use \"train\" or a tokenizer folder)")
+        problem = folder_problem(folder)
+        if problem:
+            raise StageError(f"[tokenize] tokenizer = {folder!r}: {problem} (or \"train\")")
         try:
             load_bpe_files(folder)
         except (TokenizerFilesError, ValueError) as e:
