@@ -119,11 +119,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{command.prog}: error: {user_message(inner)}", file=sys.stderr)
         return 2
     except Exception as e:  # a bug (or machine trouble): its traceback, then one line naming the command
+        relayed = relayed_user_error(e)
+        if relayed is not None:  # bad input met inside a multi-process worker: one line, as in-process
+            print(f"{command.prog}: error: {relayed}", file=sys.stderr)
+            return 2
         traceback.print_exc()
         after = AFTER_FAILURE.get(args.command, "")
         print(f"{command.prog}: failed: {_last_line(e)} (an unexpected error, not bad input: the traceback "
               f"above{'; ' + after if after else ''})", file=sys.stderr)
         return 1
+
+
+_RELAYED = re.compile(r"^(?P<type>[A-Za-z_][\w.]*): (?P<message>.*?)(?: \[while running '.*'\])?$")
+
+
+def relayed_user_error(e: BaseException) -> str | None:
+    """The message of a user error (one of ``_user_errors()``) that a multi-process run's worker
+    raised, or None. Such a worker's error reaches the submitting process as a RuntimeError whose
+    message is the worker's traceback, ending ``pkg.module.Type: message [while running 'Step']``;
+    the type is looked up by the qualified name the traceback prints, subclasses included."""
+    if type(e) is not RuntimeError:
+        return None
+    lines = [line for line in str(e).splitlines() if line.strip()]
+    if len(lines) < 2 or not lines[0].startswith("Traceback"):
+        return None
+    m = _RELAYED.match(lines[-1].strip())
+    while m is not None and m["type"] == "RuntimeError":  # Beam re-raises an OSError as "RuntimeError: Type: message"
+        m = _RELAYED.match(m["message"])
+    if m is None:
+        return None
+    module, _, name = m["type"].rpartition(".")
+    cls = getattr(sys.modules.get(module or "builtins"), name, None)  # only a module loaded here: none imported
+    return m["message"] if isinstance(cls, type) and issubclass(cls, _user_errors()) else None
 
 
 def _last_line(e: BaseException) -> str:
