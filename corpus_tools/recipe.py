@@ -236,11 +236,13 @@ class ContaminationConfig:
 # --------------------------------------------------------------------------- tokenize
 @dataclass
 class TokenizeConfig:
-    vocab_size: int = opt(50257, "BPE vocabulary size including <|endoftext|> (GPT-2: 50257).", min=257)
+    vocab_size: int = opt(50257, "BPE vocabulary size including <|endoftext|> (GPT-2: 50257); with a tokenizer "
+                          "folder, a value other than the default must be the folder's size.", min=257)
     shard_tokens: int = opt(100_000_000, "Tokens per shard.", min=1)
     tokenizer: str = opt("train", "`train`: train byte-level BPE on the corpus into RUN/tokenizer; "
                          "or a tokenizer folder (vocab.json+merges.txt, or GPT-2's encoder.json+vocab.bpe).")
-    extra_special_tokens: list[str] = opt([], "Special tokens added after <|endoftext|> when training.")
+    extra_special_tokens: list[str] = opt([], "Special tokens added after <|endoftext|> when training; with a "
+                                              "tokenizer folder, a non-empty list must be the folder's, in id order.")
     min_frequency: int = opt(2, "A pair is merged only if seen at least this often when training.", min=0)
     val_fraction: float = opt(0.005, "Fraction of documents (by seeded id hash) in the validation split; "
                               "at least one document when any exists.", min=0.0, max=1.0)
