@@ -601,3 +601,25 @@ def test_training_keys_that_agree_with_a_given_folder_are_accepted(docs, small_t
     capsys.readouterr()
     code, _ = _tokenize_with(tmp_path, "order", small_tok, ["extra_special_tokens = ['<|pad|>', '<|sep|>']"], folder)
     assert code == 2 and "whose special tokens after <|endoftext|> are ['<|pad|>']" in _error_line(capsys, "tokenize")
+
+
+def test_a_tokenizer_flag_replaces_the_recorded_training_keys(docs, small_tok, shared_data, tmp_path, capsys):
+    """A run that trained with vocab_size = 1000, tokenized again with --tokenizer GPT-2's folder: the
+    recorded 1000 described the trained tokenizer, not this folder; RUN/recipe.toml says the folder's."""
+    folder, _ = docs
+    trained = tmp_path / "trained.toml"
+    trained.write_text("[tokenize]\nvocab_size = 1000\n", encoding="utf-8")
+    run = tmp_path / "run"
+    assert cli("tokenize", "--out", run, "--input", folder, "--recipe", trained) == 0
+    assert "vocab_size = 1000" in (run / "recipe.toml").read_text()
+    gpt2 = shared_data / "gpt2-bpe"
+    assert cli("tokenize", "--out", run, "--input", folder, "--tokenizer", gpt2, "--force", "tokenize") == 0
+    recorded = (run / "recipe.toml").read_text()
+    assert "vocab_size = 50257" in recorded and str(gpt2) in recorded
+    # set in this command's own --recipe, a disagreeing value is still refused
+    recipe = tmp_path / "again.toml"
+    recipe.write_text("[tokenize]\nvocab_size = 1000\n", encoding="utf-8")
+    capsys.readouterr()
+    assert cli("tokenize", "--out", run, "--input", folder, "--tokenizer", gpt2, "--recipe", recipe,
+               "--force", "tokenize") == 2
+    assert "[tokenize] vocab_size = 1000 disagrees with" in _error_line(capsys, "tokenize")
