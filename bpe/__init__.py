@@ -7,5 +7,6 @@
 * :mod:`bpe.encoder` — GPT-2-exact encoding (tiktoken built offline, or HF), bytes-safe;
 * :mod:`bpe.text_source` — documents streamed from Parquet, JSONL, text, MediaWiki dumps;
 * :mod:`bpe.tokenize_docs` — documents → shards with a seeded validation split;
-* :mod:`bpe.shards` — the llm.c shard format: writer and validating memmap reader.
+* :mod:`bpe.shards` — the llm.c shard format: writer and validating memmap reader;
+* :mod:`bpe.shard_text` — shards back to text (``webtext bpe decode``).
 """

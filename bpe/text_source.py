@@ -5,7 +5,8 @@ Accepted inputs (a file, a folder or a glob; a list of them):
 * Parquet shards in the document schema (``RUN/dedup``...): the ``text`` column (and ``id``);
 * JSONL (``.jsonl``, ``.json``, optionally ``.gz``/``.bz2``/``.xz``/``.zst``): per line an object
   with ``text`` (and optionally ``id``), or a JSON string;
-* MediaWiki XML dumps (``*.xml.bz2``, ``*.xml``): one document per article, markup stripped;
+* MediaWiki XML dumps (``*.xml.bz2``, ``*.xml``): one document per article, markup stripped (an
+  article with no text left is EMPTY, named by title and page id);
 * any other file is plain text (optionally compressed): one document per line by default, or
   per blank-line separated paragraph, or the whole file (``text_docs``).
 
@@ -246,10 +247,7 @@ def _iter_batches(spec, text_docs: str, with_ids: bool, on_bad: OnBad) -> Iterat
         if kind == "jsonl":
             docs = _jsonl_docs(path, on_bad)
         elif kind == "mediawiki":
-            from corpus_tools.mediawiki import iter_pages
-
-            docs = ((page["title"], page["text"]) for page in iter_pages(open_binary(path) if is_remote(path) else path))
-            docs = ((make_doc_id(t, x) if with_ids else None, x) for t, x in docs)
+            docs = _mediawiki_docs(path, with_ids, on_bad)
         else:
             docs = ((None, t) for t in _text_docs(path, text_docs, on_bad))
         batch: list = []
@@ -393,6 +391,18 @@ def _jsonl_docs(path: str, on_bad: OnBad) -> Iterator[tuple[str | None, str]]:
                 on_bad(BadRecord(path, lineno, TEXT_NOT_STRING, f"`text` is a JSON {type(text).__name__}, not a string"))
     if lines and not json_lines:
         raise InputFileError(f"{path}: not JSONL: none of its {lines} lines is JSON")
+
+
+def _mediawiki_docs(path: str, with_ids: bool, on_bad: OnBad) -> Iterator[tuple[str | None, str]]:
+    """The articles of a MediaWiki dump; one whose text is blank (templates alone, say) is EMPTY,
+    as a blank JSONL or Parquet text is (its title and page id say which: a dump has no lines)."""
+    from corpus_tools.mediawiki import iter_pages
+
+    for page in iter_pages(open_binary(path) if is_remote(path) else path):
+        if "blank" in page:
+            on_bad(BadRecord(path, None, EMPTY, page["blank"]))
+            continue
+        yield (make_doc_id(page["title"], page["text"]) if with_ids else None), page["text"]
 
 
 def _text_docs(path: str, text_docs: str, on_bad: OnBad) -> Iterator[str]:

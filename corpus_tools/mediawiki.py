@@ -86,6 +86,16 @@ def _drop_file_links(text: str) -> str:
         text = text[: m.start()] + text[i:]
 
 
+def _blank_reason(page: dict[str, str], wikitext: str) -> str:
+    """Why an article has no text, naming it by title and page id (a dump has no useful line numbers)."""
+    where = f"page {page['title']!r}" + (f" (id {page['id']})" if page["id"] else "")
+    if not wikitext:
+        return f"{where}: the wikitext is empty"
+    if wikitext.isspace():
+        return f"{where}: the wikitext is only whitespace"
+    return f"{where}: no text left once the markup of its {len(wikitext)} characters of wikitext is removed"
+
+
 def _open(path):
     if not isinstance(path, str):  # an open binary file (e.g. from fsspec), already decompressed
         return path
@@ -101,8 +111,13 @@ def _local(tag: str) -> str:
 
 
 def iter_pages(path, strip: bool = True) -> Iterator[dict[str, str]]:
-    """Yield ``{"title", "text"}`` for each main-namespace, non-redirect article of a dump
-    (a path, ``.bz2``/``.gz`` or plain, or an open binary file of the XML)."""
+    """Yield ``{"title", "id", "text"}`` for each main-namespace, non-redirect article of a dump
+    (a path, ``.bz2``/``.gz`` or plain, or an open binary file of the XML).
+
+    An article whose text is blank (no wikitext, or nothing left once the markup is removed: a page
+    of templates alone) is yielded too, with ``text`` blank and ``blank`` saying why, naming the
+    page, so that the reader reports it (:mod:`bpe.text_source` makes it an ``empty`` bad record)
+    rather than losing it in silence."""
     with _open(path) as fh:
         for _, elem in ET.iterparse(fh, events=("end",)):
             if _local(elem.tag) != "page":
@@ -114,6 +129,9 @@ def iter_pages(path, strip: bool = True) -> Iterator[dict[str, str]]:
                 text_el = next((c for c in rev if _local(c.tag) == "text"), None)
                 raw = (text_el.text or "") if text_el is not None else ""
                 text = strip_markup(raw) if strip else raw
-                if text:
-                    yield {"title": fields["title"].text or "", "text": text}
+                page = {"title": fields["title"].text or "", "id": (fields["id"].text or "") if "id" in fields else "",
+                        "text": text}
+                if not text.strip():
+                    page["blank"] = _blank_reason(page, raw)
+                yield page
             elem.clear()

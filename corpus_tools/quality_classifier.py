@@ -30,6 +30,9 @@ SIDECAR_KIND = "fasttext-quality-classifier"  # the "kind" of the MODEL.json tra
 POSITIVE = "__label__hq"
 NEGATIVE = "__label__lq"
 _WS = re.compile(r"\s+")
+MIN_TEXTS = 2  # per class: one to train on and one to hold out
+FEW_TEXTS = 50  # per class: below this the held-out precision/recall rest on a handful of texts
+IMBALANCE = 10  # larger side / smaller side: above this the class prior dominates what is learnt
 
 
 @dataclass
@@ -180,8 +183,7 @@ def train_classifier(
     pos = [normalize(t, params.max_chars) for t in positives]
     neg = [normalize(t, params.max_chars) for t in negatives]
     pos, neg = [t for t in pos if t], [t for t in neg if t]
-    if len(pos) < 2 or len(neg) < 2:
-        raise ValueError(f"need at least 2 positive and 2 negative texts, got {len(pos)} and {len(neg)}")
+    warnings = class_warnings(pos, neg)  # raises for classes nothing can be learnt from
     rng = random.Random(params.seed)
     pos_tr, pos_val = _split(pos, params.val_fraction, rng)
     neg_tr, neg_val = _split(neg, params.val_fraction, rng)
@@ -213,11 +215,50 @@ def train_classifier(
         "n_train": {"positive": len(pos_tr), "negative": len(neg_tr)},
         "n_validation": {"positive": len(pos_val), "negative": len(neg_val)},
         "validation": metrics,
+        "warnings": warnings,
     }
     with open(out_path + ".json", "w", encoding="utf-8") as fh:
         json.dump(info, fh, indent=2, sort_keys=True)
         fh.write("\n")
     return info
+
+
+def class_warnings(pos: Sequence[str], neg: Sequence[str]) -> list[str]:
+    """Check the two classes (texts as the classifier sees them, :func:`normalize` applied) before training.
+
+    Raises ValueError (one line) for classes nothing can be learnt from: fewer than
+    :data:`MIN_TEXTS` texts on a side (none: a wrong path or an empty file), or a side with no text
+    the other lacks (the same files given twice: every text carries both labels). Returns warnings
+    for classes that train but mislead: texts in both classes, sides more than :data:`IMBALANCE`
+    times apart, a side under :data:`FEW_TEXTS` texts."""
+    if len(pos) < MIN_TEXTS or len(neg) < MIN_TEXTS:
+        empty = [side for side, texts in (("positive", pos), ("negative", neg)) if not texts]
+        why = f"; no {' and no '.join(empty)} text" if empty else ""
+        raise ValueError(f"need at least {MIN_TEXTS} positive and {MIN_TEXTS} negative texts, "
+                         f"got {len(pos)} and {len(neg)}{why}")
+    pos_set, neg_set = set(pos), set(neg)
+    shared = pos_set & neg_set
+    if pos_set <= neg_set or neg_set <= pos_set:
+        what = ("the same texts" if pos_set == neg_set else
+                "texts that are all negative too" if pos_set <= neg_set else "texts that are all positive too")
+        raise ValueError(f"the positive and negative sides are {what} ({len(pos_set)} and {len(neg_set)} distinct, "
+                         f"{len(shared)} in both): no text tells the classes apart; give curated text to "
+                         "--positive and raw crawl to --negative")
+    warnings = []
+    if shared:
+        warnings.append(f"{len(shared)} distinct texts are both positive and negative (of {len(pos_set)} and "
+                        f"{len(neg_set)}): they are trained with both labels and may be held out on one side "
+                        "while trained on the other")
+    big, small = max(len(pos), len(neg)), min(len(pos), len(neg))
+    if big > IMBALANCE * small:
+        warnings.append(f"{len(pos)} positive vs {len(neg)} negative texts ({big / small:.0f}:1): the classifier "
+                        "learns the imbalance as a prior and scores lean to the larger side; --limit N takes at "
+                        "most N texts per side")
+    few = [f"{len(texts)} {side}" for side, texts in (("positive", pos), ("negative", neg)) if len(texts) < FEW_TEXTS]
+    if few:
+        warnings.append(f"only {' and '.join(few)} texts (fewer than {FEW_TEXTS} a side): too few to learn "
+                        "from, and the held-out precision/recall rest on a handful of texts")
+    return warnings
 
 
 def _doc_seed(seed: int, doc_id: str) -> int:

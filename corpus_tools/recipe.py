@@ -2,8 +2,9 @@
 
 Each ``[section]`` of the TOML file is one dataclass below. A field's type annotation is
 enforced; its ``metadata`` may add ``choices``, ``min``/``max`` (inclusive) and ``doc``.
-An unknown section or key, or a value of the wrong type or range, raises
-:class:`RecipeError` naming the key, the value and what is allowed.
+An unknown section or key, a value of the wrong type or range, a string listed twice in a list,
+or the low end of a min/max pair (``at_most``) above its high end raises :class:`RecipeError`
+naming the key, the value and what is allowed.
 
 To add a parameter to a stage: add a field (with a default and a ``doc``) to that
 stage's dataclass. Nothing else needs to change: loading, validation, the resolved
@@ -31,11 +32,14 @@ class RecipeError(ValueError):
 
 
 def opt(default: Any, doc: str, *, choices: tuple | None = None, min: float | None = None,
-        max: float | None = None, check: Callable[[Any], Any] | None = None, length: int | None = None) -> Any:
+        max: float | None = None, check: Callable[[Any], Any] | None = None, length: int | None = None,
+        at_most: str | None = None) -> Any:
     """Declare a recipe field with its default, documentation and constraints (``check``: called on
     each value, raises ``ValueError`` with the reason for a bad one; ``length``: a list must have
-    exactly that many values)."""
-    meta = {"doc": doc, "choices": choices, "min": min, "max": max, "check": check, "length": length}
+    exactly that many values; ``at_most``: another key of the same section this one may not exceed,
+    the upper end of a min/max pair, checked on the resolved section, defaults included)."""
+    meta = {"doc": doc, "choices": choices, "min": min, "max": max, "check": check, "length": length,
+            "at_most": at_most}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return field(default=default, metadata=meta)
@@ -100,7 +104,7 @@ class FetchConfig:
                                    "Accepted media types of the final response; others are `bad_type`.")
     max_retries: int = opt(3, "Retries after a connection error, 429 or 5xx (never after other 4xx).", min=0, max=20)
     backoff_s: float = opt(1.0, "First retry waits about this long; each further retry doubles it (with jitter).",
-                           min=0.0)
+                           min=0.0, at_most="backoff_max_s")
     backoff_max_s: float = opt(60.0, "Longest wait between two attempts.", min=0.0)
     max_retry_after_s: float = opt(120.0, "A Retry-After longer than this ends the retries for that URL.", min=0.0)
     robots_max_bytes: int = opt(512_000, "Bytes of robots.txt parsed (RFC 9309 asks for at least 500 KiB).", min=1)
@@ -140,10 +144,11 @@ class FilterConfig:
                            choices=("min_length", "gopher_quality", "gopher_repetition", "c4"))
     min_chars: int = opt(200, "min_length: fewest characters a kept document has.", min=0)
     min_words: int = opt(0, "min_length: fewest whitespace words a kept document has (0: no limit).", min=0)
-    gopher_min_words: int = opt(50, "gopher_quality: fewest words (Gopher: 50).", min=0)
+    gopher_min_words: int = opt(50, "gopher_quality: fewest words (Gopher: 50).", min=0, at_most="gopher_max_words")
     gopher_max_words: int = opt(100_000, "gopher_quality: most words (Gopher: 100,000).", min=1)
     gopher_min_mean_word_length: float = opt(3.0, "gopher_quality: lowest mean word length (Gopher: 3; Chinese zh, yue, "
-                                                  "wuu: FineWeb-2's 1 instead).", min=0.0)
+                                                  "wuu: FineWeb-2's 1 instead).", min=0.0,
+                                              at_most="gopher_max_mean_word_length")
     gopher_max_mean_word_length: float = opt(10.0, "gopher_quality: highest mean word length (Gopher: 10; Chinese zh, yue, "
                                                    "wuu: FineWeb-2's 5 instead).", min=0.0)
     gopher_max_symbol_word_ratio: float = opt(0.1, "gopher_quality: most (# + ellipses) per word (Gopher: 0.1).", min=0.0)
@@ -217,7 +222,8 @@ class ContaminationConfig:
     benchmarks: list[str] = opt([], "Benchmarks to report on, as NAME=PATH[:FIELD].")
     exact: bool = opt(False, "Re-check Bloom hits against the corpus n-grams (second pass) so the reported "
                              "overlap has no false positives.")
-    dirty_min: int = opt(8, "GPT-3 dirty/clean: lower clamp of N (5th-percentile example length).", min=1)
+    dirty_min: int = opt(8, "GPT-3 dirty/clean: lower clamp of N (5th-percentile example length).", min=1,
+                         at_most="dirty_max")
     dirty_max: int = opt(13, "GPT-3 dirty/clean: upper clamp of N.", min=1)
     decontaminate_n: int = opt(13, "Decontamination: n-gram length that marks a collision (GPT-3: 13).", min=1)
     decontaminate_window: int = opt(200, "Decontamination: characters removed on each side of a colliding n-gram.", min=0)
@@ -230,11 +236,13 @@ class ContaminationConfig:
 # --------------------------------------------------------------------------- tokenize
 @dataclass
 class TokenizeConfig:
-    vocab_size: int = opt(50257, "BPE vocabulary size including <|endoftext|> (GPT-2: 50257).", min=257)
+    vocab_size: int = opt(50257, "BPE vocabulary size including <|endoftext|> (GPT-2: 50257); with a tokenizer "
+                          "folder, a value other than the default must be the folder's size.", min=257)
     shard_tokens: int = opt(100_000_000, "Tokens per shard.", min=1)
     tokenizer: str = opt("train", "`train`: train byte-level BPE on the corpus into RUN/tokenizer; "
                          "or a tokenizer folder (vocab.json+merges.txt, or GPT-2's encoder.json+vocab.bpe).")
-    extra_special_tokens: list[str] = opt([], "Special tokens added after <|endoftext|> when training.")
+    extra_special_tokens: list[str] = opt([], "Special tokens added after <|endoftext|> when training; with a "
+                                              "tokenizer folder, a non-empty list must be the folder's, in id order.")
     min_frequency: int = opt(2, "A pair is merged only if seen at least this often when training.", min=0)
     val_fraction: float = opt(0.005, "Fraction of documents (by seeded id hash) in the validation split; "
                               "at least one document when any exists.", min=0.0, max=1.0)
@@ -259,7 +267,7 @@ class TrainConfig:
     dropout: float = opt(0.0, "Dropout on embeddings, attention and residuals (GPT-2 used 0.1; 0 for pretraining).",
                          min=0.0, max=1.0)
     lr: float = opt(6e-4, "Peak learning rate (GPT-3 paper, 125M: 6e-4).", min=0.0)
-    min_lr: float = opt(6e-5, "Learning rate at the end of the cosine decay.", min=0.0)
+    min_lr: float = opt(6e-5, "Learning rate at the end of the cosine decay.", min=0.0, at_most="lr")
     warmup_steps: int = opt(10, "Steps of linear warm-up from 0 to `lr`.", min=0)
     weight_decay: float = opt(0.1, "AdamW weight decay, applied to matrices (dim >= 2) only.", min=0.0)
     beta1: float = opt(0.9, "AdamW beta1.", min=0.0, max=1.0)
@@ -405,6 +413,7 @@ def _build_section(cls: type, values: dict[str, Any], section: str) -> Any:
         meta = f.metadata
         if meta.get("length") is not None and len(v) != meta["length"]:  # a short list turned checks off
             raise RecipeError(f"{where} = {v!r}: needs exactly {meta['length']} values")
+        _check_listed_once(v, hints[name], where)
         items = v if isinstance(v, list) else [v]
         for item in items:
             if meta.get("choices") is not None and item not in meta["choices"]:
@@ -422,14 +431,46 @@ def _build_section(cls: type, values: dict[str, Any], section: str) -> Any:
     return cls(**kwargs)
 
 
-def recipe_from_dict(data: dict[str, Any]) -> Recipe:
+def _check_listed_once(value: Any, tp: Any, where: str) -> None:
+    """A list of strings names things (rules, languages, block lists, inputs, tokens): one named twice
+    would be applied, read or added twice. Lists of numbers are per-position values and may repeat."""
+    if typing.get_origin(tp) is not list or typing.get_args(tp) != (str,):
+        return
+    first: dict[str, int] = {}
+    for i, item in enumerate(value):
+        if item in first:
+            name = where.rsplit(" ", 1)[-1]
+            raise RecipeError(f"{where} = {value!r}: {item!r} is listed twice ({name}[{first[item]}] and "
+                              f"{name}[{i}]); list each once")
+        first[item] = i
+
+
+def _check_pairs(obj: Any, section: str) -> None:
+    """Every ``at_most`` pair of a resolved section (the file's values and the defaults alike): a min
+    above its max (gopher_min_words > gopher_max_words) would remove every document, not fail."""
+    for f in dataclasses.fields(obj):
+        upper = f.metadata.get("at_most")
+        if upper is None:
+            continue
+        low, high = getattr(obj, f.name), getattr(obj, upper)
+        if low > high:
+            raise RecipeError(f"[{section}] {f.name} = {low!r}: must be <= [{section}] {upper} = {high!r}")
+
+
+def recipe_from_dict(data: dict[str, Any], pairs: bool = True) -> Recipe:
+    """A validated recipe from ``{section: {key: value}}``; with ``pairs`` each section's min/max
+    pairs (``at_most``) are checked too, on its values with the defaults filled in."""
     sections = {f.name: f for f in dataclasses.fields(Recipe)}
     hints = typing.get_type_hints(Recipe)
     unknown = sorted(set(data) - set(sections))
     if unknown:
         raise RecipeError(f"unknown section [{unknown[0]}]; allowed sections: {', '.join(sections)}")
     kwargs = {name: _build_section(hints[name], data[name], name) for name in sections if name in data}
-    return Recipe(**kwargs)
+    recipe = Recipe(**kwargs)
+    if pairs:
+        for name in sections:
+            _check_pairs(recipe.section(name), name)
+    return recipe
 
 
 def load_recipe(path: str | os.PathLike | None = None, base: Recipe | None = None) -> Recipe:
@@ -441,7 +482,9 @@ def load_recipe(path: str | os.PathLike | None = None, base: Recipe | None = Non
     path = os.fspath(path)
     data = _read_toml(path)
     try:
-        recipe = recipe_from_dict(data)  # the file on its own: its errors name its keys
+        # the file on its own: its errors name its keys; a min/max pair is checked where the other
+        # end is known, against ``base``'s value rather than the default when there is a base
+        recipe = recipe_from_dict(data, pairs=base is None)
         return recipe if base is None else base.replace(data)
     except RecipeError as e:
         raise RecipeError(f"{path}: {e}") from None
@@ -486,6 +529,8 @@ def recipe_docs_markdown() -> str:
                 allowed += f" in [{m.get('min', '')}, {m.get('max', '')}]".replace("None", "")
             if m.get("length") is not None:
                 allowed = f"{m['length']} × {allowed.removeprefix('list of ')}"
+            if m.get("at_most") is not None:
+                allowed += f", at most `{m['at_most']}`"
             lines.append(f"| `[{sec.name}] {f.name}` | `{default!r}` | {allowed} | {m.get('doc', '')} |")
     return "\n".join(lines) + "\n"
 
@@ -493,7 +538,10 @@ def recipe_docs_markdown() -> str:
 def _print_reference() -> None:
     print("# Recipe reference (`webtext.toml`)\n")
     print("Every parameter, its default and what it allows. Generated from `corpus_tools/recipe.py` by")
-    print("`python -m corpus_tools.recipe > docs/recipe.md`; a test fails when this page is stale.\n")
+    print("`python -m corpus_tools.recipe > docs/recipe.md`; a test fails when this page is stale.")
+    print("A list of strings names each value once (a rule, language or input listed twice is refused),")
+    print("and a key that is the low end of a pair (\"at most `...`\") may not exceed the other end, whether")
+    print("the recipe sets it or leaves it at its default.\n")
     print(recipe_docs_markdown(), end="")
 
 

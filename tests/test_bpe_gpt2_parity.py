@@ -246,3 +246,25 @@ def test_folder_with_standard_names_loads_the_same(gpt2_dir, tmp_path, ours):
     shutil.copy(gpt2_dir / "vocab.bpe", tmp_path / "merges.txt")
     again = Encoder.from_dir(str(tmp_path))
     assert again.encode("Hello, world! 123") == ours.encode("Hello, world! 123")
+
+
+def test_tokenizer_json_maps_a_literal_special_token_where_webtext_does_not(gpt2_dir, ours, tiktoken_gpt2, tmp_path):
+    """The one exception to "identical ids" that docs/stages/tokenize.md states: HF matches the added
+    special token in the text; webtext, tiktoken's encode_ordinary and HF with split_special_tokens do not."""
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    from bpe.tokenizer_files import export_tokenizer_dir
+
+    export_tokenizer_dir(str(gpt2_dir), str(tmp_path))  # as the tokenize stage writes RUN/tokenizer
+    text = "a <|endoftext|> b"
+    webtext, special = [64, 1279, 91, 437, 1659, 5239, 91, 29, 275], [64, 220, 50256, 275]
+    assert ours.encode(text) == webtext
+    assert Tokenizer.from_file(str(tmp_path / "tokenizer.json")).encode(text).ids == special
+    fast = PreTrainedTokenizerFast(tokenizer_file=str(tmp_path / "tokenizer.json"))
+    assert fast.encode(text, add_special_tokens=False) == special
+    assert fast.encode(text, add_special_tokens=False, split_special_tokens=True) == webtext
+    assert tiktoken_gpt2.encode_ordinary(text) == webtext
+    assert tiktoken_gpt2.encode(text, allowed_special="all") == special
+    with pytest.raises(ValueError, match="disallowed special token"):
+        tiktoken_gpt2.encode(text)

@@ -156,3 +156,78 @@ def test_a_jsonl_line_that_is_no_json_object_is_one_line_naming_file_and_line(tm
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"webtext quality train: error: {bad}, {fault}") and len(err.splitlines()) == 1, err
     assert not (tmp_path / "q.bin").exists()
+
+
+# --------------------------------------------------------------------------- the two classes, through the CLI
+def _train_cli(tmp_path, pos_lines, neg_lines, *extra):
+    from pipelines.webtext import main
+
+    pos, neg = tmp_path / "hq.txt", tmp_path / "lq.txt"
+    pos.write_text("".join(t + "\n" for t in pos_lines), encoding="utf-8")
+    neg.write_text("".join(t + "\n" for t in neg_lines), encoding="utf-8")
+    out = tmp_path / "q.bin"
+    return main(["quality", "train", "--positive", str(pos), "--negative", str(neg), "--out", str(out),
+                 "--epoch", "5", "--dim", "8", *extra]), out
+
+
+@pytest.fixture(scope="module")
+def news(shared_data):
+    from corpus_tools.quality_classifier import normalize
+
+    texts = list({normalize(t): t for t in load_texts([str(shared_data / "corpora" / "lee-news-background.txt")])}.values())
+    assert len(texts) >= 280  # distinct as the classifier sees them
+    rng = random.Random(11)
+    return texts[:140], [shuffled(t, rng) for t in texts[140:280]]
+
+
+def test_identical_classes_are_refused_in_one_line(tmp_path, capsys, news):
+    pos, _ = news
+    code, out = _train_cli(tmp_path, pos, pos)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and not out.exists()
+    assert err == ("webtext quality train: error: the positive and negative sides are the same texts (140 and 140 "
+                   "distinct, 140 in both): no text tells the classes apart; give curated text to --positive and "
+                   "raw crawl to --negative"), err
+    # the same texts again on one side, with more of its own on the other: nothing positive is its own
+    code, _ = _train_cli(tmp_path, pos[:70], pos)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "sides are texts that are all negative too (70 and 140 distinct, 70 in both)" in err, err
+
+
+def test_an_empty_class_is_refused_naming_the_side(tmp_path, capsys, news):
+    pos, _ = news
+    code, out = _train_cli(tmp_path, pos, ["   ", ""])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and not out.exists()
+    assert err == ("webtext quality train: error: need at least 2 positive and 2 negative texts, got 140 and 0; "
+                   "no negative text"), err
+
+
+def test_imbalanced_classes_train_with_a_warning_giving_the_counts(tmp_path, capsys, news):
+    pos, neg = news
+    code, out = _train_cli(tmp_path, pos, neg[:7])  # 20:1, and 7 negatives is few
+    captured = capsys.readouterr()
+    assert code == 0 and out.exists()
+    warnings = [ln for ln in captured.err.splitlines() if ln.startswith("webtext quality train: warning: ")]
+    assert any("140 positive vs 7 negative texts (20:1)" in w and "--limit N" in w for w in warnings), captured.err
+    assert any("only 7 negative texts (fewer than 50 a side)" in w for w in warnings), captured.err
+    assert json.load(open(str(out) + ".json"))["warnings"] == [w.split("warning: ", 1)[1] for w in warnings]
+    # --limit evens the sides out: no imbalance warning
+    code, _ = _train_cli(tmp_path, pos, neg[:70], "--limit", "70")
+    err = capsys.readouterr().err
+    assert code == 0 and "positive vs" not in err and "warning" not in err, err
+
+
+def test_texts_in_both_classes_are_counted_in_a_warning(tmp_path, capsys, news):
+    pos, neg = news
+    code, _ = _train_cli(tmp_path, pos, neg[:130] + pos[:10])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "warning: 10 distinct texts are both positive and negative (of 140 and 140)" in err, err
+
+
+def test_balanced_distinct_classes_train_without_warnings(tmp_path, capsys, news):
+    pos, neg = news
+    code, out = _train_cli(tmp_path, pos, neg)
+    assert code == 0 and "warning" not in capsys.readouterr().err
+    assert json.load(open(str(out) + ".json"))["warnings"] == []

@@ -100,3 +100,104 @@ def test_a_bad_allow_network_flag_is_named_as_the_flag(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("webtext fetch: error: --allow-network nope: not a CIDR network: 'nope'"), err
     assert len(err.splitlines()) == 1 and not (tmp_path / "run").exists()
+
+
+# --------------------------------------------------------------------------- cross-checks
+def _fields():
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(Recipe)
+    for sec in dataclasses.fields(Recipe):
+        cls = hints[sec.name]
+        yield sec.name, cls, {f.name: f for f in dataclasses.fields(cls)}
+
+
+def _declared_pairs():
+    return [(sec, f.name, f.metadata["at_most"]) for sec, _, fields in _fields() for f in fields.values()
+            if f.metadata.get("at_most")]
+
+
+def test_every_min_max_pair_by_name_is_declared():
+    """Found by name, not listed by hand: each key with a `min` word whose `max` twin exists in its
+    section declares it (a new pair cannot be forgotten), and each declared pair names a real key."""
+    named = set()
+    for sec, _, fields in _fields():
+        for name in fields:
+            words = name.split("_")
+            if "min" in words:
+                twin = "_".join("max" if w == "min" else w for w in words)
+                if twin in fields:
+                    named.add((sec, name, twin))
+    declared = set(_declared_pairs())
+    assert named == {("filter", "gopher_min_words", "gopher_max_words"),
+                     ("filter", "gopher_min_mean_word_length", "gopher_max_mean_word_length"),
+                     ("contamination", "dirty_min", "dirty_max")}
+    assert named <= declared
+    # the pairs named otherwise: the first retry's wait and the longest wait, the end and the peak rate
+    assert declared - named == {("fetch", "backoff_s", "backoff_max_s"), ("train", "min_lr", "lr")}
+    hints = {sec: (cls, fields) for sec, cls, fields in _fields()}
+    for sec, low, high in declared:
+        cls, fields = hints[sec]
+        assert high in fields and fields[low].type == fields[high].type, (sec, low, high)
+
+
+@pytest.mark.parametrize("section, low, high", _declared_pairs())
+def test_a_min_above_its_max_is_refused_naming_both(tmp_path, section, low, high):
+    default_high = getattr(Recipe().section(section), high)
+    bigger = default_high * 2 if default_high else 1
+    if isinstance(default_high, int):
+        bigger = int(bigger)
+    # above the default max: refused, though the recipe does not set the max
+    with pytest.raises(RecipeError) as e:
+        load_recipe(write(tmp_path, f"[{section}]\n{low} = {bigger!r}\n"))
+    msg = str(e.value)
+    assert f"[{section}] {low} = {bigger!r}: must be <= [{section}] {high} = {default_high!r}" in msg
+    assert len(msg.splitlines()) == 1
+    # both set, the max below the min
+    with pytest.raises(RecipeError, match=rf"\[{section}\] {low} = .*\[{section}\] {high} = "):
+        load_recipe(write(tmp_path, f"[{section}]\n{low} = {bigger!r}\n{high} = {default_high!r}\n"))
+    # equal ends are a valid (narrow) range; raising the max makes room
+    assert getattr(load_recipe(write(tmp_path, f"[{section}]\n{low} = {default_high!r}\n")).section(section), low) \
+        == default_high
+    r = load_recipe(write(tmp_path, f"[{section}]\n{low} = {bigger!r}\n{high} = {bigger!r}\n"))
+    assert getattr(r.section(section), low) == bigger
+    with pytest.raises(RecipeError, match=f"{low}"):
+        Recipe().replace({section: {low: bigger}})
+
+
+def test_the_mean_word_length_pair_the_way_a_user_meets_it(tmp_path):
+    with pytest.raises(RecipeError) as e:
+        load_recipe(write(tmp_path, "[filter]\ngopher_min_mean_word_length = 12\n"))
+    assert str(e.value) == (f"{tmp_path / 'webtext.toml'}: [filter] gopher_min_mean_word_length = 12.0: "
+                            "must be <= [filter] gopher_max_mean_word_length = 10.0")
+
+
+def test_a_pair_is_checked_against_the_recorded_recipe_not_the_defaults(tmp_path):
+    """With a run's recorded recipe as the base, a file that sets one end is checked against the
+    recorded other end: raising the min to below a recorded larger max is fine, above it is not."""
+    base = Recipe().replace({"filter": {"gopher_max_words": 500_000}})
+    r = load_recipe(write(tmp_path, "[filter]\ngopher_min_words = 200000\n"), base=base)
+    assert (r.filter.gopher_min_words, r.filter.gopher_max_words) == (200_000, 500_000)
+    with pytest.raises(RecipeError, match=r"gopher_min_words = 600000: must be <= \[filter\] gopher_max_words = 500000"):
+        load_recipe(write(tmp_path, "[filter]\ngopher_min_words = 600000\n"), base=base)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[filter]\nrules = ['min_length', 'c4', 'gopher_quality', 'c4']\n",
+     "[filter] rules = ['min_length', 'c4', 'gopher_quality', 'c4']: 'c4' is listed twice (rules[1] and rules[3]); "
+     "list each once"),
+    ("[filter]\nlanguages = ['en', 'de', 'en']\n", "[filter] languages = ['en', 'de', 'en']: 'en' is listed twice"),
+    ("[links]\nblock_lists = ['media', 'media']\n", "[links] block_lists = ['media', 'media']: 'media' is listed twice"),
+    ("[tokenize]\nextra_special_tokens = ['<|pad|>', '<|pad|>']\n", "'<|pad|>' is listed twice"),
+    ("[run]\ninputs = ['a.warc.gz', 'a.warc.gz']\n", "[run] inputs = ['a.warc.gz', 'a.warc.gz']: 'a.warc.gz' is listed twice"),
+])
+def test_a_string_listed_twice_is_refused(tmp_path, text, expected):
+    with pytest.raises(RecipeError) as e:
+        load_recipe(write(tmp_path, text))
+    assert expected in str(e.value) and len(str(e.value).splitlines()) == 1
+
+
+def test_per_position_numbers_may_repeat(tmp_path):
+    r = load_recipe(write(tmp_path, "[filter]\ngopher_top_ngram_max = [0.2, 0.2, 0.2]\n"))
+    assert r.filter.gopher_top_ngram_max == [0.2, 0.2, 0.2]

@@ -545,3 +545,81 @@ def test_bpe_encode_reads_a_crlf_line_as_tokenize_does(shared_data, tmp_path, ca
     assert cli("bpe", "encode", "--tokenizer", shared_data / "gpt2-bpe", "--input", src) == 0
     gpt2 = Encoder.from_dir(str(shared_data / "gpt2-bpe"))
     assert [json.loads(x) for x in capsys.readouterr().out.splitlines()] == [gpt2.encode("a"), gpt2.encode("b\rc")]
+
+
+# --------------------------------------------------------------------------- training keys with a given folder
+@pytest.fixture(scope="module")
+def small_tok(shared_data, tmp_path_factory):
+    """A 600-entry tokenizer with <|pad|> after <|endoftext|>, made by `webtext bpe train`."""
+    out = tmp_path_factory.mktemp("small") / "tok"
+    assert cli("bpe", "train", "--input", shared_data / "corpora" / "tinyshakespeare.txt", "--out", out,
+               "--vocab-size", "600", "--special-token", "<|pad|>") == 0
+    return out
+
+
+def _tokenize_with(tmp_path, name, folder, recipe_lines, docs_folder):
+    recipe = tmp_path / f"{name}.toml"
+    recipe.write_text("[tokenize]\n" + "".join(line + "\n" for line in recipe_lines), encoding="utf-8")
+    run = tmp_path / name
+    return cli("tokenize", "--out", run, "--input", docs_folder, "--recipe", recipe, "--tokenizer", folder), run
+
+
+@pytest.mark.parametrize("lines, fault", [
+    (["vocab_size = 1000"], "[tokenize] vocab_size = 1000 disagrees with [tokenize] tokenizer = '{gpt2}', which has "
+                            "50257 entries; set vocab_size = 50257 or leave it at its default (it sizes a trained "
+                            "tokenizer only)"),
+    (["extra_special_tokens = ['<|pad|>']"],
+     "[tokenize] extra_special_tokens = ['<|pad|>'] disagrees with [tokenize] tokenizer = '{gpt2}', whose special "
+     "tokens after <|endoftext|> are []; list those or leave it at its default (it adds tokens to a trained "
+     "tokenizer only)"),
+])
+def test_training_keys_that_disagree_with_a_given_folder_are_refused(docs, shared_data, tmp_path, capsys, lines,
+                                                                      fault):
+    """They were ignored in silence, and RUN/recipe.toml recorded a vocabulary the shards do not have."""
+    folder, _ = docs
+    gpt2 = shared_data / "gpt2-bpe"
+    code, run = _tokenize_with(tmp_path, "run", gpt2, lines, folder)
+    assert code == 2
+    assert _error_line(capsys, "tokenize") == f"webtext tokenize: error: {fault.format(gpt2=gpt2)}"
+    assert not (run / "tokens").exists()
+
+
+def test_training_keys_that_agree_with_a_given_folder_are_accepted(docs, small_tok, shared_data, tmp_path, capsys):
+    folder, recs = docs
+    code, run = _tokenize_with(tmp_path, "agree", small_tok, ["vocab_size = 600",
+                                                             "extra_special_tokens = ['<|pad|>']"], folder)
+    assert code == 0, capsys.readouterr().err
+    d = json.loads((run / "stats" / "tokenize.json").read_text())["details"]
+    assert d["vocab_size"] == 600 and d["eot_id"] == 598 and d["documents"] == len(recs)
+    # set to GPT-2's size, which is the default, with GPT-2's folder: nothing to disagree about
+    code, _ = _tokenize_with(tmp_path, "gpt2", shared_data / "gpt2-bpe", ["vocab_size = 50257"], folder)
+    assert code == 0
+    # at their defaults they say nothing about a folder of another size and other special tokens
+    code, _ = _tokenize_with(tmp_path, "defaults", small_tok, [], folder)
+    assert code == 0
+    # a special token the folder lacks
+    capsys.readouterr()
+    code, _ = _tokenize_with(tmp_path, "order", small_tok, ["extra_special_tokens = ['<|pad|>', '<|sep|>']"], folder)
+    assert code == 2 and "whose special tokens after <|endoftext|> are ['<|pad|>']" in _error_line(capsys, "tokenize")
+
+
+def test_a_tokenizer_flag_replaces_the_recorded_training_keys(docs, small_tok, shared_data, tmp_path, capsys):
+    """A run that trained with vocab_size = 1000, tokenized again with --tokenizer GPT-2's folder: the
+    recorded 1000 described the trained tokenizer, not this folder; RUN/recipe.toml says the folder's."""
+    folder, _ = docs
+    trained = tmp_path / "trained.toml"
+    trained.write_text("[tokenize]\nvocab_size = 1000\n", encoding="utf-8")
+    run = tmp_path / "run"
+    assert cli("tokenize", "--out", run, "--input", folder, "--recipe", trained) == 0
+    assert "vocab_size = 1000" in (run / "recipe.toml").read_text()
+    gpt2 = shared_data / "gpt2-bpe"
+    assert cli("tokenize", "--out", run, "--input", folder, "--tokenizer", gpt2, "--force", "tokenize") == 0
+    recorded = (run / "recipe.toml").read_text()
+    assert "vocab_size = 50257" in recorded and str(gpt2) in recorded
+    # set in this command's own --recipe, a disagreeing value is still refused
+    recipe = tmp_path / "again.toml"
+    recipe.write_text("[tokenize]\nvocab_size = 1000\n", encoding="utf-8")
+    capsys.readouterr()
+    assert cli("tokenize", "--out", run, "--input", folder, "--tokenizer", gpt2, "--recipe", recipe,
+               "--force", "tokenize") == 2
+    assert "[tokenize] vocab_size = 1000 disagrees with" in _error_line(capsys, "tokenize")

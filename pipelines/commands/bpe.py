@@ -1,8 +1,9 @@
-"""``webtext bpe train`` and ``webtext bpe encode``: byte-level BPE tokenizers, GPT-2 compatible."""
+"""``webtext bpe train``, ``encode`` and ``decode``: byte-level BPE tokenizers, GPT-2 compatible."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 
@@ -11,8 +12,9 @@ from bpe.tokenizer_files import FOLDER_HOLDS, folder_problem
 
 
 def add_parser(sub):
-    p = sub.add_parser("bpe", help="train a byte-level BPE tokenizer, or encode text with one",
-                       description="GPT-2-compatible byte-level BPE: train a tokenizer folder, or encode lines with one.")
+    p = sub.add_parser("bpe", help="train a byte-level BPE tokenizer, encode text or decode token shards with one",
+                       description="GPT-2-compatible byte-level BPE: train a tokenizer folder, encode lines with one, "
+                                   "or decode token shards back to text.")
     bsub = p.add_subparsers(dest="bpe_command", metavar="SUBCOMMAND")
     bsub.required = True
 
@@ -41,6 +43,21 @@ def add_parser(sub):
                    help="encoder: tiktoken (fast; only for a vocabulary whose ids follow its merge order, as "
                         "GPT-2's does), hf (Hugging Face tokenizers, any vocabulary), or auto: tiktoken "
                         "where it applies, else hf (default: %(default)s); both give the same ids")
+
+    d = bsub.add_parser("decode", help="token shards back to text (documents separated by <|endoftext|>)",
+                        description="Decode llm.c token shards (what `webtext tokenize` writes) with the tokenizer that "
+                                    "made them: the exact bytes the tokens stand for, each document preceded by "
+                                    f"{ENDOFTEXT} as in the shards; with --jsonl one JSON string per document, split "
+                                    f"at the {ENDOFTEXT} id. Headers are validated; a folder's manifest.json must "
+                                    "name the same tokenizer.")
+    d.add_argument("--tokenizer", required=True, metavar="TOKENIZER_DIR", help=f"tokenizer folder: {FOLDER_HOLDS}")
+    d.add_argument("--input", nargs="+", required=True, metavar="SHARDS",
+                   help="shard files (.bin), or a tokens folder (its manifest.json's shards: validation, then "
+                        "training; else its *.bin by name), or a run directory (its tokens/)")
+    d.add_argument("--out", metavar="FILE", help="file to write (default: stdout)")
+    d.add_argument("--jsonl", action="store_true",
+                   help="one JSON string per document (bytes that are not UTF-8, as at a shard cut inside a "
+                        "character, become U+FFFD)")
     return p
 
 
@@ -60,7 +77,7 @@ def main(args) -> int:
     from pipelines.stage import StageError
 
     try:
-        return _train(args) if args.bpe_command == "train" else _encode(args)
+        return {"train": _train, "encode": _encode, "decode": _decode}[args.bpe_command](args)
     except ValueError as e:  # TokenizerFilesError, bad JSON line, bad size...
         raise StageError(str(e)) from None
 
@@ -135,4 +152,38 @@ def _encode(args) -> int:
         if args.input:
             src.close()
     out.flush()
+    return 0
+
+
+def _decode(args) -> int:
+    import contextlib
+
+    from bpe.encoder import Encoder
+    from bpe.shard_text import DecodeCount, check_tokenizer, decode_stream, iter_documents, shard_files
+    from corpus_tools.rundir import refuse_run_folder
+
+    check_tokenizer_folder(args.tokenizer)
+    if args.out:
+        refuse_run_folder(args.out)
+    shards = shard_files(args.input)
+    enc = Encoder.from_dir(args.tokenizer)
+    check_tokenizer(shards, enc, args.tokenizer)
+    tmp = f"{args.out}.tmp" if args.out else None  # --out appears whole or not at all
+    try:
+        with contextlib.ExitStack() as stack:
+            out = stack.enter_context(open(tmp, "wb")) if tmp else sys.stdout.buffer
+            if args.jsonl:
+                count = DecodeCount()
+                for doc in iter_documents(shards, enc, count):
+                    out.write(json.dumps(doc.decode("utf-8", "replace"), ensure_ascii=False).encode("utf-8") + b"\n")
+            else:
+                count = decode_stream(shards, enc, out)
+            out.flush()
+        if tmp:
+            os.replace(tmp, args.out)
+    finally:
+        if tmp and os.path.exists(tmp):
+            os.remove(tmp)
+    print(f"webtext bpe decode: {count.shards} shard{'' if count.shards == 1 else 's'}, {count.tokens} tokens, "
+          f"{count.documents} documents → {args.out or 'stdout'}", file=sys.stderr)
     return 0

@@ -57,9 +57,10 @@ def main(args) -> int:
         info = train_classifier(pos, neg, args.out, params,
                                 sources={"positive": args.positive, "negative": args.negative,
                                          "chunk_lines": args.chunk_lines})
-    except ValueError as e:
-        print(f"webtext quality: error: {e}", file=sys.stderr)
-        return 2
+    except ValueError as e:  # classes nothing can be learnt from (class_warnings)
+        raise UserError(str(e)) from None
+    for warning in info["warnings"]:  # also in MODEL.json
+        print(f"webtext quality train: warning: {warning}", file=sys.stderr)
     v = info["validation"]
     print(f"wrote {args.out} (+ .json): {info['n_train']} train, {info['n_validation']} held out; "
           f"precision {v['precision']:.3f} recall {v['recall']:.3f} f1 {v['f1']:.3f}")

@@ -33,6 +33,13 @@ def main(args) -> int:
         check_tokenizer_folder(args.tokenizer)
     ctx = make_context(args)
     if args.tokenizer:
-        ctx.recipe = ctx.recipe.replace({"tokenize": {"tokenizer": args.tokenizer}})
+        from corpus_tools.recipe import TokenizeConfig, load_recipe
+
+        # The keys that size a trained tokenizer, as RUN/recipe.toml recorded them, described the
+        # tokenizer this folder replaces: only this command's --recipe may set them (the stage then
+        # refuses values that disagree with the folder), else they go back to their defaults.
+        own = load_recipe(args.recipe).tokenize if args.recipe else TokenizeConfig()
+        ctx.recipe = ctx.recipe.replace({"tokenize": {"tokenizer": args.tokenizer, "vocab_size": own.vocab_size,
+                                                      "extra_special_tokens": own.extra_special_tokens}})
     execute_stage(load_stage("tokenize"), ctx, force="tokenize" in args.force or "all" in args.force)
     return 0

@@ -26,8 +26,9 @@ from bpe.byte_level import ENDOFTEXT
 from bpe.encoder import Encoder
 from bpe.text_source import BadRecord, InputFileError, count_documents, is_remote, iter_text_batches, skip_bad
 from bpe.tokenize_docs import tokenize_paths
-from bpe.tokenizer_files import TokenizerFilesError, export_tokenizer_dir, folder_problem, load_bpe_files
+from bpe.tokenizer_files import BPEFiles, TokenizerFilesError, export_tokenizer_dir, folder_problem, load_bpe_files
 from bpe.trainer import train_to_dir
+from corpus_tools.recipe import TokenizeConfig
 from corpus_tools.rundir import REJECTED_DIR, TOKENIZER_DIR, join
 from corpus_tools.schema import REJECT_SCHEMA, new_reject
 from corpus_tools.shards import write_records
@@ -54,6 +55,29 @@ def local_folder(target: str):
             fs.put_file(os.path.join(tmp, name), root.rstrip("/") + "/" + name)
 
 
+def training_keys_disagree(cfg: TokenizeConfig, files: BPEFiles) -> str | None:
+    """Why the training keys of ``cfg`` contradict its tokenizer folder (``cfg.tokenizer``, read as
+    ``files``), in one line, or None.
+
+    A folder is used as it is, so ``vocab_size`` and ``extra_special_tokens`` cannot change it. Left
+    at their defaults they say nothing (GPT-2's folder has 50257 entries, another folder another
+    size); set otherwise (told, as elsewhere, by differing from the default) they must describe the
+    folder: its number of entries, and its special tokens after <|endoftext|> in id order. Else the
+    recorded recipe would name a tokenizer that did not make the shards."""
+    defaults = TokenizeConfig()
+    folder = f"[tokenize] tokenizer = {cfg.tokenizer!r}"
+    if cfg.vocab_size not in (defaults.vocab_size, files.vocab_size):
+        return (f"[tokenize] vocab_size = {cfg.vocab_size} disagrees with {folder}, which has {files.vocab_size} "
+                f"entries; set vocab_size = {files.vocab_size} or leave it at its default (it sizes a trained "
+                "tokenizer only)")
+    extra = [t for t, _ in sorted(files.special_tokens.items(), key=lambda kv: kv[1]) if t != ENDOFTEXT]
+    if cfg.extra_special_tokens not in (defaults.extra_special_tokens, extra):
+        return (f"[tokenize] extra_special_tokens = {cfg.extra_special_tokens!r} disagrees with {folder}, whose "
+                f"special tokens after {ENDOFTEXT} are {extra!r}; list those or leave it at its default (it adds "
+                "tokens to a trained tokenizer only)")
+    return None
+
+
 class TokenizeStage(Stage):
     name = "tokenize"
     upstream = "dedup"
@@ -68,10 +92,13 @@ class TokenizeStage(Stage):
         if problem:
             raise StageError(f"[tokenize] tokenizer = {folder!r}: {problem} (or \"train\")")
         try:
-            load_bpe_files(folder)
+            files = load_bpe_files(folder)
         except (TokenizerFilesError, ValueError) as e:
             reason = str(e).removeprefix(f"{folder}: ")  # the folder is named once
             raise StageError(f"[tokenize] tokenizer = {folder!r}: {reason}") from None
+        disagreement = training_keys_disagree(recipe.tokenize, files)
+        if disagreement:
+            raise StageError(disagreement)
 
     def run(self, ctx: StageContext) -> StageResult:
         try:
