@@ -126,11 +126,17 @@ class Stage:
     # A report of the others' outputs (the card): redone, not refused, when one was made again since
     redo_when_stale: bool = False
 
+    def input_stages(self, recipe: Recipe) -> tuple[str, ...]:
+        """Every run stage whose output this stage reads with this recipe (its upstream, and for
+        contamination bloom too): `webtext run` redoes it after one of them was redone in the same
+        command, and only then (``--force bloom`` does not retokenize: tokenize reads dedup)."""
+        return (self.upstream,) if self.upstream else ()
+
     def check(self, recipe: Recipe) -> None:
         """Raise :class:`StageError` for a setting of this stage's that is wrong before anything
         runs (a file it names that is missing or of the wrong kind). ``webtext run`` checks every
         stage it will run before the first starts, so a typo in [filter] is not found after a
-        day's fetch."""
+        day's fetch, and tells :func:`execute_stage` so (``checked``): each is checked once."""
 
     def run(self, ctx: StageContext) -> StageResult:  # pragma: no cover - interface
         raise NotImplementedError
@@ -224,8 +230,10 @@ def stale_inputs(run: RunDir, stats: dict[str, Any] | None) -> list[str]:
             if eid is not None and (run.read_stats(s) or {}).get("execution_id") != eid]
 
 
-def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[str, Any] | None:
-    """Run one stage unless it is finished; returns its stats (None when skipped)."""
+def execute_stage(stage: Stage, ctx: StageContext, force: bool = False, checked: bool = False) -> dict[str, Any] | None:
+    """Run one stage unless it is finished; returns its stats (None when skipped). ``checked``:
+    the caller has already run ``stage.check(ctx.recipe)`` (`webtext run`, before its first stage);
+    otherwise the stage is checked here, before it runs."""
     run = ctx.run
     if run.is_done(stage.name) and not force:
         finished = run.read_stats(stage.name)
@@ -273,7 +281,8 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
     ctx.log(f"[{stage.name}] running")
     started, t0 = _now(), time.perf_counter()
     try:
-        stage.check(ctx.recipe)
+        if not checked:
+            stage.check(ctx.recipe)
         result = stage.run(ctx)
     except (StageError, UserError):  # refused on its inputs or options: nothing ran
         if new_root:  # everything in it is this refused stage's

@@ -13,7 +13,7 @@ makes the card stale, as it makes any later stage stale (docs/architecture.md, "
 
 from __future__ import annotations
 
-from corpus_tools.datacard import DID_NOT_FINISH, write_datacard
+from corpus_tools.datacard import CARD_STAGES, DID_NOT_FINISH, write_datacard
 from pipelines.stage import Stage, StageContext, StageResult
 
 NAME = "datacard"
@@ -24,6 +24,9 @@ class DatacardStage(Stage):
     name = NAME
     redo_when_stale = True  # cheap, and holds nothing a user made: a stale card is remade
     sections = ("datacard",)
+
+    def input_stages(self, recipe) -> tuple[str, ...]:
+        return CARD_STAGES  # it reports on every stage: one redone by `webtext run` remakes it
 
     def run(self, ctx: StageContext) -> StageResult:
         out = ctx.run.stage_dir(NAME)
