@@ -331,10 +331,9 @@ def size_category(n: int | None) -> str:
     return "n>1T"
 
 
-def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
-    """Every number the card shows, as one JSON-ready dict (this is ``datacard.json``)."""
-    run = RunDir(root)
-    recipe_dict, cfg, recipe_source = _recipe(run, recipe)
+def reported_stages(run: RunDir) -> list[str]:
+    """The stages the card reports on: :data:`CARD_STAGES`, then any other ``stats/*.json`` of a
+    local run (``decontaminate``)."""
     names = list(CARD_STAGES)
     stats_dir = run.path("stats")
     if run.exists(stats_dir) and "://" not in run.root:
@@ -342,7 +341,14 @@ def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
 
         extra = sorted(f[:-5] for f in os.listdir(stats_dir) if f.endswith(".json"))
         names += [n for n in extra if n not in names and n != "datacard"]
-    stages = {name: stage_summary(run, name) for name in names}
+    return names
+
+
+def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
+    """Every number the card shows, as one JSON-ready dict (this is ``datacard.json``)."""
+    run = RunDir(root)
+    recipe_dict, cfg, recipe_source = _recipe(run, recipe)
+    stages = {name: stage_summary(run, name) for name in reported_stages(run)}
 
     unfinished = {name for name, s in stages.items() if s["status"] == DID_NOT_FINISH}
 

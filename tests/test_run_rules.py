@@ -357,6 +357,40 @@ def test_a_card_made_before_a_stage_was_redone_is_stale_not_already_done(shared_
     assert "[datacard] already done" in capsys.readouterr().err
 
 
+def test_a_card_made_before_a_stage_first_ran_is_stale(shared_data, tmp_path, capsys):
+    """A stage run into the run for the first time after the card (its own command, or `webtext
+    decontaminate --run RUN`) is one the card does not describe: the card is stale, as for a stage
+    redone since, and `webtext run` remakes it. It was "already done", reporting dedup "not run"."""
+    corpus = _news_corpus(shared_data, tmp_path / "docs")
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("[tokenize]\nvocab_size = 600\n")
+    run = tmp_path / "run"
+    assert main(["run", "--input", str(corpus), "--out", str(run), "--recipe", str(recipe),
+                 "--stages", "tokenize,datacard"]) == 0
+    assert json.loads((run / "card" / "datacard.json").read_text())["stages"]["dedup"]["status"] == "not run"
+    assert main(["dedup", "--out", str(run), "--input", str(corpus)]) == 0
+    capsys.readouterr()
+    assert main(["run", "--out", str(run), "--stages", "tokenize,datacard"]) == 0
+    err = capsys.readouterr().err
+    assert "[tokenize] already done" in err and "[datacard] redoing it: made before dedup ran" in err
+    assert json.loads((run / "card" / "datacard.json").read_text())["stages"]["dedup"]["status"] == "ran"
+    ids = _executions(run)
+    assert json.loads((run / "stats" / "datacard.json").read_text())["input_executions"] == {
+        "dedup": ids["dedup"], "tokenize": ids["tokenize"]}
+
+    bench = tmp_path / "news.txt"
+    bench.write_text("\n".join(_news(shared_data)[:3]) + "\n")
+    assert main(["decontaminate", "--input", str(run / "dedup"), "--bench", f"news={bench}",
+                 "--out", str(tmp_path / "clean"), "--run", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["run", "--out", str(run), "--stages", "tokenize,datacard"]) == 0
+    assert "[datacard] redoing it: made before decontaminate ran" in capsys.readouterr().err
+    assert json.loads((run / "card" / "datacard.json").read_text())["decontamination"]["status"] == "measured"
+    assert "decontaminate" in json.loads((run / "stats" / "datacard.json").read_text())["input_executions"]
+    assert main(["run", "--out", str(run), "--stages", "tokenize,datacard"]) == 0
+    assert "[datacard] already done" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------ 8. --force follows what each stage reads
 def test_force_redoes_the_stages_that_read_the_forced_one_and_checks_each_stage_once(shared_data, tmp_path,
                                                                                     capsys, monkeypatch):

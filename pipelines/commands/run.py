@@ -7,7 +7,7 @@ from collections.abc import Callable
 from corpus_tools.input_kind import WARC
 from pipelines.input_files import InputFiles, input_files
 from pipelines.stage import (Stage, StageContext, StageError, add_stage_arguments, execute_stage, make_context,
-                             stale_inputs)
+                             stale_reason)
 from pipelines.stages import STAGES, available_stages, load_stage
 
 # the stages before extract, and what their --input is instead of WARC/WET files
@@ -89,7 +89,7 @@ def will_run(stage: Stage, ctx: StageContext, force: list[str], redone: set[str]
     card; another stale stage is refused when reached), as :func:`execute_stage` decides."""
     if forced(stage, ctx, force, redone) or not ctx.run.is_done(stage.name):
         return True
-    return stage.redo_when_stale and bool(stale_inputs(ctx.run, ctx.run.read_stats(stage.name)))
+    return stage.redo_when_stale and bool(stale_reason(ctx.run, stage, ctx.run.read_stats(stage.name)))
 
 
 def main(args) -> int:
