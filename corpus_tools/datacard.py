@@ -229,23 +229,56 @@ def _decontamination(run: RunDir) -> dict[str, Any]:
     return out
 
 
-def shown_path(path: Any, run: RunDir) -> str | None:
-    """A path a stage recorded, as a published card shows it: inside the run directory relative to
-    it (as the card names ``dedup/``); a URL as it is; a local path elsewhere by its name alone (a
-    card must not publish a home directory); a relative path as given, saying relative to what."""
-    if not isinstance(path, str) or not path:
-        return None
+def published_path(path: str, run: RunDir) -> tuple[str, str]:
+    """A path, as a published card may name it, and where it lies: inside the run directory
+    relative to it (``("dedup", "run")``); a URL as it is (``"url"``); a local path elsewhere by
+    its name alone (``"local"``: a card must not publish a home directory); a relative path as
+    given (``"relative"``: relative to a folder the card cannot know)."""
     if "://" in path:
         root = run.root.rstrip("/") + "/"
-        return f"`{path[len(root):].rstrip('/')}/` in the run directory" if path.startswith(root) else f"`{path}`"
+        return (path[len(root):].rstrip("/"), "run") if path.startswith(root) else (path, "url")
     import os
 
     if not os.path.isabs(path):  # recorded as typed (older webtext): the folder it is relative to is unknown
-        return f"`{path}` (relative to the folder the command was run from)"
+        return path, "relative"
     rel = os.path.relpath(path, run.root)
     if rel != os.curdir and not rel.startswith(os.pardir + os.sep) and rel != os.pardir:
-        return f"`{rel.replace(os.sep, '/')}/` in the run directory"
-    return f"`{os.path.basename(path.rstrip(os.sep))}`, a local folder outside the run directory"
+        return rel.replace(os.sep, "/"), "run"
+    return os.path.basename(path.rstrip(os.sep)), "local"
+
+
+def shown_path(path: Any, run: RunDir) -> str | None:
+    """A folder a stage recorded, as a published card shows it (:func:`published_path`), saying
+    where it lies."""
+    if not isinstance(path, str) or not path:
+        return None
+    shown, where = published_path(path, run)
+    return {"run": f"`{shown}/` in the run directory", "url": f"`{shown}`",
+            "relative": f"`{shown}` (relative to the folder the command was run from)",
+            "local": f"`{shown}`, a local folder outside the run directory"}[where]
+
+
+def published_recipe(recipe: dict[str, Any], run: RunDir) -> dict[str, Any]:
+    """The recipe with every local path in it as the card shows paths (:func:`published_path`):
+    ``[run] inputs``, a quality model, a tokenizer folder, the PATH of a benchmark's
+    ``NAME=PATH[:FIELD]``. Any absolute local path is one, whatever the key (the recipe has no
+    other absolute values), so a setting added later is not published whole."""
+    import os
+
+    def value(v: Any) -> Any:
+        if isinstance(v, list):
+            return [value(x) for x in v]
+        if not isinstance(v, str):
+            return v
+        if os.path.isabs(v):
+            return published_path(v, run)[0]
+        name, sep, rest = v.partition("=")
+        if sep and os.path.isabs(rest):  # a benchmark, NAME=PATH[:FIELD]: the field stays after the name
+            return f"{name}={published_path(rest, run)[0]}"
+        return v
+
+    return {sec: ({k: value(v) for k, v in keys.items()} if isinstance(keys, dict) else keys)
+            for sec, keys in recipe.items()}
 
 
 def _token_shards(run: RunDir) -> dict[str, Any]:
@@ -298,10 +331,9 @@ def size_category(n: int | None) -> str:
     return "n>1T"
 
 
-def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
-    """Every number the card shows, as one JSON-ready dict (this is ``datacard.json``)."""
-    run = RunDir(root)
-    recipe_dict, cfg, recipe_source = _recipe(run, recipe)
+def reported_stages(run: RunDir) -> list[str]:
+    """The stages the card reports on: :data:`CARD_STAGES`, then any other ``stats/*.json`` of a
+    local run (``decontaminate``)."""
     names = list(CARD_STAGES)
     stats_dir = run.path("stats")
     if run.exists(stats_dir) and "://" not in run.root:
@@ -309,7 +341,14 @@ def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
 
         extra = sorted(f[:-5] for f in os.listdir(stats_dir) if f.endswith(".json"))
         names += [n for n in extra if n not in names and n != "datacard"]
-    stages = {name: stage_summary(run, name) for name in names}
+    return names
+
+
+def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
+    """Every number the card shows, as one JSON-ready dict (this is ``datacard.json``)."""
+    run = RunDir(root)
+    recipe_dict, cfg, recipe_source = _recipe(run, recipe)
+    stages = {name: stage_summary(run, name) for name in reported_stages(run)}
 
     unfinished = {name for name, s in stages.items() if s["status"] == DID_NOT_FINISH}
 
@@ -342,6 +381,7 @@ def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
                           else _contamination(run, stages.get("contamination", {}))),
         "decontamination": _decontamination(run),
         "recipe": recipe_dict,
+        "recipe_shown": published_recipe(recipe_dict, run),
         "recipe_source": recipe_source,
         "datacard": dataclasses.asdict(cfg),
         "versions": _versions(stages),
@@ -689,10 +729,13 @@ def _reproducibility_md(data: dict[str, Any]) -> str:
     v = data["versions"]
     rows = [[pkg, ", ".join(v["stages"].get(pkg, [])) or "–", v["card"].get(pkg, "–")]
             for pkg in sorted(set(v["stages"]) | set(v["card"]))]
-    recipe_toml = tomli_w.dumps(_drop_none(data["recipe"]))
+    shown = data["recipe_shown"]
+    recipe_toml = tomli_w.dumps(_drop_none(shown))
+    paths = ("; its paths are shown as everywhere in this card, inside the run directory relative to it and a "
+             "local file or folder elsewhere by its name alone" if shown != data["recipe"] else "")
     return "\n".join([
         f"The full recipe, from {data['recipe_source']}; rerunning `webtext run` with it on the same inputs "
-        "is meant to give the same corpus bytes (webtext's determinism contract):",
+        f"is meant to give the same corpus bytes (webtext's determinism contract){paths}:",
         "",
         "```toml",
         recipe_toml.rstrip("\n"),

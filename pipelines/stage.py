@@ -126,11 +126,24 @@ class Stage:
     # A report of the others' outputs (the card): redone, not refused, when one was made again since
     redo_when_stale: bool = False
 
+    def input_stages(self, recipe: Recipe) -> tuple[str, ...]:
+        """Every run stage whose output this stage reads with this recipe (its upstream, and for
+        contamination bloom too): `webtext run` redoes it after one of them was redone in the same
+        command, and only then (``--force bloom`` does not retokenize: tokenize reads dedup)."""
+        return (self.upstream,) if self.upstream else ()
+
+    def reads_when_present(self, run: RunDir) -> tuple[str, ...]:
+        """The run stages whose outputs this stage would read if it ran now, for a stage that reads
+        whichever exist (the card: every stage with stats). One it did not read when it ran (run
+        since for the first time, e.g. `webtext decontaminate --run RUN`) makes it stale, as one
+        made again since does (:func:`stale_reason`). Other stages read a fixed upstream: ()."""
+        return ()
+
     def check(self, recipe: Recipe) -> None:
         """Raise :class:`StageError` for a setting of this stage's that is wrong before anything
         runs (a file it names that is missing or of the wrong kind). ``webtext run`` checks every
         stage it will run before the first starts, so a typo in [filter] is not found after a
-        day's fetch."""
+        day's fetch, and tells :func:`execute_stage` so (``checked``): each is checked once."""
 
     def run(self, ctx: StageContext) -> StageResult:  # pragma: no cover - interface
         raise NotImplementedError
@@ -224,8 +237,25 @@ def stale_inputs(run: RunDir, stats: dict[str, Any] | None) -> list[str]:
             if eid is not None and (run.read_stats(s) or {}).get("execution_id") != eid]
 
 
-def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[str, Any] | None:
-    """Run one stage unless it is finished; returns its stats (None when skipped)."""
+def stale_reason(run: RunDir, stage: Stage, stats: dict[str, Any] | None) -> str:
+    """Why a finished stage's output is out of date ("" when it is not): made from an earlier
+    output of a stage made again since, or (a stage that reads whichever exist: the card) before
+    a stage it would read now had run at all."""
+    if not stats:
+        return ""
+    read = stats.get("input_executions") or {}
+    earlier = stale_inputs(run, stats)
+    unread = [s for s in stage.reads_when_present(run) if s not in read]
+    return "; ".join(why for why in (
+        earlier and f"made from an earlier output of {', '.join(earlier)}",
+        unread and f"made before {', '.join(unread)} ran",
+    ) if why)
+
+
+def execute_stage(stage: Stage, ctx: StageContext, force: bool = False, checked: bool = False) -> dict[str, Any] | None:
+    """Run one stage unless it is finished; returns its stats (None when skipped). ``checked``:
+    the caller has already run ``stage.check(ctx.recipe)`` (`webtext run`, before its first stage);
+    otherwise the stage is checked here, before it runs."""
     run = ctx.run
     if run.is_done(stage.name) and not force:
         finished = run.read_stats(stage.name)
@@ -247,15 +277,14 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
                 f"stage '{stage.name}' finished in {run.root} from other inputs ({' '.join(before_inputs)}) "
                 f"than these ({' '.join(ctx.inputs)}); "
                 f"redo it with --force {stage.name} (later stages follow), or use a new run directory")
-        stale = stale_inputs(run, finished)
+        stale = stale_reason(run, stage, finished)
         if stale and not stage.redo_when_stale:
             raise StageError(
-                f"stage '{stage.name}' in {run.root} was made from an earlier output of {', '.join(stale)} "
-                f"(run again since); redo it with --force {stage.name}")
+                f"stage '{stage.name}' in {run.root} was {stale} (run again since); redo it with --force {stage.name}")
         if not stale:
             ctx.log(f"[{stage.name}] already done in {run.stage_dir(stage.name)} (use --force {stage.name} to redo)")
             return None
-        ctx.log(f"[{stage.name}] redoing it: made from an earlier output of {', '.join(stale)}")
+        ctx.log(f"[{stage.name}] redoing it: {stale}")
     # The stage's previous outputs are set aside, not deleted, until it runs: a forced stage that
     # refuses its inputs (StageError) leaves the run as it was, its finished outputs included.
     previous = run.set_aside(stage.name)
@@ -273,7 +302,8 @@ def execute_stage(stage: Stage, ctx: StageContext, force: bool = False) -> dict[
     ctx.log(f"[{stage.name}] running")
     started, t0 = _now(), time.perf_counter()
     try:
-        stage.check(ctx.recipe)
+        if not checked:
+            stage.check(ctx.recipe)
         result = stage.run(ctx)
     except (StageError, UserError):  # refused on its inputs or options: nothing ran
         if new_root:  # everything in it is this refused stage's

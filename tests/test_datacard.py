@@ -231,6 +231,48 @@ def test_recipe_and_versions_are_reproduced(run_dir):
     assert versions["apache-beam"] == "2.77.0" and versions["python"] == "3.11.7"
 
 
+def test_the_recipe_in_reproducibility_publishes_paths_as_the_card_does(run_dir, tmp_path):
+    """The recipe printed whole gave away /home/alice/...: every local path in it is shown as the card
+    shows paths (relative to the run inside it, by its name alone elsewhere); URLs, relative paths and
+    the rest of the recipe stay as recorded."""
+    home = "/home/alice/dumps"
+    recipe = Recipe().replace({
+        "run": {"name": "tiny-webtext", "inputs": [f"{home}/RS_2019-01.zst", f"{home}/RS_2019-0[23].zst",
+                                                   "gs://bucket/RS_2019-04.zst", "dumps/RS_2019-05.zst"]},
+        "filter": {"quality_model": "/home/alice/models/quality.bin"},
+        "contamination": {"benchmarks": [f"lambada={home}/../bench/lambada.jsonl:text",
+                                         "wikitext=/srv/data/wikitext-2/test.txt",
+                                         "gs_ptb=gs://bucket/ptb.txt"]},
+        "tokenize": {"tokenizer": str(run_dir / "given-tokenizer")},
+    })
+    run = RunDir(run_dir)
+    run.write_text(run.recipe_path, recipe.to_toml())
+    write_datacard(str(run_dir), recipe=recipe)
+    readme = (run_dir / "card" / "README.md").read_text()
+    assert "/home/alice" not in readme and "/srv/data" not in readme and str(run_dir) not in readme
+    repro = readme.split("## Reproducibility", 1)[1]
+    assert "its paths are shown as everywhere in this card, inside the run directory relative to it and a " \
+           "local file or folder elsewhere by its name alone:" in repro
+    import tomllib
+
+    shown = tomllib.loads(repro.split("```toml\n", 1)[1].split("```", 1)[0])
+    assert shown["run"]["inputs"] == ["RS_2019-01.zst", "RS_2019-0[23].zst", "gs://bucket/RS_2019-04.zst",
+                                      "dumps/RS_2019-05.zst"]
+    assert shown["filter"]["quality_model"] == "quality.bin"
+    assert shown["contamination"]["benchmarks"] == ["lambada=lambada.jsonl:text", "wikitext=test.txt",
+                                                    "gs_ptb=gs://bucket/ptb.txt"]
+    assert shown["tokenize"]["tokenizer"] == "given-tokenizer"
+    # the rest as recorded; datacard.json keeps the recipe as the run recorded it
+    recorded = recipe.to_dict()
+    for sec in ("run", "filter", "contamination", "tokenize"):
+        for key in ("inputs", "quality_model", "benchmarks", "tokenizer"):
+            recorded[sec].pop(key, None)
+            shown[sec].pop(key, None)
+    assert shown == {sec: {k: v for k, v in keys.items() if v is not None} for sec, keys in recorded.items()}
+    data = json.loads((run_dir / "card" / "datacard.json").read_text())
+    assert data["recipe"]["run"]["inputs"][0] == f"{home}/RS_2019-01.zst"
+
+
 # --------------------------------------------------------------------------- YAML header
 def test_yaml_header_loads_and_validates_as_a_dataset_card(run_dir):
     write_datacard(str(run_dir))

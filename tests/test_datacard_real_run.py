@@ -117,3 +117,6 @@ def test_card_counts_the_validation_shards_tokenize_wrote(shared_data, tmp_path)
     assert f"the training split is {len(train)} token shards" in splits and "shard 0" not in readme
     assert "the given tokenizer `gpt2-bpe`, a local folder outside the run directory" in readme
     assert str(shared_data) not in readme.split("## Reproducibility", 1)[0]
+    # nor in the recipe under Reproducibility, which named the tokenizer folder by its full path
+    assert str(shared_data) not in readme and str(tmp_path) not in readme
+    assert 'tokenizer = "gpt2-bpe"' in readme.split("## Reproducibility", 1)[1]

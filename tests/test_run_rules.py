@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 
 import pytest
 
@@ -28,6 +29,41 @@ def dumps(shared_data):
 
 def _shards(folder) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".parquet"))
+
+
+def _news(shared_data) -> list[str]:
+    return [ln for ln in (shared_data / "corpora" / "lee-news-background.txt").read_text().splitlines() if ln.strip()]
+
+
+def _news_corpus(shared_data, folder, n: int = 60):
+    """The first ``n`` news articles as one Parquet shard of documents."""
+    docs = [new_document(id=make_doc_id(f"http://news/{i}", t), url=f"http://news/{i}", text=t)
+            for i, t in enumerate(_news(shared_data)[:n])]
+    write_records(sorted(docs, key=lambda d: d["id"]), str(folder / "part-00000-of-00001.parquet"))
+    return folder
+
+
+def _files(folder) -> dict:
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _executions(run) -> dict[str, str]:
+    return {p.stem: json.loads(p.read_text())["execution_id"] for p in (run / "stats").glob("*.json")}
+
+
+def _count_checks(monkeypatch) -> Counter:
+    """Stage.check calls by stage, counted by wrapping each stage's own check (which still runs)."""
+    from pipelines.stages import available_stages, load_stage
+
+    calls: Counter = Counter()
+    for name in available_stages():
+        cls = type(load_stage(name))
+
+        def counted(self, recipe, _check=cls.check):
+            calls[self.name] += 1
+            return _check(self, recipe)
+        monkeypatch.setattr(cls, "check", counted)
+    return calls
 
 
 # ------------------------------------------------------------------ 1. --recipe keeps [run] inputs
@@ -319,6 +355,114 @@ def test_a_card_made_before_a_stage_was_redone_is_stale_not_already_done(shared_
     capsys.readouterr()
     assert main(["run", "--out", str(run), "--stages", "tokenize,datacard"]) == 0
     assert "[datacard] already done" in capsys.readouterr().err
+
+
+def test_a_card_made_before_a_stage_first_ran_is_stale(shared_data, tmp_path, capsys):
+    """A stage run into the run for the first time after the card (its own command, or `webtext
+    decontaminate --run RUN`) is one the card does not describe: the card is stale, as for a stage
+    redone since, and `webtext run` remakes it. It was "already done", reporting dedup "not run"."""
+    corpus = _news_corpus(shared_data, tmp_path / "docs")
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("[tokenize]\nvocab_size = 600\n")
+    run = tmp_path / "run"
+    assert main(["run", "--input", str(corpus), "--out", str(run), "--recipe", str(recipe),
+                 "--stages", "tokenize,datacard"]) == 0
+    assert json.loads((run / "card" / "datacard.json").read_text())["stages"]["dedup"]["status"] == "not run"
+    assert main(["dedup", "--out", str(run), "--input", str(corpus)]) == 0
+    capsys.readouterr()
+    assert main(["run", "--out", str(run), "--stages", "tokenize,datacard"]) == 0
+    err = capsys.readouterr().err
+    assert "[tokenize] already done" in err and "[datacard] redoing it: made before dedup ran" in err
+    assert json.loads((run / "card" / "datacard.json").read_text())["stages"]["dedup"]["status"] == "ran"
+    ids = _executions(run)
+    assert json.loads((run / "stats" / "datacard.json").read_text())["input_executions"] == {
+        "dedup": ids["dedup"], "tokenize": ids["tokenize"]}
+
+    bench = tmp_path / "news.txt"
+    bench.write_text("\n".join(_news(shared_data)[:3]) + "\n")
+    assert main(["decontaminate", "--input", str(run / "dedup"), "--bench", f"news={bench}",
+                 "--out", str(tmp_path / "clean"), "--run", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["run", "--out", str(run), "--stages", "tokenize,datacard"]) == 0
+    assert "[datacard] redoing it: made before decontaminate ran" in capsys.readouterr().err
+    assert json.loads((run / "card" / "datacard.json").read_text())["decontamination"]["status"] == "measured"
+    assert "decontaminate" in json.loads((run / "stats" / "datacard.json").read_text())["input_executions"]
+    assert main(["run", "--out", str(run), "--stages", "tokenize,datacard"]) == 0
+    assert "[datacard] already done" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ 8. --force follows what each stage reads
+def test_force_redoes_the_stages_that_read_the_forced_one_and_checks_each_stage_once(shared_data, tmp_path,
+                                                                                    capsys, monkeypatch):
+    """`--force bloom` redoes bloom and what reads it (contamination, the card), not tokenize, which
+    reads dedup: its tokenizer, shards and stats stay as they were (it retrained the BPE and
+    retokenized, every stage after a forced one was redone). `--force dedup` redoes bloom and
+    tokenize too. Each stage that runs is checked once (it was twice: before the first stage, and
+    again as it started; contamination read its benchmarks each time)."""
+    corpus = _news_corpus(shared_data, tmp_path / "docs")
+    bench = tmp_path / "news.txt"
+    bench.write_text("\n".join(_news(shared_data)[:3]) + "\n")
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f'[bloom]\nself_check_queries = 0\n[contamination]\nbenchmarks = ["news={bench}"]\n'
+                      f"[tokenize]\nvocab_size = 600\n")
+    run = tmp_path / "run"
+    stages = ("dedup", "bloom", "contamination", "tokenize", "datacard")
+    cmd = ["run", "--input", str(corpus), "--out", str(run), "--recipe", str(recipe), "--stages", ",".join(stages)]
+    checks = _count_checks(monkeypatch)
+    assert main(cmd) == 0
+    assert checks == Counter(stages)
+    first = _executions(run)
+    tokenize = {"tokens": _files(run / "tokens"), "tokenizer": _files(run / "tokenizer"),
+                "stats": (run / "stats" / "tokenize.json").read_bytes()}
+    checks.clear()
+    capsys.readouterr()
+
+    assert main(cmd + ["--force", "bloom"]) == 0
+    err = capsys.readouterr().err
+    assert "[dedup] already done" in err and "[tokenize] already done" in err and "training byte-level BPE" not in err
+    second = _executions(run)
+    assert {s for s in stages if second[s] != first[s]} == {"bloom", "contamination", "datacard"}
+    assert {"tokens": _files(run / "tokens"), "tokenizer": _files(run / "tokenizer"),
+            "stats": (run / "stats" / "tokenize.json").read_bytes()} == tokenize
+    assert checks == Counter(("bloom", "contamination", "datacard"))
+    card = json.loads((run / "stats" / "datacard.json").read_text())["input_executions"]
+    assert card == {s: second[s] for s in stages if s != "datacard"}
+    checks.clear()
+
+    assert main(cmd + ["--force", "dedup"]) == 0
+    third = _executions(run)
+    assert all(third[s] != second[s] for s in stages)
+    assert json.loads((run / "stats" / "tokenize.json").read_text())["input_executions"] == {"dedup": third["dedup"]}
+    assert checks == Counter(stages)
+    checks.clear()
+
+    # a stage's own command checks it, once
+    assert main(["tokenize", "--out", str(run), "--force", "tokenize"]) == 0
+    assert main(["datacard", str(run)]) == 0
+    assert checks == Counter(("tokenize", "datacard"))
+
+
+def test_what_each_stage_is_redone_after():
+    """The rule `webtext run` follows (pipelines.commands.run.forced): a stage is redone after a stage
+    whose output it reads; contamination reads bloom, and dedup only with `exact` (it re-checks hits
+    in the corpus); the card reads every stage."""
+    from corpus_tools.recipe import Recipe
+    from corpus_tools.rundir import RunDir
+    from pipelines.commands.run import forced
+    from pipelines.stage import StageContext
+    from pipelines.stages import STAGES, load_stage
+
+    plain = StageContext(RunDir("unused"), Recipe())
+    exact = StageContext(RunDir("unused"), Recipe().replace({"contamination": {"exact": True}}))
+
+    def after(ctx, name):
+        return {s for s in STAGES if forced(load_stage(name), ctx, [], {s})}
+
+    assert after(plain, "tokenize") == {"dedup"} and after(plain, "bloom") == {"dedup"}
+    assert after(plain, "contamination") == {"bloom"} and after(exact, "contamination") == {"bloom", "dedup"}
+    assert after(plain, "datacard") == set(STAGES) - {"datacard"}
+    assert after(plain, "links") == set() and after(plain, "fetch") == {"links"}
+    assert forced(load_stage("tokenize"), plain, ["tokenize"], set()) and forced(load_stage("links"), plain, ["all"], set())
 
 
 # ------------------------------------------------------------------ 6. standalone commands and a run's folders

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from corpus_tools.input_kind import WARC
 from pipelines.input_files import InputFiles, input_files
-from pipelines.stage import StageError, add_stage_arguments, execute_stage, make_context
+from pipelines.stage import (Stage, StageContext, StageError, add_stage_arguments, execute_stage, make_context,
+                             stale_reason)
 from pipelines.stages import STAGES, available_stages, load_stage
 
 # the stages before extract, and what their --input is instead of WARC/WET files
@@ -18,7 +19,8 @@ def add_parser(sub):
                        description="Run links → fetch → extract → filter → dedup → bloom → contamination → "
                                    "tokenize → datacard. Reddit dumps as --input start at links; WARC/WET files "
                                    "start at extract (each file's kind from its suffix, else its first bytes). "
-                                   "Finished stages are skipped; --force STAGE redoes one.")
+                                   "Finished stages are skipped; --force STAGE redoes one, and the stages "
+                                   "that read its output after it.")
     add_stage_arguments(p, input_help="Reddit dumps (RS_*.zst ...) or WARC/WET files/globs (default: [run] inputs)")
     p.add_argument("--stages", help="comma-separated subset of stages to run, in pipeline order "
                                     "(an empty list is refused; --force must name a stage among them)")
@@ -71,6 +73,25 @@ def recorded_inputs(args, ctx) -> list[str] | None:
     return inputs if first in (None, reads) else None
 
 
+def forced(stage: Stage, ctx: StageContext, force: list[str], redone: set[str]) -> bool:
+    """Whether `webtext run` redoes ``stage`` even when it is finished: it is named by --force, or a
+    stage whose output it reads (:meth:`Stage.input_stages`) was redone in this command. That
+    stage was itself redone because it was forced, not done, stale, or read one redone: so a
+    --force reaches every stage that depends on it, through the stages between, and no other
+    (`--force bloom` redoes contamination and the card, not tokenize, which reads dedup)."""
+    return (stage.name in force or "all" in force
+            or any(s in redone for s in stage.input_stages(ctx.recipe)))
+
+
+def will_run(stage: Stage, ctx: StageContext, force: list[str], redone: set[str]) -> bool:
+    """Whether ``stage`` runs in this command, decided before any runs (``redone``: the stages
+    before it that will): :func:`forced`, not done, or out of date where that redoes it (the
+    card; another stale stage is refused when reached), as :func:`execute_stage` decides."""
+    if forced(stage, ctx, force, redone) or not ctx.run.is_done(stage.name):
+        return True
+    return stage.redo_when_stale and bool(stale_reason(ctx.run, stage, ctx.run.read_stats(stage.name)))
+
+
 def main(args) -> int:
     ctx = make_context(args)
     if not ctx.inputs and ctx.recipe.run.inputs:
@@ -84,25 +105,24 @@ def main(args) -> int:
     if args.input and names[0] in INPUT_STAGES:  # recipe.toml records what the run read: `webtext run
         # --out RUN` reruns it as it was; the --input of a later stage is not the run's input
         ctx.recipe = ctx.recipe.replace({"run": {"inputs": list(args.input)}})
-    will_run = False  # a stage runs when forced or not done, and so does every stage after one that runs
+    checked: set[str] = set()  # the stages that will run, each checked once, before the first starts
     for i, name in enumerate(names):
-        will_run = will_run or name in args.force or "all" in args.force or not ctx.run.is_done(name)
-        if not will_run:
-            continue
         stage = load_stage(name)
+        if not will_run(stage, ctx, args.force, checked):
+            continue
         stage.check(ctx.recipe)
+        checked.add(name)
         up = stage.upstream  # an output nothing makes: found after the stages before it ran
         if (i or not inputs) and up and up not in names[:i] and not ctx.run.is_done(up):
             raise StageError(f"--stages {','.join(names)}: {name} reads the output of {up}, which is neither "
                              f"among them nor done in {ctx.run.root}; add {up} to --stages")
-    upstream_ran = False
+    redone: set[str] = set()
     for i, name in enumerate(names):
         stage = load_stage(name)
         # --input feeds the first stage only; later stages read the previous stage's folder.
         ctx.inputs = inputs if i == 0 else None
-        # Once a stage has (re)run, every later stage's output is stale: redo it too.
-        force = upstream_ran or name in args.force or "all" in args.force
-        if execute_stage(stage, ctx, force=force) is not None:
-            upstream_ran = True
+        force = forced(stage, ctx, args.force, redone)
+        if execute_stage(stage, ctx, force=force, checked=name in checked) is not None:
+            redone.add(name)
     ctx.log(f"[run] finished: {', '.join(names)} in {ctx.run.root}")
     return 0

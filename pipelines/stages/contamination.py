@@ -26,6 +26,10 @@ class ContaminationStage(Stage):
     name = NAME
     sections = ("bloom", "contamination")
 
+    def input_stages(self, recipe) -> tuple[str, ...]:
+        # no upstream (two folders): the filter, and with `exact` the corpus it re-checks hits against
+        return ("bloom", "dedup") if recipe.contamination.exact else ("bloom",)
+
     def check(self, recipe) -> None:
         cfg = recipe.contamination
         for spec in cfg.benchmarks:  # test sets are small: read whole, so a bad one is found before any stage runs

@@ -8,12 +8,15 @@ card reports on is one record: it is passed on when its stats were read, and cou
 
 The card describes every stage whose stats it read, so it records each one's ``execution_id`` as
 an input (``input_executions``): a stage made again since (``webtext tokenize --force tokenize``)
-makes the card stale, as it makes any later stage stale (docs/architecture.md, "The run directory").
+makes the card stale, as it makes any later stage stale (docs/architecture.md, "The run directory"),
+and so does a stage it would read now that had not run when it was made (``webtext decontaminate
+--run RUN``, ``webtext dedup --out RUN`` after the card).
 """
 
 from __future__ import annotations
 
-from corpus_tools.datacard import DID_NOT_FINISH, write_datacard
+from corpus_tools.datacard import CARD_STAGES, DID_NOT_FINISH, reported_stages, stage_summary, write_datacard
+from corpus_tools.rundir import RunDir
 from pipelines.stage import Stage, StageContext, StageResult
 
 NAME = "datacard"
@@ -24,6 +27,13 @@ class DatacardStage(Stage):
     name = NAME
     redo_when_stale = True  # cheap, and holds nothing a user made: a stale card is remade
     sections = ("datacard",)
+
+    def input_stages(self, recipe) -> tuple[str, ...]:
+        return CARD_STAGES  # it reports on every stage: one redone by `webtext run` remakes it
+
+    def reads_when_present(self, run: RunDir) -> tuple[str, ...]:
+        # the stages whose stats it would read now: those it reads (ctx.reads) when it runs
+        return tuple(s for s in reported_stages(run) if stage_summary(run, s)["status"] in READ)
 
     def run(self, ctx: StageContext) -> StageResult:
         out = ctx.run.stage_dir(NAME)
