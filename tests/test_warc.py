@@ -354,6 +354,39 @@ def test_encoded_http_bodies_are_decoded(tmp_path):
         assert item.body == PAGE and item.truncated is None, name
 
 
+def test_zstd_http_bodies_are_decoded_like_the_others(tmp_path):
+    """Content-Encoding: zstd was dead-lettered as unsupported. It is decoded by the same bounded decoder
+    (chunked, after gzip, cut short under WARC-Truncated); cut short in a record not marked truncated, or
+    damaged, it is bad_content_encoding like a cut or damaged gzip body."""
+    import zstandard
+
+    zs = zstandard.ZstdCompressor().compress(PAGE)
+    cases = [
+        ("zstd", zs, [("Content-Encoding", "zstd")], {}),
+        ("gzip-zstd", zstandard.ZstdCompressor().compress(gzip.compress(PAGE)), [("Content-Encoding", "gzip, zstd")], {}),
+        ("chunked-zstd", _chunked(zs, 50), [("Transfer-Encoding", "chunked"), ("Content-Encoding", "zstd")], {}),
+        ("zstd-cut", zs[: len(zs) // 2], [("Content-Encoding", "zstd")], {}),
+        ("zstd-junk", zs[:30] + bytes(range(256)) * 2, [("Content-Encoding", "zstd")], {}),
+        ("zstd-cut-marked", zs[: len(zs) // 2], [("Content-Encoding", "zstd")], {"WARC-Truncated": "length"}),
+    ]
+    got = _write_responses(tmp_path / "zstd.warc.gz", cases)
+    for name in ("zstd", "gzip-zstd", "chunked-zstd"):
+        assert isinstance(got[name], WarcPayload), (name, got[name])
+        assert got[name].body == PAGE and got[name].truncated is None, name
+    for name in ("zstd-cut", "zstd-junk"):
+        assert got[name]["reason"] == "bad_content_encoding" and _readable(got[name]["detail"]), got[name]
+    assert "cut short" in got["zstd-cut"]["detail"]
+    assert "invalid zstd data" in got["zstd-junk"]["detail"]
+    marked = got["zstd-cut-marked"]
+    assert PAGE.startswith(marked.body) and marked.truncated == "length"
+    # zstd decodes whole blocks (up to 128 KiB): a cut page of several blocks keeps those before the cut
+    big = b"".join(b"<p>Paragraph %d about the Highlands.</p>" % i for i in range(8000))
+    zs = zstandard.ZstdCompressor().compress(big)
+    (cut,) = _write_responses(tmp_path / "zstd-big.warc.gz", [
+        ("zstd-big-cut", zs[: len(zs) * 3 // 4], [("Content-Encoding", "zstd")], {"WARC-Truncated": "length"})]).values()
+    assert big.startswith(cut.body) and 128 * 1024 <= len(cut.body) < len(big) and cut.truncated == "length"
+
+
 def test_broken_http_bodies_are_bad_content_encoding(tmp_path):
     """warcio's readers fall back to the raw bytes or stop early without an error: a gzip body cut in
     half became half a page, a bad chunk-size line leaked the chunk framing into the text, gzip magic
