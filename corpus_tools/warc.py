@@ -8,6 +8,9 @@ never raising on bad input and never ending early without saying so:
   → ``digest_mismatch``; a response that is no whole page → ``http_status``, one that is not HTML
   → ``not_html``, by the fetch stage's own rule (:mod:`corpus_tools.pages`: a 2xx status other than
   204/205/206; a Content-Type of :data:`HTML_TYPES`, or none and a body that starts like HTML);
+* a response marked ``WARC-Truncated`` is a partial page, kept with its reason in
+  :attr:`WarcPayload.truncated`; so is one whose uncompressed, unchunked HTTP body is shorter than its
+  ``Content-Length`` (:data:`SHORT_BODY`);
 * a file of 0 bytes, or a small gzip file of nothing (empty streams) → one ``empty_file``;
 * a file whose first record is neither a WARC/1.x nor an ARC record (random bytes, a text or
   HTML page named ``.warc``) → one ``not_warc``. warcio reads any line of five words as an ARC
@@ -49,6 +52,7 @@ from corpus_tools.schema import new_reject
 GZIP_MAGIC = b"\x1f\x8b\x08"
 STAGE = "extract"
 MAX_BODY_BYTES = 5_000_000  # default bound on a decoded HTTP body (the extract stage passes max_html_bytes)
+SHORT_BODY = "short_body"  # the `truncated` reason of a body shorter than its Content-Length (no WARC-Truncated)
 
 
 @dataclass
@@ -65,7 +69,8 @@ class WarcPayload:
     content_type: str | None
     header_charset: str | None
     body: bytes
-    truncated: str | None = None  # the record's WARC-Truncated reason (length, time, disconnect ...): a partial page
+    # a partial page: the record's WARC-Truncated reason (length, time, disconnect ...), or SHORT_BODY
+    truncated: str | None = None
 
 
 @dataclass
@@ -293,6 +298,24 @@ def _truncated(record) -> str | None:
     return re.sub(r"[^a-z0-9_]+", "_", value.strip().lower()).strip("_") or "unspecified"
 
 
+def _short_body(http_headers, raw: bytes) -> str | None:
+    """:data:`SHORT_BODY` when the HTTP body holds fewer bytes than its ``Content-Length`` says, in a record
+    not marked ``WARC-Truncated``: the crawler lost the rest (a connection that ended early), so the page is
+    partial. Only a body stored as it was sent and not chunked: ``Content-Length`` is ignored under
+    ``Transfer-Encoding`` (RFC 9112), and a cut compressed body is the decoder's to find (a stream without
+    its end). A body longer than its ``Content-Length`` is not partial, and an empty one is the answer to
+    a HEAD request (the same ``Content-Length``, no body) or no page at all (the ``empty`` dead letter).
+    Common Crawl and the fetch stage rewrite ``Content-Length`` to the stored length, so for their records
+    this never holds."""
+    if not raw or http_headers.get_header("Transfer-Encoding") or \
+            parse_encodings(http_headers.get_header("Content-Encoding")):
+        return None
+    values = {v.strip() for v in (http_headers.get_header("Content-Length") or "").split(",")}
+    if len(values) != 1 or not (length := values.pop()).isdigit():  # absent, malformed or conflicting
+        return None
+    return SHORT_BODY if len(raw) < int(length) else None
+
+
 def _record_to_item(record, warc_file: str, offset: int, raw: bytes, max_body_bytes: int) -> WarcPayload | dict:
     rtype = record.rec_type
     h = record.rec_headers
@@ -326,6 +349,7 @@ def _record_to_item(record, warc_file: str, offset: int, raw: bytes, max_body_by
         return reject("http_status", f"HTTP status {status_line}{why}")
     if mime is not None and mime not in HTML_TYPES:
         return reject("not_html", f"Content-Type {mime!r}")
+    truncated = truncated or _short_body(record.http_headers, raw)
     try:
         body = _decode_http_body(record, raw, truncated, max_body_bytes)
     except _BadBody as e:  # bad chunking / Content-Encoding inside the HTTP body

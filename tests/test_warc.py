@@ -482,3 +482,44 @@ def test_damage_details_are_one_readable_sentence(shared_data, tmp_path):
             assert d.isprintable() and "\\x" not in d and "Error" not in d and "NoneType" not in d, (name, d)
             assert f"byte {r['offset']}" in d, (name, d)
     assert {"truncated_record", "corrupt_archive"} <= seen
+
+
+def test_a_body_shorter_than_its_content_length_is_a_partial_page(tmp_path):
+    """An uncompressed body shorter than its HTTP Content-Length, in a record without WARC-Truncated (the
+    crawler lost the end of the page), was extracted as if whole. It is kept and marked truncated
+    `short_body`, as a WARC-Truncated page is. Not this case: a body longer than its Content-Length, a
+    chunked body (Content-Length is ignored under Transfer-Encoding), a compressed one (a cut stream is the
+    decoder's to find), an empty one (a HEAD response: its GET's Content-Length, no body), no or a
+    malformed Content-Length, and a record whose own WARC-Truncated reason is kept."""
+    n = str(len(PAGE))
+    gz = gzip.compress(PAGE)
+    cases = [
+        ("short", PAGE[:1000], [("Content-Length", n)], {}),
+        ("short-listed", PAGE[:1000], [("Content-Length", f"{n}, {n}")], {}),
+        ("exact", PAGE, [("Content-Length", n)], {}),
+        ("longer", PAGE, [("Content-Length", "1000")], {}),
+        ("no-length", PAGE[:1000], [], {}),
+        ("bad-length", PAGE[:1000], [("Content-Length", "lots")], {}),
+        ("conflicting", PAGE[:1000], [("Content-Length", f"{n}, 1000")], {}),
+        ("chunked", _chunked(PAGE), [("Transfer-Encoding", "chunked"), ("Content-Length", str(10 * len(PAGE)))], {}),
+        ("gzip-whole", gz, [("Content-Encoding", "gzip"), ("Content-Length", str(len(gz) + 500))], {}),
+        ("head", b"", [("Content-Length", n)], {}),
+        ("marked", PAGE[:1000], [("Content-Length", n)], {"WARC-Truncated": "time"}),
+    ]
+    got = _write_responses(tmp_path / "short.warc.gz", cases)
+    for name in ("short", "short-listed"):
+        assert (got[name].body, got[name].truncated) == (PAGE[:1000], "short_body"), name
+    for name in ("exact", "longer", "chunked", "gzip-whole"):
+        assert (got[name].body, got[name].truncated) == (PAGE, None), name
+    for name in ("no-length", "bad-length", "conflicting"):
+        assert (got[name].body, got[name].truncated) == (PAGE[:1000], None), name
+    assert (got["head"].body, got["head"].truncated) == (b"", None)
+    assert got["marked"].truncated == "time"
+
+
+def test_real_common_crawl_records_are_not_short_bodies(shared_data):
+    """Common Crawl stores bodies decoded and rewrites Content-Length to the stored length (the server's
+    is kept as X-Crawler-Content-Length): not one of its pages is a short body."""
+    for name in ("cc-main-2020-34-excerpt.warc.gz", "cc-main-2024-22-whirlwind.warc.gz"):
+        payloads = [i for i in _items(shared_data / "warc" / name)[0] if isinstance(i, WarcPayload)]
+        assert payloads and all(p.truncated is None for p in payloads), name
