@@ -523,3 +523,65 @@ def test_real_common_crawl_records_are_not_short_bodies(shared_data):
     for name in ("cc-main-2020-34-excerpt.warc.gz", "cc-main-2024-22-whirlwind.warc.gz"):
         payloads = [i for i in _items(shared_data / "warc" / name)[0] if isinstance(i, WarcPayload)]
         assert payloads and all(p.truncated is None for p in payloads), name
+
+
+def test_warcio_writes_nothing_to_stderr_damage_is_in_the_dead_letter(shared_data, tmp_path, capfd):
+    """warcio wrote zlib's message ("Error -3 while decompressing data: invalid distance too far back")
+    to stderr for a gzip member damaged part-way, and "WARNING: Record not followed by newline" for a
+    record whose Content-Length does not reach its end: noise tied to no record. Nothing is written; each
+    is said in the dead letter of the record concerned."""
+    src = shared_data / "warc" / CC_EXCERPT
+    good = [i for i in _items(src)[0] if isinstance(i, WarcPayload)]
+    data = bytearray(src.read_bytes())
+    victim = good[5]
+    for k in range(victim.offset + 3000, victim.offset + 3040):  # inside the member's deflate data
+        data[k] ^= 0xFF
+    damaged = tmp_path / "damaged.warc.gz"
+    damaged.write_bytes(bytes(data))
+    capfd.readouterr()
+    items, _ = _items(damaged)
+    assert capfd.readouterr().err == ""
+    rejects = [i for i in items if isinstance(i, dict)]
+    # it was truncated_record, "record declares 37656 more bytes than the file holds": warcio read on
+    # quietly past the damage as if the member ended there
+    assert [(r["reason"], r["offset"]) for r in rejects] == [("corrupt_archive", victim.offset)]
+    assert "a gzip member does not decompress (invalid" in rejects[0]["detail"]
+    assert _readable(rejects[0]["detail"]) and "resumed at byte" in rejects[0]["detail"]
+    assert [p.url for p in items if isinstance(p, WarcPayload)] == [p.url for p in good if p.url != victim.url]
+
+    # a record whose block is followed by bytes before its blank lines: warcio skipped that line, warned
+    items, _ = _items(shared_data / "warc" / "warcio-example-trunc.warc")
+    assert capfd.readouterr().err == ""
+    (reject,) = items
+    assert (reject["reason"], reject["offset"]) == ("digest_mismatch", 1197)  # its own reason, and why
+    assert "digest failed" in reject["detail"] and "followed by 4 bytes of binary data" in reject["detail"]
+    assert "Content-Length does not match its content" in reject["detail"] and _readable(reject["detail"])
+
+
+def test_a_record_whose_content_length_falls_short_of_its_end_is_a_dead_letter(shared_data, tmp_path, capfd):
+    """A record followed by a line where its blank lines should be (its Content-Length shorter than what
+    was stored) passed its digest (computed over the Content-Length bytes) and was a page, with only
+    warcio's warning on stderr. It is a corrupt_archive dead letter; the records after it are read on."""
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    buf = io.BytesIO()
+    w = WARCWriter(buf, gzip=False)
+    for name in ("first", "second", "third"):
+        w.write_record(w.create_warc_record(
+            f"http://example.org/{name}", "response", payload=io.BytesIO(PAGE), length=len(PAGE),
+            http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")))
+    data = buf.getvalue()
+    end = data.index(b"\r\n\r\nWARC/1.0", data.index(b"</html>"))  # the end of the first record's block
+    path = tmp_path / "cl.warc"
+    path.write_bytes(data[:end] + b"<p>the rest of the page</p>" + data[end:])
+    capfd.readouterr()
+    items, _ = _items(path)
+    assert capfd.readouterr().err == ""
+    first, second, third = items
+    assert (first["reason"], first["offset"], first["url"]) == ("corrupt_archive", 0, "http://example.org/first")
+    assert "followed by 29 bytes ('<p>the rest of the page</p>')" in first["detail"] and _readable(first["detail"])
+    assert [(p.url, p.body) for p in (second, third)] == [("http://example.org/second", PAGE),
+                                                         ("http://example.org/third", PAGE)]
