@@ -1,4 +1,4 @@
-"""Bounded decoding of HTTP ``Content-Encoding`` (gzip, deflate, br) with a bomb guard.
+"""Bounded decoding of HTTP ``Content-Encoding`` (gzip, deflate, br, zstd) with a bomb guard.
 
 A body is decoded chunk by chunk as it arrives and the decoder is never asked for more
 output than the remaining budget, so a small compressed body that expands to gigabytes
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import zlib
 from typing import Protocol
+
+import zstandard
 
 try:  # brotli is optional; without it ``br`` is not advertised in Accept-Encoding
     import brotli
@@ -113,6 +115,58 @@ class _Brotli:
         return self.d.is_finished()
 
 
+class _Zstd:
+    """zstd (RFC 8878; one or more frames) with bounded output.
+
+    zstandard's decompressor returns everything a piece of input decodes to, and 4 bytes (a block
+    header and one RLE byte) decode to a whole 128 KiB block. So input is given in pieces no larger
+    than the room left divided by :data:`BLOCK_RATIO`: one piece decodes to at most that room plus one
+    block, which is held back for the next call. The window a frame may ask for is limited to
+    :data:`MAX_WINDOW` (RFC 9659, the ``zstd`` content coding: 8 MiB), so no frame header makes the
+    decoder allocate more; a frame that asks for more is invalid data here, as it is for browsers.
+    """
+
+    MAX_WINDOW = 8 << 20
+    BLOCK_RATIO = 32 << 10  # the most one input byte decodes to: a 128 KiB block from 4 bytes
+
+    def __init__(self):
+        self._new()
+        self._pending = b""
+        self._out = b""  # decoded beyond the last call's limit, handed out next
+
+    def _new(self) -> None:
+        self.d = zstandard.ZstdDecompressor(max_window_size=self.MAX_WINDOW).decompressobj()
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        self._pending += data
+        return self.more(limit)
+
+    def more(self, limit: int) -> bytes:
+        out = bytearray(self._out[:limit])
+        self._out = self._out[limit:]
+        pending, pos = self._pending, 0
+        while pos < len(pending) and len(out) < limit:
+            if self.d.eof:  # the next frame
+                self._new()
+            size = max(1, (limit - len(out)) // self.BLOCK_RATIO)
+            piece, pos = pending[pos:pos + size], pos + size
+            try:
+                out += self.d.decompress(piece)
+            except zstandard.ZstdError:
+                raise DecodeError("invalid zstd data") from None
+            if self.d.eof and self.d.unused_data:
+                pending, pos = self.d.unused_data + pending[pos:], 0
+        self._pending = pending[pos:]
+        if len(out) > limit:
+            self._out = bytes(out[limit:])
+            del out[limit:]
+        return bytes(out)
+
+    @property
+    def complete(self) -> bool:
+        return self.d.eof and not self._pending and not self._out
+
+
 class _Identity:
     def __init__(self):
         self._pending = b""
@@ -130,9 +184,12 @@ class _Identity:
         return not self._pending
 
 
+_STEPS = {"gzip": _Zlib, "deflate": _Zlib, "br": lambda _: _Brotli(), "zstd": lambda _: _Zstd()}
+
+
 def supported_encodings() -> list[str]:
     """What we can decode, in the order sent in ``Accept-Encoding``."""
-    return ["gzip", "deflate"] + (["br"] if brotli is not None else [])
+    return ["gzip", "deflate"] + (["br"] if brotli is not None else []) + ["zstd"]
 
 
 def parse_encodings(header: str | None) -> list[str]:
@@ -157,13 +214,11 @@ class BoundedDecoder:
     """
 
     def __init__(self, encodings: list[str], max_bytes: int):
-        unknown = [e for e in encodings if e not in ("gzip", "deflate", "br")]
+        unknown = [e for e in encodings if e not in _STEPS]
         if unknown:
             raise DecodeError(f"unsupported Content-Encoding {unknown[0]!r}")
         # Encodings are listed in the order they were applied, so undo them in reverse.
-        self.steps: list[_Step] = [
-            _Brotli() if e == "br" else _Zlib(e) for e in reversed(encodings)
-        ] or [_Identity()]
+        self.steps: list[_Step] = [_STEPS[e](e) for e in reversed(encodings)] or [_Identity()]
         self.max_bytes = max_bytes
         self.raw_bytes = 0
         self.decoded_bytes = 0

@@ -34,7 +34,8 @@ def payload_to_document(item: dict, cfg: ExtractConfig, extract=extract_document
     """(document, None) or (None, dead letter) for one candidate record of :func:`corpus_tools.warc.iter_warc`
     (a ``WarcPayload`` as a dict): decode the bytes, extract the main text (HTML) or take the text (WET),
     and build the document; every way this can fail is a dead letter with its reason. A record marked
-    ``WARC-Truncated`` gives a document whose ``metadata`` says so (``{"truncated": "length"}``).
+    ``WARC-Truncated`` gives a document whose ``metadata`` says so (``{"truncated": "length"}``), and so
+    does a body shorter than its ``Content-Length`` (``{"truncated": "short_body"}``).
 
     ``extract`` is :func:`extract_document` or a time-limited wrapper of it (the extract stage
     runs it in a child process and gets :class:`CallTimeout` when a page takes too long).
@@ -88,8 +89,8 @@ def payload_to_document(item: dict, cfg: ExtractConfig, extract=extract_document
 
 
 def _metadata(language_hint: str | None, truncated: str | None) -> str | None:
-    """The document's ``metadata`` JSON: the page's declared language, and the record's
-    ``WARC-Truncated`` reason when the page is partial on purpose (``length``, ``time`` ...)."""
+    """The document's ``metadata`` JSON: the page's declared language, and why the page is partial when
+    it is: the record's ``WARC-Truncated`` reason (``length``, ``time`` ...) or ``short_body``."""
     meta = {"language_hint": language_hint, "truncated": truncated}
     meta = {k: v for k, v in meta.items() if v}
     return json.dumps(meta, sort_keys=True, ensure_ascii=False) if meta else None

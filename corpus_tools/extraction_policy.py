@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import codecs
 import functools
+import os
 import re
+import sys
+import tempfile
 from typing import Any
 
 from corpus_tools.gap_fill import fill_gaps, page_lines
@@ -100,6 +103,49 @@ def extract_trafilatura(html: str, url: str | None = None, favor: str = "balance
     return {"text": text, "title": title or None, "date": date or None, "extractor": "trafilatura"}
 
 
+_NEWSPAPER_DIR = ".newspaper_scraper"  # newspaper.settings.DATA_DIRECTORY
+_NEWSPAPER_SUBDIRS = ("memoized", "feed_category_cache")  # MEMO_FILE, CF_CACHE_DIRECTORY
+
+
+@functools.cache
+def _newspaper():
+    """The ``newspaper`` package, imported without leaving folders in the temp folder.
+
+    Importing newspaper3k creates ``.newspaper_scraper/`` with ``memoized/`` and
+    ``feed_category_cache/`` in the temp folder (its ``settings`` module does, for crawling news
+    sites, which is never done here), in every process that extracts. The folders that this import
+    created are removed again (empty ones only: one another program filled stays); folders that were
+    there before are left alone. :func:`_article_class` stops ``parse()`` from adding a third.
+    """
+    top = os.path.join(tempfile.gettempdir(), _NEWSPAPER_DIR)
+    made = [] if "newspaper.settings" in sys.modules else \
+        [d for d in (os.path.join(top, sub) for sub in _NEWSPAPER_SUBDIRS) if not os.path.exists(d)] + \
+        ([top] if not os.path.exists(top) else [])
+    import newspaper
+    from newspaper import settings
+
+    if settings.TOP_DIRECTORY == top:
+        for folder in made:  # the subfolders first
+            try:
+                os.rmdir(folder)
+            except OSError:  # gone already, or not empty: not ours to remove
+                pass
+    return newspaper
+
+
+@functools.cache
+def _article_class() -> type:
+    """newspaper3k's ``Article`` whose ``parse()`` writes nothing: newspaper's ``release_resources`` (a
+    stub meant for downloaded images, which are not fetched here) creates
+    ``.newspaper_scraper/article_resources/`` in the temp folder on every page."""
+
+    class Article(_newspaper().Article):
+        def release_resources(self):
+            pass
+
+    return Article
+
+
 @functools.cache
 def _newspaper_config_class() -> type:
     """newspaper3k's ``Config`` whose Chinese word statistics segment with
@@ -112,7 +158,7 @@ def _newspaper_config_class() -> type:
     same words: same dictionary, same algorithm), only for pages newspaper3k takes as Chinese.
     newspaper3k picks the class per page through ``config.get_stopwords_class(language)``.
     """
-    from newspaper import Config
+    Config = _newspaper().Config
     from newspaper.text import StopWordsChinese
 
     from corpus_tools.word_segmentation import jieba_tokenizer
@@ -132,14 +178,13 @@ def _newspaper_config_class() -> type:
 
 def extract_newspaper(html: str, url: str | None = None) -> dict[str, Any] | None:
     """Text, title and date by newspaper3k alone; None when it finds nothing. Never touches the network
-    and writes no jieba cache (:func:`_newspaper_config_class`)."""
-    from newspaper import Article
-
+    and writes nothing: no jieba cache (:func:`_newspaper_config_class`), no folder in the temp folder
+    (:func:`_newspaper`, :func:`_article_class`)."""
     cfg = _newspaper_config_class()()
     cfg.fetch_images = False  # otherwise parse() downloads images to size them
     cfg.memoize_articles = False
     cfg.request_timeout = 1
-    art = Article(url or "http://localhost/", config=cfg)
+    art = _article_class()(url or "http://localhost/", config=cfg)
     art.download(input_html=html)
     art.parse()
     text = (art.text or "").strip()

@@ -8,6 +8,9 @@ never raising on bad input and never ending early without saying so:
   → ``digest_mismatch``; a response that is no whole page → ``http_status``, one that is not HTML
   → ``not_html``, by the fetch stage's own rule (:mod:`corpus_tools.pages`: a 2xx status other than
   204/205/206; a Content-Type of :data:`HTML_TYPES`, or none and a body that starts like HTML);
+* a response marked ``WARC-Truncated`` is a partial page, kept with its reason in
+  :attr:`WarcPayload.truncated`; so is one whose uncompressed, unchunked HTTP body is shorter than its
+  ``Content-Length`` (:data:`SHORT_BODY`);
 * a file of 0 bytes, or a small gzip file of nothing (empty streams) → one ``empty_file``;
 * a file whose first record is neither a WARC/1.x nor an ARC record (random bytes, a text or
   HTML page named ``.warc``) → one ``not_warc``. warcio reads any line of five words as an ARC
@@ -17,6 +20,10 @@ never raising on bad input and never ending early without saying so:
   file, because warcio stops quietly at a gzip member that is cut or decompresses to nothing;
 * a corrupt gzip member → ``corrupt_archive``; reading resumes at the next gzip member header
   when there is one, so one bad member does not cost the rest of the file;
+* a record followed by bytes where its blank lines should be (a wrong ``Content-Length``) → a dead
+  letter for that record (:func:`_overrun_record`), and reading goes on. warcio's warnings on stderr
+  (this one, and zlib's message for a member damaged part-way) are not written: what it saw is in
+  the dead letter (:class:`_QuietIterator`);
 * a gzip file that is one big gzip stream instead of one member per record is read on
   through a whole-stream decompressor (offsets are then positions in the *uncompressed*
   stream) and noted in :attr:`WarcStats.notes` (``non_chunked_gzip``): a note about the file,
@@ -38,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecordLoader
 from warcio.timeutils import timestamp_to_iso_date
@@ -49,6 +57,7 @@ from corpus_tools.schema import new_reject
 GZIP_MAGIC = b"\x1f\x8b\x08"
 STAGE = "extract"
 MAX_BODY_BYTES = 5_000_000  # default bound on a decoded HTTP body (the extract stage passes max_html_bytes)
+SHORT_BODY = "short_body"  # the `truncated` reason of a body shorter than its Content-Length (no WARC-Truncated)
 
 
 @dataclass
@@ -65,7 +74,8 @@ class WarcPayload:
     content_type: str | None
     header_charset: str | None
     body: bytes
-    truncated: str | None = None  # the record's WARC-Truncated reason (length, time, disconnect ...): a partial page
+    # a partial page: the record's WARC-Truncated reason (length, time, disconnect ...), or SHORT_BODY
+    truncated: str | None = None
 
 
 @dataclass
@@ -99,6 +109,58 @@ class _Truncated(_Damaged):
 
 class _NotWarc(_Damaged):
     reason = "not_warc"
+
+
+class _QuietReader(DecompressingBufferedReader):
+    """warcio's reader of a file, except that a gzip member that stops decompressing part-way is
+    remembered (``error``, for the dead letter) instead of written to stderr: warcio prints zlib's
+    message, not tied to any record, and reads on as if the member had ended there."""
+
+    error: str | None = None
+
+    def _decompress(self, data):
+        if not (self.decompressor and data and self.num_block_read):
+            return super()._decompress(data)  # a member's first bytes: warcio may read them as uncompressed
+        try:
+            return self.decompressor.decompress(data)
+        except Exception as e:  # what warcio catches here (zlib.error)
+            self.error = self.error or _zlib_why(str(e))
+            return b""  # as warcio does: nothing more comes out of this member
+
+
+class _QuietIterator(ArchiveIterator):
+    """warcio's ArchiveIterator, writing nothing to stderr.
+
+    Where warcio writes a warning to stderr, what it saw is kept for the reader to turn into the dead
+    letter of the record concerned: ``decompress_error``, a gzip member that stopped decompressing
+    (:class:`_QuietReader`); ``overrun``, the non-blank line found where the blank lines that end a
+    record should be (warcio's "Record not followed by newline, perhaps Content-Length is invalid"),
+    set when the record is read to its end and taken by the reader."""
+
+    def __init__(self, fileobj, **kwargs):
+        super().__init__(fileobj, **kwargs)
+        self.quiet_reader = self.reader = _QuietReader(self.fh, block_size=self.reader.block_size)
+        self.overrun: bytes | None = None
+
+    @property
+    def decompress_error(self) -> str | None:
+        return self.quiet_reader.error
+
+    def _consume_blanklines(self):
+        # warcio's loop: the first line after a record is consumed whatever it holds, then blank lines;
+        # the first non-blank line after those starts the next record.
+        empty_size, first_line = 0, True
+        while True:
+            line = self.reader.readline()
+            if not line:
+                return None, empty_size
+            if first_line or not line.rstrip():
+                empty_size += len(line)
+                if line.rstrip():
+                    self.overrun = line
+                first_line = False
+                continue
+            return line, empty_size
 
 
 class _Stretch:
@@ -293,6 +355,24 @@ def _truncated(record) -> str | None:
     return re.sub(r"[^a-z0-9_]+", "_", value.strip().lower()).strip("_") or "unspecified"
 
 
+def _short_body(http_headers, raw: bytes) -> str | None:
+    """:data:`SHORT_BODY` when the HTTP body holds fewer bytes than its ``Content-Length`` says, in a record
+    not marked ``WARC-Truncated``: the crawler lost the rest (a connection that ended early), so the page is
+    partial. Only a body stored as it was sent and not chunked: ``Content-Length`` is ignored under
+    ``Transfer-Encoding`` (RFC 9112), and a cut compressed body is the decoder's to find (a stream without
+    its end). A body longer than its ``Content-Length`` is not partial, and an empty one is the answer to
+    a HEAD request (the same ``Content-Length``, no body) or no page at all (the ``empty`` dead letter).
+    Common Crawl and the fetch stage rewrite ``Content-Length`` to the stored length, so for their records
+    this never holds."""
+    if not raw or http_headers.get_header("Transfer-Encoding") or \
+            parse_encodings(http_headers.get_header("Content-Encoding")):
+        return None
+    values = {v.strip() for v in (http_headers.get_header("Content-Length") or "").split(",")}
+    if len(values) != 1 or not (length := values.pop()).isdigit():  # absent, malformed or conflicting
+        return None
+    return SHORT_BODY if len(raw) < int(length) else None
+
+
 def _record_to_item(record, warc_file: str, offset: int, raw: bytes, max_body_bytes: int) -> WarcPayload | dict:
     rtype = record.rec_type
     h = record.rec_headers
@@ -326,6 +406,7 @@ def _record_to_item(record, warc_file: str, offset: int, raw: bytes, max_body_by
         return reject("http_status", f"HTTP status {status_line}{why}")
     if mime is not None and mime not in HTML_TYPES:
         return reject("not_html", f"Content-Type {mime!r}")
+    truncated = truncated or _short_body(record.http_headers, raw)
     try:
         body = _decode_http_body(record, raw, truncated, max_body_bytes)
     except _BadBody as e:  # bad chunking / Content-Encoding inside the HTTP body
@@ -346,7 +427,7 @@ def _iterate(stream: BinaryIO, warc_file: str, stats: WarcStats, stretch: _Stret
     that decompresses to nothing): with ``stretch.size`` known, reading must end there. The first
     ``skip`` records are read but neither counted nor passed on.
     """
-    it = ArchiveIterator(stream, check_digests=True)
+    it = _QuietIterator(stream, check_digests=True)
     stretch.iterator = it
     for record in it:
         offset = it.offset  # where this record starts (warcio's offsets are positions in ``stream``)
@@ -360,18 +441,45 @@ def _iterate(stream: BinaryIO, warc_file: str, stats: WarcStats, stretch: _Stret
         if _member_cut_short(it):
             raise _Truncated("this record's gzip member has no end: the file is cut short there "
                              "(or the member is damaged)")
+        if it.decompress_error is not None:  # read on without an error by warcio: the member ends early
+            raise _Damaged("its gzip member stopped decompressing")
         stretch.next_record = it.offset
         stretch.records += 1
+        overrun, it.overrun = it.overrun, None
         if stretch.records <= skip:
             continue
         rtype = record.rec_type
+        if overrun is not None:
+            yield _overrun_record(record, warc_file, offset, raw, max_body_bytes, overrun)
+            continue
         if rtype not in ("conversion", "response"):
             stats.skipped[rtype or "no_type"] += 1
             continue
         yield _record_to_item(record, warc_file, offset, raw, max_body_bytes)
+    if it.decompress_error is not None:
+        raise _Damaged("a gzip member stopped decompressing")
     if stretch.size is not None and it.offset < stretch.size:
         raise _Damaged(f"reading stopped at byte {it.offset}: the {stretch.size - it.offset} bytes after it are "
                        "no whole record")
+
+
+def _overrun_record(record, warc_file: str, offset: int, raw: bytes, max_body_bytes: int, line: bytes) -> dict:
+    """The dead letter of a record followed by ``line`` where the blank lines that end a record should be:
+    its ``Content-Length`` does not match its content (less than it, most likely), so what was read of it
+    may be cut. A page's own dead letter (a failing digest ...) keeps its reason and says this too; any
+    other record, a page included, is ``corrupt_archive``. Reading goes on at the next record, as warcio
+    does."""
+    shown = _show(line)
+    what = f"{len(line)} bytes " + ("of binary data" if shown.startswith("(") else f"({shown})")
+    why = (f"the record is followed by {what} where the blank lines that end a record should be: its "
+           f"Content-Length does not match its content")
+    if record.rec_type in ("conversion", "response"):
+        item = _record_to_item(record, warc_file, offset, raw, max_body_bytes)
+        if isinstance(item, dict):
+            return dict(item, detail=f"{item['detail']}; {why}")
+    url = record.rec_headers.get_header("WARC-Target-URI") if record.format == "warc" else None
+    return new_reject(STAGE, "corrupt_archive", source=warc_file, offset=offset, url=url,
+                      detail=f"at byte {offset}: {why}")
 
 
 def _next_gzip_member(fh: BinaryIO, start: int) -> int | None:
@@ -404,6 +512,10 @@ class _Damage:
     @classmethod
     def of(cls, err: Exception, stretch: _Stretch, at_start: bool) -> _Damage:
         """``at_start``: nothing of the file was read before ``err``."""
+        why = stretch.iterator.decompress_error if stretch.iterator is not None else None
+        if why is not None:  # warcio read on past it quietly, to whatever error followed: this is the damage
+            return cls("corrupt_archive", stretch.next_record, f"a gzip member does not decompress ({why})",
+                       stretch.at_end())
         reason = err.reason if isinstance(err, _Damaged) else None
         if isinstance(err, ArchiveLoadFailed) and at_start and str(err).startswith("Unknown archive format"):
             reason = "not_warc"
@@ -454,12 +566,18 @@ def _describe(err: Exception) -> str:
                 pass
         return f"no WARC or ARC record header where a record should start (first line {_show(line)})"
     if isinstance(err, (zlib.error, EOFError, gzip.BadGzipFile)):
-        why = message.split(":", 1)[1].strip() if message.startswith("Error -") and ":" in message else message
-        return f"a gzip member does not decompress ({why or 'damaged gzip data'})"
+        return f"a gzip member does not decompress ({_zlib_why(message)})"
     # warcio fails inside its own code on a record header without the fields it expects (a response or
     # request without WARC-Target-URI: 'NoneType' object has no attribute 'startswith')
     return ("warcio could not parse the record header: a field a record needs (WARC-Target-URI, "
             "WARC-Type, Content-Length) is missing or malformed")
+
+
+def _zlib_why(message: str) -> str:
+    """zlib's error message without its code: "Error -3 while decompressing data: invalid distance too
+    far back" → "invalid distance too far back"."""
+    why = message.split(":", 1)[1].strip() if message.startswith("Error -") and ":" in message else message.strip()
+    return why or "damaged gzip data"
 
 
 def _starts_as_warc(fh: BinaryIO, is_gzip: bool) -> bool:

@@ -17,6 +17,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+import zstandard
+
 
 def page_html(path: str) -> bytes:
     """The deterministic HTML body served for ``/page/...`` paths."""
@@ -127,6 +129,9 @@ class _Handler(BaseHTTPRequestHandler):
             if path == "/gzip-cut":  # a whole HTTP message whose gzip stream stops half-way
                 body = gzip.compress(page_html(path) * 20)
                 return self._send(200, body[:len(body) // 2], headers={"Content-Encoding": "gzip"})
+            if path in ("/zstd", "/zstd-cut"):  # zstd, whole or cut inside its last block
+                body = zstandard.ZstdCompressor().compress(page_html(path) * 20)
+                return self._send(200, body if path == "/zstd" else body[:-4], headers={"Content-Encoding": "zstd"})
             if path == "/loop-a":
                 return self._send(302, b"", headers={"Location": "/loop-b"})
             if path == "/loop-b":

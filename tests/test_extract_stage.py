@@ -245,3 +245,33 @@ def test_encoded_bodies_and_truncated_records_of_a_third_party_warc(shared_data,
     stats = json.loads((out / "stats" / "extract.json").read_text())
     assert stats["records_in"] == stats["records_out"] + sum(stats["reasons"].values()) == 3
     assert stats["counters"]["truncated.length"] == 1
+
+
+def test_a_page_shorter_than_its_content_length_is_kept_marked_short_body(shared_data, tmp_path):
+    """A page whose body ends before its Content-Length, in a record without WARC-Truncated, was extracted
+    as a whole page. It is kept as a partial page: {"truncated": "short_body"} in its metadata and the
+    counter truncated.short_body; the whole page beside it is not marked."""
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    html = sorted((shared_data / "extraction" / "htmltotext" / "en" / "html").iterdir())[0].read_bytes()
+    path = tmp_path / "lost-connection.warc.gz"
+    with open(path, "wb") as fh:
+        w = WARCWriter(fh, gzip=True)
+        for url, body in (("http://example.org/short", html[: len(html) * 2 // 3]), ("http://example.org/whole", html)):
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(html)))],
+                                    protocol="HTTP/1.1")
+            w.write_record(w.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
+                                                http_headers=http))
+    out = tmp_path / "run"
+    assert run_cli("extract", "--out", out, "--input", path) == 0
+    docs = read_docs(out / "docs").set_index("url")
+    assert sorted(docs.index) == ["http://example.org/short", "http://example.org/whole"]
+    assert json.loads(docs.loc["http://example.org/short", "metadata"])["truncated"] == "short_body"
+    whole = docs.loc["http://example.org/whole", "metadata"]
+    assert whole is None or "truncated" not in json.loads(whole)
+    stats = json.loads((out / "stats" / "extract.json").read_text())
+    assert stats["counters"]["truncated.short_body"] == 1
+    assert not any(k.startswith("truncated.") and k != "truncated.short_body" for k in stats["counters"])

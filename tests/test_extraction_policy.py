@@ -154,3 +154,45 @@ def test_newspaper_on_a_chinese_page_writes_no_jieba_cache_and_prints_nothing(sh
     out = json.loads(result.read_text(encoding="utf-8"))
     assert out["segmenter_built"]  # newspaper3k did segment the page with jieba: the Chinese path ran
     assert len(out["text"]) > 1000
+
+
+_TEMP_SCRIPT = """
+import dataclasses, sys
+from corpus_tools.extract import extract_document
+from corpus_tools.recipe import ExtractConfig
+html = open(sys.argv[1], encoding="utf-8").read()
+for extractor in ("newspaper3k", "combined"):  # combined: newspaper3k runs below fallback_chars
+    doc = extract_document(html, "http://example.org/a",
+                           dataclasses.replace(ExtractConfig(), extractor=extractor, fallback_chars=10**9))
+    assert len(doc["text"]) > 200, (extractor, doc)
+"""
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("before", [[], [".newspaper_scraper/memoized/example.com.txt"], [".newspaper_scraper/"]])
+def test_newspaper_leaves_the_temp_folder_as_it_was(shared_data, tmp_path, before):
+    """Importing newspaper3k created .newspaper_scraper/{memoized,feed_category_cache} in the temp
+    folder, and every parse() .newspaper_scraper/article_resources: in every extraction process. The
+    temp folder is left as it was found; what was there already (another program's) is not touched."""
+    import os
+    import subprocess
+    import sys
+
+    page = sorted((shared_data / "extraction" / "htmltotext" / "en" / "html").iterdir())[0]
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    for path in before:
+        (tmp / path).parent.mkdir(parents=True, exist_ok=True)
+        if not path.endswith("/"):
+            (tmp / path).write_text("kept\n")
+    found = _tree(tmp)
+    env = dict(os.environ, TMPDIR=str(tmp), TMP=str(tmp), TEMP=str(tmp),
+               PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, "-c", _TEMP_SCRIPT, str(page)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert _tree(tmp) == found
+    assert all((tmp / path).read_text() == "kept\n" for path in before if not path.endswith("/"))

@@ -59,6 +59,7 @@ def resolver(host: str, port: int) -> list[str]:
 
 
 A_PATHS = ["/page/1", "/page/2", "/private/secret", "/slow", "/drip", "/huge", "/big", "/bomb", "/gzipped", "/gzip-cut",
+           "/zstd", "/zstd-cut",
            "/loop-a", "/chain?n=3", "/chain?n=9", "/redirect?to=http://10.0.0.1/",
            "/redirect?to=http://169.254.169.254/latest/meta-data/", "/redirect?to=http://evil.test/x",
            "/ratelimited", "/flaky", "/down", "/missing", "/image", "/json", "/xhtml", "/badcharset",
@@ -215,6 +216,22 @@ def test_gzip_page_is_stored_decoded(crawl):
     assert http.get_header("X-Crawler-Content-Encoding") == "gzip"
     assert http.get_header("Content-Encoding") is None
     assert http.get_header("Content-Length") == str(len(page_html("/gzipped")))
+
+
+def test_zstd_is_asked_for_and_stored_decoded(crawl):
+    """zstd was neither asked for nor decoded (a server sending it anyway gave bad_encoding, unsupported).
+    It is decoded by the same bounded decoder as gzip, so it is in Accept-Encoding; cut short it is
+    bad_encoding like a cut gzip body."""
+    (sent,) = crawl["servers"]["a"].headers_of("/zstd")
+    assert [e.strip() for e in sent["Accept-Encoding"].split(",")] == ["gzip", "deflate", "br", "zstd"]
+    row = row_of(crawl, "a", "/zstd")
+    assert row["reason"] == "ok"
+    _, http, payload = response_at(crawl["out"], row["warc_file"], row["warc_offset"])
+    assert payload == page_html("/zstd") * 20
+    assert http.get_header("X-Crawler-Content-Encoding") == "zstd" and http.get_header("Content-Encoding") is None
+    cut = row_of(crawl, "a", "/zstd-cut")
+    assert (cut["reason"], cut["warc_file"]) == ("bad_encoding", None)
+    assert "ended before its compressed stream did" in cut["detail"]
 
 
 @pytest.mark.parametrize("path,reason", [("/image", "bad_type"), ("/json", "bad_type")])

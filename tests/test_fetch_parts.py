@@ -8,6 +8,7 @@ import zlib
 
 import brotli
 import pytest
+import zstandard
 from warcio.archiveiterator import ArchiveIterator
 
 from corpus_tools.content_encoding import BoundedDecoder, DecodeError, parse_encodings
@@ -24,6 +25,10 @@ def decode_all(encoded: bytes, encodings: list[str], cap: int, step: int = 3000)
     return out, d
 
 
+def _zstd(b: bytes) -> bytes:
+    return zstandard.ZstdCompressor().compress(b)
+
+
 def _raw_deflate(b: bytes) -> bytes:
     c = zlib.compressobj(6, zlib.DEFLATED, -15)
     return c.compress(b) + c.flush()
@@ -31,6 +36,7 @@ def _raw_deflate(b: bytes) -> bytes:
 
 @pytest.mark.parametrize("name,encode", [
     ("gzip", gzip.compress), ("deflate", zlib.compress), ("deflate", _raw_deflate), ("br", brotli.compress),
+    ("zstd", _zstd),
 ])
 def test_decoder_roundtrip_and_cap(name, encode):
     encoded = encode(DATA)
@@ -66,7 +72,8 @@ def test_decoder_errors():
 
 @pytest.mark.parametrize("name,encode", [
     ("gzip", gzip.compress), ("deflate", zlib.compress), ("deflate", _raw_deflate), ("br", brotli.compress),
-    ("gzip, br", lambda b: brotli.compress(gzip.compress(b))),
+    ("gzip, br", lambda b: brotli.compress(gzip.compress(b))), ("zstd", _zstd),
+    ("gzip, zstd", lambda b: _zstd(gzip.compress(b))),
 ])
 def test_decoder_says_whether_the_stream_ended(name, encode):
     """A compressed body cut short decodes to a prefix without an error; ``complete`` tells it from a
@@ -81,6 +88,56 @@ def test_decoder_says_whether_the_stream_ended(name, encode):
     assert not d.complete
     _, d = decode_all(b"plain", [], cap=100)
     assert d.complete
+
+
+def _zstd_rle_bomb(blocks: int) -> bytes:
+    """A zstd frame of ``blocks`` RLE blocks of 128 KiB of zeros, 4 bytes each (32 KiB per input byte),
+    written by hand: magic, a frame header with a 128 KiB window, then the block headers."""
+    return b"\x28\xb5\x2f\xfd\x00\x38" + b"\x02\x00\x10\x00" * (blocks - 1) + b"\x03\x00\x10\x00"
+
+
+def test_zstd_multi_frame_fed_in_any_slices():
+    """A zstd body may be several frames (like gzip members); a frame that ends exactly where a piece of
+    the body ends is followed by the next one, not taken for garbage."""
+    two = _zstd(DATA[:1000]) + _zstd(DATA[1000:])
+    for step in (1, 7, 1000, len(_zstd(DATA[:1000])), len(two)):
+        out, d = decode_all(two, ["zstd"], cap=10_000_000, step=step)
+        assert out == DATA and d.complete, step
+    _, d = decode_all(two[:-3], ["zstd"], cap=10_000_000)  # the second frame without its end
+    assert not d.complete
+    with pytest.raises(DecodeError, match="invalid zstd data"):
+        decode_all(two[:20] + bytes(range(256)) + two[20:], ["zstd"], 10_000_000)
+
+
+def test_zstd_bomb_costs_at_most_the_cap_plus_one_block():
+    """zstandard's decompressor returns all that its input decodes to: the 4,096 bytes the bounded
+    decoder hands it at a time would be 128 MiB of a 1 GiB RLE bomb. Pieces are sized to the room left."""
+    import tracemalloc
+
+    bomb = _zstd_rle_bomb(8192)  # 32 KiB -> 1 GiB
+    assert zstandard.ZstdDecompressor().decompressobj().decompress(bomb[:40 + 6]) == bytes(10 * 128 * 1024)
+    tracemalloc.start()
+    try:
+        out, d = decode_all(bomb, ["zstd"], cap=1_000_000, step=len(bomb))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out == bytes(1_000_000) and d.capped and not d.complete
+    assert d.ratio > 100
+    assert peak < 8_000_000, peak
+
+
+def test_zstd_frame_asking_for_a_window_above_8_mib_is_invalid():
+    """RFC 9659: the zstd content coding's window is at most 8 MiB (a frame header could otherwise
+    make the decoder allocate up to 128 MiB before a byte is decoded)."""
+    params = zstandard.ZstdCompressionParameters(window_log=24)
+    c = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    wide = c.compress(DATA) + c.flush()  # streamed: no content size, the frame declares a 16 MiB window
+    with pytest.raises(DecodeError, match="invalid zstd data"):
+        decode_all(wide, ["zstd"], 10_000_000)
+    params = zstandard.ZstdCompressionParameters(window_log=23)
+    c = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    assert decode_all(c.compress(DATA) + c.flush(), ["zstd"], 10_000_000)[0] == DATA
 
 
 @pytest.mark.parametrize("ip,allowed", [

@@ -67,3 +67,15 @@ def test_a_page_truncated_on_purpose_is_a_document_that_says_so():
     assert rej is None and json.loads(doc["metadata"]) == {"truncated": "time"}
     doc, _ = payload_to_document(item(html), CFG)
     assert json.loads(doc["metadata"]) == {"language_hint": "en"}
+
+
+def test_a_utf8_page_under_a_latin1_header_is_not_mojibake():
+    """A server saying charset=iso-8859-1 while sending UTF-8 gave documents with "cafÃ©" in them."""
+    html = ('<html><body><article><p>' + "Le café de la gare, à Zürich, est ouvert dès l'aube. " * 20
+            + "</p></article></body></html>").encode("utf-8")
+    doc, rej = payload_to_document(item(html, charset="iso-8859-1"), CFG)
+    assert rej is None and "Le café de la gare, à Zürich" in doc["text"] and "Ã" not in doc["text"]
+    assert doc["charset"] == "utf-8"
+    # the same words really in Latin-1 stay Latin-1
+    doc, rej = payload_to_document(item(html.decode("utf-8").encode("latin-1"), charset="iso-8859-1"), CFG)
+    assert rej is None and "Le café de la gare, à Zürich" in doc["text"] and doc["charset"] == "iso8859-1"

@@ -354,6 +354,39 @@ def test_encoded_http_bodies_are_decoded(tmp_path):
         assert item.body == PAGE and item.truncated is None, name
 
 
+def test_zstd_http_bodies_are_decoded_like_the_others(tmp_path):
+    """Content-Encoding: zstd was dead-lettered as unsupported. It is decoded by the same bounded decoder
+    (chunked, after gzip, cut short under WARC-Truncated); cut short in a record not marked truncated, or
+    damaged, it is bad_content_encoding like a cut or damaged gzip body."""
+    import zstandard
+
+    zs = zstandard.ZstdCompressor().compress(PAGE)
+    cases = [
+        ("zstd", zs, [("Content-Encoding", "zstd")], {}),
+        ("gzip-zstd", zstandard.ZstdCompressor().compress(gzip.compress(PAGE)), [("Content-Encoding", "gzip, zstd")], {}),
+        ("chunked-zstd", _chunked(zs, 50), [("Transfer-Encoding", "chunked"), ("Content-Encoding", "zstd")], {}),
+        ("zstd-cut", zs[: len(zs) // 2], [("Content-Encoding", "zstd")], {}),
+        ("zstd-junk", zs[:30] + bytes(range(256)) * 2, [("Content-Encoding", "zstd")], {}),
+        ("zstd-cut-marked", zs[: len(zs) // 2], [("Content-Encoding", "zstd")], {"WARC-Truncated": "length"}),
+    ]
+    got = _write_responses(tmp_path / "zstd.warc.gz", cases)
+    for name in ("zstd", "gzip-zstd", "chunked-zstd"):
+        assert isinstance(got[name], WarcPayload), (name, got[name])
+        assert got[name].body == PAGE and got[name].truncated is None, name
+    for name in ("zstd-cut", "zstd-junk"):
+        assert got[name]["reason"] == "bad_content_encoding" and _readable(got[name]["detail"]), got[name]
+    assert "cut short" in got["zstd-cut"]["detail"]
+    assert "invalid zstd data" in got["zstd-junk"]["detail"]
+    marked = got["zstd-cut-marked"]
+    assert PAGE.startswith(marked.body) and marked.truncated == "length"
+    # zstd decodes whole blocks (up to 128 KiB): a cut page of several blocks keeps those before the cut
+    big = b"".join(b"<p>Paragraph %d about the Highlands.</p>" % i for i in range(8000))
+    zs = zstandard.ZstdCompressor().compress(big)
+    (cut,) = _write_responses(tmp_path / "zstd-big.warc.gz", [
+        ("zstd-big-cut", zs[: len(zs) * 3 // 4], [("Content-Encoding", "zstd")], {"WARC-Truncated": "length"})]).values()
+    assert big.startswith(cut.body) and 128 * 1024 <= len(cut.body) < len(big) and cut.truncated == "length"
+
+
 def test_broken_http_bodies_are_bad_content_encoding(tmp_path):
     """warcio's readers fall back to the raw bytes or stop early without an error: a gzip body cut in
     half became half a page, a bad chunk-size line leaked the chunk framing into the text, gzip magic
@@ -449,3 +482,106 @@ def test_damage_details_are_one_readable_sentence(shared_data, tmp_path):
             assert d.isprintable() and "\\x" not in d and "Error" not in d and "NoneType" not in d, (name, d)
             assert f"byte {r['offset']}" in d, (name, d)
     assert {"truncated_record", "corrupt_archive"} <= seen
+
+
+def test_a_body_shorter_than_its_content_length_is_a_partial_page(tmp_path):
+    """An uncompressed body shorter than its HTTP Content-Length, in a record without WARC-Truncated (the
+    crawler lost the end of the page), was extracted as if whole. It is kept and marked truncated
+    `short_body`, as a WARC-Truncated page is. Not this case: a body longer than its Content-Length, a
+    chunked body (Content-Length is ignored under Transfer-Encoding), a compressed one (a cut stream is the
+    decoder's to find), an empty one (a HEAD response: its GET's Content-Length, no body), no or a
+    malformed Content-Length, and a record whose own WARC-Truncated reason is kept."""
+    n = str(len(PAGE))
+    gz = gzip.compress(PAGE)
+    cases = [
+        ("short", PAGE[:1000], [("Content-Length", n)], {}),
+        ("short-listed", PAGE[:1000], [("Content-Length", f"{n}, {n}")], {}),
+        ("exact", PAGE, [("Content-Length", n)], {}),
+        ("longer", PAGE, [("Content-Length", "1000")], {}),
+        ("no-length", PAGE[:1000], [], {}),
+        ("bad-length", PAGE[:1000], [("Content-Length", "lots")], {}),
+        ("conflicting", PAGE[:1000], [("Content-Length", f"{n}, 1000")], {}),
+        ("chunked", _chunked(PAGE), [("Transfer-Encoding", "chunked"), ("Content-Length", str(10 * len(PAGE)))], {}),
+        ("gzip-whole", gz, [("Content-Encoding", "gzip"), ("Content-Length", str(len(gz) + 500))], {}),
+        ("head", b"", [("Content-Length", n)], {}),
+        ("marked", PAGE[:1000], [("Content-Length", n)], {"WARC-Truncated": "time"}),
+    ]
+    got = _write_responses(tmp_path / "short.warc.gz", cases)
+    for name in ("short", "short-listed"):
+        assert (got[name].body, got[name].truncated) == (PAGE[:1000], "short_body"), name
+    for name in ("exact", "longer", "chunked", "gzip-whole"):
+        assert (got[name].body, got[name].truncated) == (PAGE, None), name
+    for name in ("no-length", "bad-length", "conflicting"):
+        assert (got[name].body, got[name].truncated) == (PAGE[:1000], None), name
+    assert (got["head"].body, got["head"].truncated) == (b"", None)
+    assert got["marked"].truncated == "time"
+
+
+def test_real_common_crawl_records_are_not_short_bodies(shared_data):
+    """Common Crawl stores bodies decoded and rewrites Content-Length to the stored length (the server's
+    is kept as X-Crawler-Content-Length): not one of its pages is a short body."""
+    for name in ("cc-main-2020-34-excerpt.warc.gz", "cc-main-2024-22-whirlwind.warc.gz"):
+        payloads = [i for i in _items(shared_data / "warc" / name)[0] if isinstance(i, WarcPayload)]
+        assert payloads and all(p.truncated is None for p in payloads), name
+
+
+def test_warcio_writes_nothing_to_stderr_damage_is_in_the_dead_letter(shared_data, tmp_path, capfd):
+    """warcio wrote zlib's message ("Error -3 while decompressing data: invalid distance too far back")
+    to stderr for a gzip member damaged part-way, and "WARNING: Record not followed by newline" for a
+    record whose Content-Length does not reach its end: noise tied to no record. Nothing is written; each
+    is said in the dead letter of the record concerned."""
+    src = shared_data / "warc" / CC_EXCERPT
+    good = [i for i in _items(src)[0] if isinstance(i, WarcPayload)]
+    data = bytearray(src.read_bytes())
+    victim = good[5]
+    for k in range(victim.offset + 3000, victim.offset + 3040):  # inside the member's deflate data
+        data[k] ^= 0xFF
+    damaged = tmp_path / "damaged.warc.gz"
+    damaged.write_bytes(bytes(data))
+    capfd.readouterr()
+    items, _ = _items(damaged)
+    assert capfd.readouterr().err == ""
+    rejects = [i for i in items if isinstance(i, dict)]
+    # it was truncated_record, "record declares 37656 more bytes than the file holds": warcio read on
+    # quietly past the damage as if the member ended there
+    assert [(r["reason"], r["offset"]) for r in rejects] == [("corrupt_archive", victim.offset)]
+    assert "a gzip member does not decompress (invalid" in rejects[0]["detail"]
+    assert _readable(rejects[0]["detail"]) and "resumed at byte" in rejects[0]["detail"]
+    assert [p.url for p in items if isinstance(p, WarcPayload)] == [p.url for p in good if p.url != victim.url]
+
+    # a record whose block is followed by bytes before its blank lines: warcio skipped that line, warned
+    items, _ = _items(shared_data / "warc" / "warcio-example-trunc.warc")
+    assert capfd.readouterr().err == ""
+    (reject,) = items
+    assert (reject["reason"], reject["offset"]) == ("digest_mismatch", 1197)  # its own reason, and why
+    assert "digest failed" in reject["detail"] and "followed by 4 bytes of binary data" in reject["detail"]
+    assert "Content-Length does not match its content" in reject["detail"] and _readable(reject["detail"])
+
+
+def test_a_record_whose_content_length_falls_short_of_its_end_is_a_dead_letter(shared_data, tmp_path, capfd):
+    """A record followed by a line where its blank lines should be (its Content-Length shorter than what
+    was stored) passed its digest (computed over the Content-Length bytes) and was a page, with only
+    warcio's warning on stderr. It is a corrupt_archive dead letter; the records after it are read on."""
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    buf = io.BytesIO()
+    w = WARCWriter(buf, gzip=False)
+    for name in ("first", "second", "third"):
+        w.write_record(w.create_warc_record(
+            f"http://example.org/{name}", "response", payload=io.BytesIO(PAGE), length=len(PAGE),
+            http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")))
+    data = buf.getvalue()
+    end = data.index(b"\r\n\r\nWARC/1.0", data.index(b"</html>"))  # the end of the first record's block
+    path = tmp_path / "cl.warc"
+    path.write_bytes(data[:end] + b"<p>the rest of the page</p>" + data[end:])
+    capfd.readouterr()
+    items, _ = _items(path)
+    assert capfd.readouterr().err == ""
+    first, second, third = items
+    assert (first["reason"], first["offset"], first["url"]) == ("corrupt_archive", 0, "http://example.org/first")
+    assert "followed by 29 bytes ('<p>the rest of the page</p>')" in first["detail"] and _readable(first["detail"])
+    assert [(p.url, p.body) for p in (second, third)] == [("http://example.org/second", PAGE),
+                                                         ("http://example.org/third", PAGE)]

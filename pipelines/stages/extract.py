@@ -80,7 +80,7 @@ class ExtractFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(DEAD_LETTER, rej)
         else:
             counter(NAME, "out").inc()
-            if item.get("truncated"):  # a partial page kept (WARC-Truncated), marked in its metadata
+            if item.get("truncated"):  # a partial page kept (WARC-Truncated, short_body), marked in its metadata
                 counter(NAME, f"truncated.{item['truncated']}").inc()
             yield doc
 
