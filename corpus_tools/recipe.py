@@ -97,7 +97,7 @@ class FetchConfig:
                            min=0.01)
     max_bytes: int = opt(5_000_000, "Body size cap (decoded bytes). A declared Content-Length above it is "
                          "`too_large`; a body growing past it is cut there and marked truncated.", min=1)
-    max_compression_ratio: float = opt(100.0, "A gzip/deflate/br body that reaches max_bytes at more than this "
+    max_compression_ratio: float = opt(100.0, "A gzip/deflate/br/zstd body that reaches max_bytes at more than this "
                                        "decoded/compressed ratio is refused as `bomb`.", min=1.0)
     max_redirects: int = opt(5, "Redirect hops followed per URL.", min=0, max=50)
     content_types: list[str] = opt(list(HTML_TYPES),
