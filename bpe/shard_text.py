@@ -19,7 +19,6 @@ Two outputs:
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import BinaryIO, Iterable, Iterator
@@ -31,6 +30,7 @@ from bpe.encoder import Encoder
 from bpe.shards import read_shard
 from bpe.tokenize_docs import MANIFEST
 from bpe.tokenizer_files import fingerprint
+from bpe.tokens_manifest import load_manifest, tokenizer_mismatch
 
 CHUNK_TOKENS = 1 << 20  # tokens decoded at a time: memory stays bounded on a 100M-token shard
 
@@ -44,20 +44,6 @@ class DecodeCount:
     shards: int = 0
     tokens: int = 0
     documents: int = 0  # <|endoftext|> tokens: the documents that start in the shards
-
-
-def _manifest(folder: str) -> dict | None:
-    path = os.path.join(folder, MANIFEST)
-    if not os.path.isfile(path):
-        return None
-    try:
-        with open(path, encoding="utf-8") as fh:
-            manifest = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ShardTextError(f"{path}: not JSON ({e})") from None
-    if not isinstance(manifest, dict):
-        raise ShardTextError(f"{path}: not a tokens manifest (a JSON {type(manifest).__name__}, not an object)")
-    return manifest
 
 
 def shard_files(paths: Iterable[str]) -> list[str]:
@@ -76,7 +62,7 @@ def shard_files(paths: Iterable[str]) -> list[str]:
         if not names and os.path.isdir(run_tokens):
             path = run_tokens
             names = sorted(n for n in os.listdir(path) if n.endswith(".bin"))
-        manifest = _manifest(path)
+        manifest = load_manifest(path)
         if manifest is not None and isinstance(manifest.get("shards"), list):
             names = [s.get("file") for s in manifest["shards"] if isinstance(s, dict)]
             missing = [n for n in names if not isinstance(n, str) or not os.path.isfile(os.path.join(path, n))]
@@ -90,24 +76,16 @@ def shard_files(paths: Iterable[str]) -> list[str]:
 
 def check_tokenizer(shards: list[str], encoder: Encoder, tokenizer: str) -> None:
     """Refuse ``encoder`` (from the folder ``tokenizer``) for shards whose folder's manifest names
-    another tokenizer."""
+    another tokenizer (:func:`bpe.tokens_manifest.tokenizer_mismatch`)."""
     mine = fingerprint(encoder.files.vocab, encoder.files.merges)
     for folder in dict.fromkeys(os.path.dirname(os.path.abspath(p)) for p in shards):
-        manifest = _manifest(folder)
+        manifest = load_manifest(folder)
         if manifest is None:
             continue  # shards made elsewhere (llm.c, nanoGPT): the ids are checked against the vocabulary
-        theirs = manifest.get("tokenizer_sha256")
-        where = os.path.join(folder, MANIFEST)
-        if isinstance(theirs, str) and theirs != mine:
-            raise ShardTextError(f"tokenizer {tokenizer} did not make the shards in {folder} (its vocabulary and "
-                                 f"merges are {mine[:12]}, {where} says {theirs[:12]}): decoding would give other "
-                                 "text; give --tokenizer the folder they were tokenized with (RUN/tokenizer)")
-        for key, have in (("vocab_size", encoder.vocab_size), ("eot_id", encoder.eot_id)):
-            want = manifest.get(key)
-            if isinstance(want, int) and want != have:
-                raise ShardTextError(f"tokenizer {tokenizer} did not make the shards in {folder} ({key} {have}, "
-                                     f"{where} says {want}): decoding would give other text; give --tokenizer "
-                                     "the folder they were tokenized with (RUN/tokenizer)")
+        mismatch = tokenizer_mismatch(manifest, encoder.vocab_size, encoder.eot_id, mine)
+        if mismatch:
+            raise ShardTextError(f"tokenizer {tokenizer} {mismatch}: decoding would give other text; give "
+                                 "--tokenizer the folder they were tokenized with (RUN/tokenizer)")
 
 
 def _chunks(shards: list[str], encoder: Encoder, count: DecodeCount) -> Iterator[np.ndarray]:

@@ -102,7 +102,8 @@ def test_another_tokenizer_is_refused_in_one_line(jsonl, shared_data, tmp_path, 
     out = tmp_path / "out.txt"
     assert cli("bpe", "decode", "--tokenizer", small, "--input", run / "tokens", "--out", out) == 2
     line = _error_line(capsys, "bpe decode")
-    assert f"tokenizer {small} did not make the shards in {run / 'tokens'}" in line, line
+    assert (f"tokenizer {small} (400 entries, <|endoftext|> = 399) did not make the shards in {run / 'tokens'} "
+            "(manifest.json: 50257 entries, <|endoftext|> = 50256)") in line, line
     assert "give --tokenizer the folder they were tokenized with" in line and not out.exists()
     # the same shards without their manifest: the ids the small vocabulary lacks say so
     bare = tmp_path / "bare"

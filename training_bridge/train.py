@@ -38,13 +38,13 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from bpe.tokenizer_files import tokenizer_fingerprint
+from bpe.tokens_manifest import load_manifest, manifest_sha
 from training_bridge.checkpoint import (CKPT_NAME, load_checkpoint, rng_state, save_checkpoint,
                                         set_rng_state, stored_tokenizer_dir)
 from training_bridge.data import ShardLoader, split_shards
 from training_bridge.devices import pick_device
 from training_bridge.model import GPT, GPTConfig, config_for
-from training_bridge.vocab import (check_model_vocab, check_tokenizer, find_tokenizer, manifest_sha,
-                                   read_tokens_manifest, resolve_vocab_size)
+from training_bridge.vocab import check_model_vocab, check_tokenizer, find_tokenizer, resolve_vocab_size
 
 METRICS_NAME = "metrics.jsonl"
 # [train] parameters a resumed run must share with its checkpoint (they decide the model or the data order)
@@ -324,7 +324,7 @@ def train(data_dir: str, out_dir: str, cfg: Any, *, device: str | None = None,
     if tokenizer_dir is None:
         tokenizer_dir = find_tokenizer(data_dir)
     val_paths, train_paths = split_shards(data_dir)
-    manifest = read_tokens_manifest(data_dir)  # None for shards made elsewhere
+    manifest = load_manifest(data_dir)  # None for shards made elsewhere
     ckpt_file = os.path.join(out_dir, CKPT_NAME)
     state = None
     if resume and os.path.exists(ckpt_file):

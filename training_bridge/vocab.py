@@ -5,7 +5,8 @@
 merges; manifests written before it was recorded lack it). When a tokens folder has one, the
 tokenizer ``webtext train`` finds or is given must be the one it names: the same size and
 ``<|endoftext|>`` id, and the same fingerprint where both sides have one
-(:func:`check_tokenizer`). Without a tokenizer the manifest's ``vocab_size`` sizes the model.
+(:func:`check_tokenizer`, by :mod:`bpe.tokens_manifest`'s rule, which `webtext bpe decode`
+uses too). Without a tokenizer the manifest's ``vocab_size`` sizes the model.
 Shards without a manifest (llm.c or nanoGPT files made elsewhere) are taken as they are.
 """
 
@@ -16,8 +17,8 @@ import os
 from typing import Any
 
 from bpe.byte_level import ENDOFTEXT
-from bpe.tokenize_docs import MANIFEST
 from bpe.tokenizer_files import TokenizerFilesError, load_hf_tokenizer
+from bpe.tokens_manifest import manifest_int, tokenizer_mismatch
 
 GPT2_VOCAB_SIZE = 50257
 
@@ -38,33 +39,6 @@ def find_tokenizer(data_dir: str) -> str | None:
     return None
 
 
-def read_tokens_manifest(data_dir: str) -> dict | None:
-    """``data_dir/manifest.json`` as ``webtext tokenize`` wrote it (its ``path`` added), or ``None``
-    when the folder has none. A manifest that is not a JSON object is refused in one line."""
-    path = os.path.join(data_dir, MANIFEST)
-    if not os.path.isfile(path):
-        return None
-    try:
-        with open(path, encoding="utf-8") as fh:
-            manifest = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: not JSON ({e}); it is the manifest `webtext tokenize` writes beside its "
-                         "shards: tokenize again, or remove it to train on the shards without its checks") from None
-    if not isinstance(manifest, dict):
-        raise ValueError(f"{path}: not a tokens manifest (a JSON {type(manifest).__name__}, not an object)")
-    return {**manifest, "path": path}
-
-
-def _int(manifest: dict | None, key: str) -> int | None:
-    value = (manifest or {}).get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def manifest_sha(manifest: dict | None) -> str | None:
-    value = (manifest or {}).get("tokenizer_sha256")
-    return value if isinstance(value, str) and value else None
-
-
 def tokenizer_sizes(tokenizer_dir: str) -> tuple[int, int | None]:
     """(entries, ``<|endoftext|>`` id or None) of any tokenizer folder ``webtext tokenize`` reads."""
     try:
@@ -74,26 +48,14 @@ def tokenizer_sizes(tokenizer_dir: str) -> tuple[int, int | None]:
     return tok.get_vocab_size(), tok.token_to_id(ENDOFTEXT)
 
 
-def _sizes(n: int | None, eot: int | None) -> str:
-    return f"{n} entries, {ENDOFTEXT} = {'none' if eot is None else eot}"
-
-
 def check_tokenizer(manifest: dict, tokenizer_dir: str, tokenizer_sha: str | None) -> None:
     """Refuse (ValueError, one line) a tokenizer that did not make the manifest's shards."""
     n, eot = tokenizer_sizes(tokenizer_dir)
-    want_n, want_eot = _int(manifest, "vocab_size"), _int(manifest, "eot_id")
-    folder = os.path.dirname(manifest["path"])
-    fix = (f"give --tokenizer the folder they were tokenized with, or tokenize again with this one "
-           f"(webtext tokenize --tokenizer {tokenizer_dir})")
-    if (want_n is not None and n != want_n) or (want_eot is not None and eot != want_eot):
-        raise ValueError(f"tokenizer {tokenizer_dir} ({_sizes(n, eot)}) did not make the shards in {folder} "
-                         f"({MANIFEST}: {_sizes(want_n, want_eot)}): the model would read their ids as other "
-                         f"tokens; {fix}")
-    want_sha = manifest_sha(manifest)
-    if want_sha and tokenizer_sha and want_sha != tokenizer_sha:
-        raise ValueError(f"tokenizer {tokenizer_dir} did not make the shards in {folder}: both have "
-                         f"{_sizes(n, eot)} but the vocabulary and merges differ ({tokenizer_sha[:12]} vs "
-                         f"{want_sha[:12]} in {MANIFEST}), so the model would read their ids as other tokens; {fix}")
+    mismatch = tokenizer_mismatch(manifest, n, eot, tokenizer_sha)
+    if mismatch:
+        raise ValueError(f"tokenizer {tokenizer_dir} {mismatch}: the model would read their ids as other tokens; "
+                         f"give --tokenizer the folder they were tokenized with, or tokenize again with this one "
+                         f"(webtext tokenize --tokenizer {tokenizer_dir})")
 
 
 def resolve_vocab_size(cfg: Any, tokenizer_dir: str | None, manifest: dict | None = None) -> int:
@@ -104,12 +66,12 @@ def resolve_vocab_size(cfg: Any, tokenizer_dir: str | None, manifest: dict | Non
         return cfg.vocab_size
     if tokenizer_dir:
         return tokenizer_sizes(tokenizer_dir)[0]
-    return _int(manifest, "vocab_size") or GPT2_VOCAB_SIZE
+    return manifest_int(manifest, "vocab_size") or GPT2_VOCAB_SIZE
 
 
 def check_model_vocab(manifest: dict | None, model_vocab: int, whose: str) -> None:
     """Refuse a model vocabulary (``whose``: where it comes from) too small for the shards' ids."""
-    want = _int(manifest, "vocab_size")
+    want = manifest_int(manifest, "vocab_size")
     if want is not None and model_vocab < want:
         raise ValueError(f"{whose} vocab_size {model_vocab} is smaller than the shards' {want} "
                          f"({manifest['path']}): the model has no row for their larger ids")
