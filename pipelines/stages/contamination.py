@@ -47,8 +47,6 @@ class ContaminationStage(Stage):
                                outputs={"dir": out})
         if not ctx.run.is_done("bloom"):
             raise StageError(f"stage 'contamination' reads RUN/bloom, which has not run in {ctx.run.root}; run it first")
-        if cfg.dirty_min > cfg.dirty_max:
-            raise StageError(f"[contamination] dirty_min={cfg.dirty_min} > dirty_max={cfg.dirty_max}")
         bloom_dir = ctx.reads("bloom")
         try:
             bloom = open_bloom(bloom_dir, expected_hash_id=HASH_ID)
