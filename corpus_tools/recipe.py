@@ -243,7 +243,8 @@ class TokenizeConfig:
                          "or a tokenizer folder (vocab.json+merges.txt, or GPT-2's encoder.json+vocab.bpe).")
     extra_special_tokens: list[str] = opt([], "Special tokens added after <|endoftext|> when training; with a "
                                               "tokenizer folder, a non-empty list must be the folder's, in id order.")
-    min_frequency: int = opt(2, "A pair is merged only if seen at least this often when training.", min=0)
+    min_frequency: int = opt(2, "A pair is merged only if seen at least this often when training (with a "
+                                "tokenizer folder it must stay at its default).", min=0)
     val_fraction: float = opt(0.005, "Fraction of documents (by seeded id hash) in the validation split; "
                               "at least one document when any exists.", min=0.0, max=1.0)
     encoder: str = opt("auto", "Encoding backend: tiktoken (fastest, used by auto when ids allow) or hf.",

@@ -572,6 +572,8 @@ def _tokenize_with(tmp_path, name, folder, recipe_lines, docs_folder):
      "[tokenize] extra_special_tokens = ['<|pad|>'] disagrees with [tokenize] tokenizer = '{gpt2}', whose special "
      "tokens after <|endoftext|> are []; list those or leave it at its default (it adds tokens to a trained "
      "tokenizer only)"),
+    (["min_frequency = 5"], "[tokenize] min_frequency = 5 does nothing with [tokenize] tokenizer = '{gpt2}': it "
+                            "applies when training only; leave it at its default"),
 ])
 def test_training_keys_that_disagree_with_a_given_folder_are_refused(docs, shared_data, tmp_path, capsys, lines,
                                                                       fault):
@@ -608,14 +610,15 @@ def test_a_tokenizer_flag_replaces_the_recorded_training_keys(docs, small_tok, s
     recorded 1000 described the trained tokenizer, not this folder; RUN/recipe.toml says the folder's."""
     folder, _ = docs
     trained = tmp_path / "trained.toml"
-    trained.write_text("[tokenize]\nvocab_size = 1000\n", encoding="utf-8")
+    trained.write_text("[tokenize]\nvocab_size = 1000\nmin_frequency = 3\n", encoding="utf-8")
     run = tmp_path / "run"
     assert cli("tokenize", "--out", run, "--input", folder, "--recipe", trained) == 0
     assert "vocab_size = 1000" in (run / "recipe.toml").read_text()
+    assert "min_frequency = 3" in (run / "recipe.toml").read_text()
     gpt2 = shared_data / "gpt2-bpe"
     assert cli("tokenize", "--out", run, "--input", folder, "--tokenizer", gpt2, "--force", "tokenize") == 0
     recorded = (run / "recipe.toml").read_text()
-    assert "vocab_size = 50257" in recorded and str(gpt2) in recorded
+    assert "vocab_size = 50257" in recorded and "min_frequency = 2" in recorded and str(gpt2) in recorded
     # set in this command's own --recipe, a disagreeing value is still refused
     recipe = tmp_path / "again.toml"
     recipe.write_text("[tokenize]\nvocab_size = 1000\n", encoding="utf-8")

@@ -40,6 +40,7 @@ def main(args) -> int:
         # refuses values that disagree with the folder), else they go back to their defaults.
         own = load_recipe(args.recipe).tokenize if args.recipe else TokenizeConfig()
         ctx.recipe = ctx.recipe.replace({"tokenize": {"tokenizer": args.tokenizer, "vocab_size": own.vocab_size,
-                                                      "extra_special_tokens": own.extra_special_tokens}})
+                                                      "extra_special_tokens": own.extra_special_tokens,
+                                                      "min_frequency": own.min_frequency}})
     execute_stage(load_stage("tokenize"), ctx, force="tokenize" in args.force or "all" in args.force)
     return 0

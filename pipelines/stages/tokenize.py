@@ -59,10 +59,12 @@ def training_keys_disagree(cfg: TokenizeConfig, files: BPEFiles) -> str | None:
     """Why the training keys of ``cfg`` contradict its tokenizer folder (``cfg.tokenizer``, read as
     ``files``), in one line, or None.
 
-    A folder is used as it is, so ``vocab_size`` and ``extra_special_tokens`` cannot change it. Left
+    A folder is used as it is, so ``vocab_size``, ``extra_special_tokens`` and ``min_frequency``
+    cannot change it. Left
     at their defaults they say nothing (GPT-2's folder has 50257 entries, another folder another
     size); set otherwise (told, as elsewhere, by differing from the default) they must describe the
-    folder: its number of entries, and its special tokens after <|endoftext|> in id order. Else the
+    folder: its number of entries, and its special tokens after <|endoftext|> in id order
+    (``min_frequency``, which no folder records, must stay at its default). Else the
     recorded recipe would name a tokenizer that did not make the shards."""
     defaults = TokenizeConfig()
     folder = f"[tokenize] tokenizer = {cfg.tokenizer!r}"
@@ -75,6 +77,9 @@ def training_keys_disagree(cfg: TokenizeConfig, files: BPEFiles) -> str | None:
         return (f"[tokenize] extra_special_tokens = {cfg.extra_special_tokens!r} disagrees with {folder}, whose "
                 f"special tokens after {ENDOFTEXT} are {extra!r}; list those or leave it at its default (it adds "
                 "tokens to a trained tokenizer only)")
+    if cfg.min_frequency != defaults.min_frequency:  # nothing in a folder to compare it with
+        return (f"[tokenize] min_frequency = {cfg.min_frequency} does nothing with {folder}: it applies when "
+                "training only; leave it at its default")
     return None
 
 
