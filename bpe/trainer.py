@@ -35,9 +35,10 @@ def train_bpe(
     from tokenizers import AddedToken, Tokenizer, models, pre_tokenizers, trainers
 
     special_tokens = list(dict.fromkeys(special_tokens))
+    problem = size_problem(vocab_size, special_tokens)
+    if problem:
+        raise ValueError(problem)
     n_bpe = vocab_size - len(special_tokens)
-    if n_bpe < 256:
-        raise ValueError(f"vocab_size {vocab_size} leaves {n_bpe} BPE entries; the byte alphabet alone needs 256")
     tok = Tokenizer(models.BPE(fuse_unk=False))
     configure_byte_level(tok)
     trainer = trainers.BpeTrainer(
@@ -52,10 +53,19 @@ def train_bpe(
     return tok
 
 
+def size_problem(vocab_size: int, special_tokens: Sequence[str]) -> str | None:
+    """Why ``vocab_size`` cannot hold the byte alphabet and ``special_tokens``, or None (checked
+    before a run's first stage, not after its crawl)."""
+    n_bpe = vocab_size - len(dict.fromkeys(special_tokens))
+    if n_bpe < 256:
+        return f"vocab_size {vocab_size} leaves {n_bpe} BPE entries; the byte alphabet alone needs 256"
+    return None
+
+
 def train_to_dir(texts: Iterable[str], out_dir: str, **kwargs) -> BPEFiles:
     """Train (see :func:`train_bpe`) and write ``vocab.json``, ``merges.txt``, ``tokenizer.json``."""
     tok = train_bpe(texts, **kwargs)
     return write_tokenizer_dir(tok, out_dir)
 
 
-__all__ = ["train_bpe", "train_to_dir", "files_from_hf_tokenizer"]
+__all__ = ["train_bpe", "train_to_dir", "size_problem", "files_from_hf_tokenizer"]

@@ -626,3 +626,20 @@ def test_a_tokenizer_flag_replaces_the_recorded_training_keys(docs, small_tok, s
     assert cli("tokenize", "--out", run, "--input", folder, "--tokenizer", gpt2, "--recipe", recipe,
                "--force", "tokenize") == 2
     assert "[tokenize] vocab_size = 1000 disagrees with" in _error_line(capsys, "tokenize")
+
+
+def test_a_vocabulary_too_small_for_its_special_tokens_is_refused_before_anything_runs(docs, tmp_path, capsys):
+    """257 entries hold the 256 bytes and <|endoftext|>; one extra special token leaves 255 for the
+    byte alphabet. `webtext run` refuses it before its first stage (dedup here), not after."""
+    folder, _ = docs
+    recipe = tmp_path / "small.toml"
+    recipe.write_text("[tokenize]\nvocab_size = 257\nextra_special_tokens = ['<|pad|>']\n", encoding="utf-8")
+    run = tmp_path / "run"
+    assert cli("run", "--out", run, "--input", folder, "--recipe", recipe, "--stages", "dedup,tokenize") == 2
+    assert _error_line(capsys, "run") == (
+        "webtext run: error: [tokenize] vocab_size = 257, extra_special_tokens = ['<|pad|>']: vocab_size 257 leaves "
+        "255 BPE entries; the byte alphabet alone needs 256")
+    assert not (run / "dedup").exists() and not (run / "tokens").exists()
+    recipe.write_text("[tokenize]\nvocab_size = 258\nextra_special_tokens = ['<|pad|>']\n", encoding="utf-8")
+    capsys.readouterr()
+    assert cli("run", "--out", tmp_path / "ok", "--input", folder, "--recipe", recipe, "--stages", "dedup,tokenize") == 0

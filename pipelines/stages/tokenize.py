@@ -27,7 +27,7 @@ from bpe.encoder import Encoder
 from bpe.text_source import BadRecord, InputFileError, count_documents, is_remote, iter_text_batches, skip_bad
 from bpe.tokenize_docs import tokenize_paths
 from bpe.tokenizer_files import BPEFiles, TokenizerFilesError, export_tokenizer_dir, folder_problem, load_bpe_files
-from bpe.trainer import train_to_dir
+from bpe.trainer import size_problem, train_to_dir
 from corpus_tools.recipe import TokenizeConfig
 from corpus_tools.rundir import REJECTED_DIR, TOKENIZER_DIR, join
 from corpus_tools.schema import REJECT_SCHEMA, new_reject
@@ -92,6 +92,10 @@ class TokenizeStage(Stage):
     def check(self, recipe) -> None:
         folder = recipe.tokenize.tokenizer
         if folder == "train":
+            problem = size_problem(recipe.tokenize.vocab_size, [ENDOFTEXT, *recipe.tokenize.extra_special_tokens])
+            if problem:
+                raise StageError(f"[tokenize] vocab_size = {recipe.tokenize.vocab_size}, extra_special_tokens = "
+                                 f"{recipe.tokenize.extra_special_tokens!r}: {problem}")
             return
         problem = folder_problem(folder)
         if problem:
