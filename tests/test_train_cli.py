@@ -123,9 +123,24 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         webtext(["train", "--data", str(bad), "--out", str(tmp_path / "ck"), "--model", "9B"])
     assert e.value.code == 2
+    assert "invalid choice: '9B'" in capsys.readouterr().err
 
     assert webtext(["train", "--data", str(bad), "--out", str(tmp_path / "ck"), "--lr", "-1"]) == 2
-    assert "[train] lr" in capsys.readouterr().err
+    assert capsys.readouterr().err == "webtext train: error: --lr -1.0: must be >= 0.0\n"  # the flag given
+
+    # a pair (min_lr <= lr) broken by a flag: the flags given are named as flags, the other end by the flag
+    # that sets it; a recipe's keys stay recipe keys
+    def error(*flags: str, recipe: Path | None = None) -> str:
+        more = ["--recipe", str(recipe)] if recipe else []
+        assert webtext(["train", "--data", str(bad), "--out", str(tmp_path / "ck"), *more, *flags]) == 2
+        return capsys.readouterr().err.strip()
+
+    assert error("--lr", "1e-5") == ("webtext train: error: [train] min_lr = 6e-05: must be <= --lr 1e-05 "
+                                     "(--min-lr sets [train] min_lr)")
+    assert error("--lr", "1e-5", "--min-lr", "2e-5") == "webtext train: error: --min-lr 2e-05: must be <= --lr 1e-05"
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("[train]\nlr = 1e-5\n", encoding="utf-8")
+    assert error(recipe=recipe) == f"webtext train: error: {recipe}: [train] min_lr = 6e-05: must be <= [train] lr = 1e-05"
 
     assert webtext(["sample", "--ckpt", str(tmp_path / "nothing"), "--prompt", "x"]) == 2
     assert "no checkpoint" in capsys.readouterr().err

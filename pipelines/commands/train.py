@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import typing
 
-from corpus_tools.recipe import Recipe, TrainConfig, load_recipe
+from corpus_tools.recipe import Recipe, RecipeError, TrainConfig, load_recipe
 
 
 def _flag(name: str) -> str:
@@ -65,7 +66,24 @@ def resolve_train_config(args) -> TrainConfig:
     recipe = load_recipe(args.recipe) if args.recipe else Recipe()
     overrides = {f.name: getattr(args, f"train_{f.name}") for f in dataclasses.fields(TrainConfig)
                  if getattr(args, f"train_{f.name}", None) is not None}
-    return recipe.replace({"train": overrides}).train  # validated like a recipe file
+    try:
+        return recipe.replace({"train": overrides}).train  # validated like a recipe file
+    except RecipeError as e:
+        raise RecipeError(flag_names(str(e), overrides)) from None
+
+
+def flag_names(message: str, flags: dict) -> str:
+    """A recipe error about ``[train]`` keys, in the words of the command line: a key given as a
+    flag is named as that flag (``--lr 1e-05``); one that was not is followed by the flag that sets
+    it, so `webtext train --lr 1e-5` says to set ``--min-lr`` too, not only a recipe key."""
+    named = re.findall(r"\[train\] (\w+) = ", message)
+    for key in named:
+        if key in flags:
+            message = message.replace(f"[train] {key} = ", f"{_flag(key)} ", 1)
+    unset = [key for key in dict.fromkeys(named) if key not in flags]
+    if unset and flags:
+        message += " (" + "; ".join(f"{_flag(k)} sets [train] {k}" for k in unset) + ")"
+    return message
 
 
 def tokens_dir(data: str) -> str:
