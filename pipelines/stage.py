@@ -132,6 +132,12 @@ class Stage:
         command, and only then (``--force bloom`` does not retokenize: tokenize reads dedup)."""
         return (self.upstream,) if self.upstream else ()
 
+    def needs(self, recipe: Recipe, given_input: bool) -> tuple[str, ...]:
+        """The run stages whose output must exist before this one runs (``given_input``: it is the
+        first stage of a command with --input, which replaces its upstream): `webtext run` refuses,
+        before anything runs, a stage that needs one neither done nor among the stages it runs."""
+        return (self.upstream,) if self.upstream and not given_input else ()
+
     def reads_when_present(self, run: RunDir) -> tuple[str, ...]:
         """The run stages whose outputs this stage would read if it ran now, for a stage that reads
         whichever exist (the card: every stage with stats). One it did not read when it ran (run

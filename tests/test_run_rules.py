@@ -513,3 +513,24 @@ def test_standalone_commands_refuse_a_folder_a_run_owns_and_leave_it_as_it_was(s
     assert main(["bpe", "train", "--input", str(corpus), "--out", str(tmp_path / "tokenizer"),
                  "--vocab-size", "400"]) == 0
     assert (tmp_path / "bloom" / "bloom.json").exists() and (tmp_path / "tokenizer" / "vocab.json").exists()
+
+
+def test_contamination_without_a_bloom_filter_is_refused_before_any_stage_runs(shared_data, tmp_path, capsys):
+    """Contamination has no single upstream: it reads RUN/bloom (and with `exact` the corpus). Selected
+    after dedup in a run whose bloom never ran, it was found after dedup had run; now one line up front.
+    Without benchmarks it reads nothing, and is not refused."""
+    corpus = _news_corpus(shared_data, tmp_path / "docs")
+    bench = tmp_path / "news.txt"
+    bench.write_text("\n".join(_news(shared_data)[:3]) + "\n")
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f'[contamination]\nbenchmarks = ["news={bench}"]\n')
+    run = tmp_path / "run"
+    assert main(["run", "--input", str(corpus), "--out", str(run), "--recipe", str(recipe),
+                 "--stages", "dedup,contamination"]) == 2
+    assert _one_error_line(capsys) == (
+        f"webtext run: error: --stages dedup,contamination: contamination reads the output of bloom, which is "
+        f"neither among them nor done in {run}; add bloom to --stages")
+    assert not (run / "dedup").exists()
+    plain = tmp_path / "plain"
+    assert main(["run", "--input", str(corpus), "--out", str(plain), "--stages", "dedup,contamination"]) == 0
+    assert json.loads((plain / "stats" / "contamination.json").read_text())["details"]["configured"] is False

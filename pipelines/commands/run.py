@@ -112,10 +112,10 @@ def main(args) -> int:
             continue
         stage.check(ctx.recipe)
         checked.add(name)
-        up = stage.upstream  # an output nothing makes: found after the stages before it ran
-        if (i or not inputs) and up and up not in names[:i] and not ctx.run.is_done(up):
-            raise StageError(f"--stages {','.join(names)}: {name} reads the output of {up}, which is neither "
-                             f"among them nor done in {ctx.run.root}; add {up} to --stages")
+        for up in stage.needs(ctx.recipe, given_input=not i and bool(inputs)):  # else found after the stages
+            if up not in names[:i] and not ctx.run.is_done(up):                   # before it ran
+                raise StageError(f"--stages {','.join(names)}: {name} reads the output of {up}, which is neither "
+                                 f"among them nor done in {ctx.run.root}; add {up} to --stages")
     redone: set[str] = set()
     for i, name in enumerate(names):
         stage = load_stage(name)

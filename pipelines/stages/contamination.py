@@ -30,6 +30,13 @@ class ContaminationStage(Stage):
         # no upstream (two folders): the filter, and with `exact` the corpus it re-checks hits against
         return ("bloom", "dedup") if recipe.contamination.exact else ("bloom",)
 
+    def needs(self, recipe, given_input: bool) -> tuple[str, ...]:
+        # nothing without benchmarks; --input replaces the corpus `exact` re-checks, never the filter
+        cfg = recipe.contamination
+        if not cfg.benchmarks:
+            return ()
+        return ("bloom", "dedup") if cfg.exact and not given_input else ("bloom",)
+
     def check(self, recipe) -> None:
         cfg = recipe.contamination
         for spec in cfg.benchmarks:  # test sets are small: read whole, so a bad one is found before any stage runs
