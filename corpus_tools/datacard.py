@@ -258,27 +258,33 @@ def shown_path(path: Any, run: RunDir) -> str | None:
             "local": f"`{shown}`, a local folder outside the run directory"}[where]
 
 
-def published_recipe(recipe: dict[str, Any], run: RunDir) -> dict[str, Any]:
-    """The recipe with every local path in it as the card shows paths (:func:`published_path`):
-    ``[run] inputs``, a quality model, a tokenizer folder, the PATH of a benchmark's
-    ``NAME=PATH[:FIELD]``. Any absolute local path is one, whatever the key (the recipe has no
-    other absolute values), so a setting added later is not published whole."""
+def published_values(value: Any, run: RunDir) -> Any:
+    """``value`` (a recipe, a stage's stats: dicts, lists, strings, numbers) with every local path in
+    it as the card shows paths (:func:`published_path`): ``[run] inputs``, a quality model, a
+    tokenizer folder, the PATH of a benchmark's ``NAME=PATH[:FIELD]``, a stage's output folders.
+    Any absolute local path is one, whatever the key (these hold no other absolute values), so a
+    setting or detail added later is not published whole."""
     import os
 
-    def value(v: Any) -> Any:
-        if isinstance(v, list):
-            return [value(x) for x in v]
-        if not isinstance(v, str):
-            return v
-        if os.path.isabs(v):
-            return published_path(v, run)[0]
-        name, sep, rest = v.partition("=")
-        if sep and os.path.isabs(rest):  # a benchmark, NAME=PATH[:FIELD]: the field stays after the name
-            return f"{name}={published_path(rest, run)[0]}"
-        return v
+    if isinstance(value, dict):
+        return {k: published_values(v, run) for k, v in value.items()}
+    if isinstance(value, list):
+        return [published_values(x, run) for x in value]
+    if not isinstance(value, str) or "\n" in value:
+        return value
+    if os.path.isabs(value):
+        return published_path(value, run)[0]
+    name, sep, rest = value.partition("=")
+    if sep and os.path.isabs(rest):  # a benchmark, NAME=PATH[:FIELD]: the field stays after the name
+        return f"{name}={published_path(rest, run)[0]}"
+    return value
 
-    return {sec: ({k: value(v) for k, v in keys.items()} if isinstance(keys, dict) else keys)
-            for sec, keys in recipe.items()}
+
+def published_json(data: dict[str, Any], run: RunDir) -> dict[str, Any]:
+    """``datacard.json`` as published beside the card: the gathered data with the recipe and the
+    stages' stats naming paths as the card does (no home directory in a published file)."""
+    public = {k: v for k, v in data.items() if k != "recipe_shown"}
+    return {**public, "recipe": data["recipe_shown"], "stages": published_values(data["stages"], run)}
 
 
 def _token_shards(run: RunDir) -> dict[str, Any]:
@@ -381,7 +387,7 @@ def gather(root: str, recipe: Recipe | None = None) -> dict[str, Any]:
                           else _contamination(run, stages.get("contamination", {}))),
         "decontamination": _decontamination(run),
         "recipe": recipe_dict,
-        "recipe_shown": published_recipe(recipe_dict, run),
+        "recipe_shown": published_values(recipe_dict, run),
         "recipe_source": recipe_source,
         "datacard": dataclasses.asdict(cfg),
         "versions": _versions(stages),
@@ -1318,6 +1324,7 @@ def write_datacard(root: str, recipe: Recipe | None = None, out_dir: str | None 
         _write_bytes(run, join(out, "figures", f"{name}.png"), png)
         figures[name] = rel
     data["figures"] = figures
-    run.write_text(join(out, "datacard.json"), json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    public = published_json(data, run)
+    run.write_text(join(out, "datacard.json"), json.dumps(public, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     run.write_text(join(out, "README.md"), render_card(data, figures))
     return data

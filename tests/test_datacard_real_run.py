@@ -120,3 +120,8 @@ def test_card_counts_the_validation_shards_tokenize_wrote(shared_data, tmp_path)
     # nor in the recipe under Reproducibility, which named the tokenizer folder by its full path
     assert str(shared_data) not in readme and str(tmp_path) not in readme
     assert 'tokenizer = "gpt2-bpe"' in readme.split("## Reproducibility", 1)[1]
+    # nor in datacard.json, published beside it (the stages' stats and the recipe named paths in full)
+    published = (run / "card" / "datacard.json").read_text()
+    assert str(shared_data) not in published and str(tmp_path) not in published
+    data = json.loads(published)
+    assert data["stages"]["tokenize"]["details"]["tokenizer"] == "tokenizer"  # RUN/tokenizer, relative to the run
