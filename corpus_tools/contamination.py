@@ -32,7 +32,8 @@ from corpus_tools.ngrams import HASH_ID, NgramHasher, unique_pairs, word_spans, 
 from corpus_tools.recipe import ContaminationConfig
 from corpus_tools.schema import make_doc_id
 
-NORMALISATION = "lower-cased str.isalnum() words separated by single spaces (corpus_tools.ngrams)"
+NORMALISATION = ("lower-cased str.isalnum() words, each CJK character a word of its own, separated by single "
+                 "spaces (corpus_tools.ngrams)")
 
 
 class BenchmarkError(ValueError):
