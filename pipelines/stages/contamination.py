@@ -11,9 +11,8 @@ computed in the driver; the corpus pass of exact mode is a Beam pipeline
 
 from __future__ import annotations
 
-from corpus_tools.bloom import BloomFileError, open_bloom
-from corpus_tools.contamination import BenchmarkError, compute_report, read_benchmark, write_report
-from corpus_tools.ngrams import HASH_ID
+from corpus_tools.bloom import BloomFileError
+from corpus_tools.contamination import BenchmarkError, compute_report, open_ngram_bloom, read_benchmark, write_report
 from corpus_tools.rundir import join
 from pipelines.exact_overlap import CorpusMembership
 from pipelines.parquet_io import match_files
@@ -47,7 +46,7 @@ class ContaminationStage(Stage):
             raise StageError(f"[contamination] dirty_min={cfg.dirty_min} > dirty_max={cfg.dirty_max}")
         bloom_dir = ctx.reads("bloom")
         try:
-            bloom = open_bloom(bloom_dir, expected_hash_id=HASH_ID)
+            bloom = open_ngram_bloom(bloom_dir)
             benches = [read_benchmark(spec) for spec in cfg.benchmarks]
         except (BloomFileError, BenchmarkError) as e:
             raise StageError(str(e)) from None
