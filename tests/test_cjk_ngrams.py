@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 
-import numpy as np
 import pytest
 
 from corpus_tools import cjk
