@@ -15,9 +15,13 @@ n-grams are character n-grams, the usual unit for these languages:
 
 Hangul, written with spaces, is not among them (its words are separated as in any other
 language); nor are the ideographs outside the Basic Multilingual Plane (Extension B onwards).
-MinHash needs ``PUNCTUATION`` because its words are runs of any non-ASCII bytes; n-grams separate
-words at every character that is not alphanumeric (``str.isalnum()``), which all of
-``PUNCTUATION`` but the marks 々 〆 〇 (and the Hangzhou numerals, kana repeat marks) already are.
+MinHash makes every code point of ``CHARACTERS`` a word and separates words at ``PUNCTUATION``,
+since its words are runs of any non-ASCII bytes. The n-grams, whose words are alphanumeric
+(``str.isalnum()``), take the alphanumeric code points of ``CHARACTERS`` (not ・ or the combining
+voiced-sound marks, which separate words) and need no ``PUNCTUATION``: all of it separates their
+words already but the alphanumeric marks 々 〆 〇 (and the Hangzhou numerals, kana repeat marks),
+which are words there (``tests/test_cjk_ngrams.py`` checks that the two agree on every
+alphanumeric code point of the Basic Multilingual Plane).
 """
 
 from __future__ import annotations
