@@ -20,8 +20,8 @@ since its words are runs of any non-ASCII bytes. The n-grams, whose words are al
 (``str.isalnum()``), take the alphanumeric code points of ``CHARACTERS`` (not ・ or the combining
 voiced-sound marks, which separate words) and need no ``PUNCTUATION``: all of it separates their
 words already but the alphanumeric marks 々 〆 〇 (and the Hangzhou numerals, kana repeat marks),
-which are words there (``tests/test_cjk_ngrams.py`` checks that the two agree on every
-alphanumeric code point of the Basic Multilingual Plane).
+which are words there (``tests/test_cjk_ngrams.py`` checks that the two make the same
+alphanumeric code points of the Basic Multilingual Plane words of their own).
 """
 
 from __future__ import annotations
