@@ -53,6 +53,15 @@ class BloomFileError(ValueError):
     """A Bloom filter file that cannot be used (wrong format, corrupt, or built differently)."""
 
 
+class BloomHashError(BloomFileError):
+    """A Bloom filter whose keys were hashed otherwise (``found``) than the caller's (``expected``):
+    querying it with the caller's hashes would answer "absent" for what it holds."""
+
+    def __init__(self, message: str, found: str | None, expected: str):
+        super().__init__(message)
+        self.found, self.expected = found, expected
+
+
 def bloom_size(capacity: int, fpr: float) -> tuple[int, int]:
     """``(m, k)`` for ``capacity`` items at false-positive rate ``fpr``."""
     if not 0.0 < fpr < 1.0:
@@ -303,8 +312,9 @@ class BloomFilter:
         if header.get("probe_id") != PROBE_ID:
             raise fail(f"probe scheme {header.get('probe_id')!r}, this code uses {PROBE_ID!r}")
         if expected_hash_id is not None and header.get("hash_id") != expected_hash_id:
-            raise fail(f"hash id {header.get('hash_id')!r} differs from the expected {expected_hash_id!r} "
-                       f"(built with a different n-gram hashing)")
+            raise BloomHashError(f"{source}: not a usable Bloom filter: hash id {header.get('hash_id')!r} differs "
+                                 f"from the expected {expected_hash_id!r} (built with a different n-gram hashing)",
+                                 header.get("hash_id"), expected_hash_id)
         m, k, hll_p = int(header["m"]), int(header["k"]), header.get("hll_p")
         pos = start + hlen
         want = pos + m // 8 + ((1 << hll_p) if hll_p else 0)
@@ -394,8 +404,8 @@ class PartitionedBloom:
         if manifest.get("format") != "webtext-bloom-partitioned":
             raise BloomFileError(f"{path}: not a webtext Bloom manifest")
         if expected_hash_id is not None and manifest.get("hash_id") != expected_hash_id:
-            raise BloomFileError(f"{path}: hash id {manifest.get('hash_id')!r} differs from the expected "
-                                 f"{expected_hash_id!r}")
+            raise BloomHashError(f"{path}: hash id {manifest.get('hash_id')!r} differs from the expected "
+                                 f"{expected_hash_id!r}", manifest.get("hash_id"), expected_hash_id)
         return cls(root, manifest)
 
     def load_part(self, i: int) -> BloomFilter:

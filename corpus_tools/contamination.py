@@ -26,13 +26,15 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 import pyarrow as pa
 
-from corpus_tools.bloom import BloomFilter, PartitionedBloom, open_bloom, partition_of
+from corpus_tools.bloom import BloomFilter, BloomHashError, PartitionedBloom, open_bloom, partition_of
 from corpus_tools.document_check import InvalidDocument, conform_document, document_text
-from corpus_tools.ngrams import HASH_ID, NgramHasher, unique_pairs, word_spans, words
+from corpus_tools.ngrams import HASH_ID, V1_HASH_ID, NgramHasher, unique_pairs, word_spans, words
 from corpus_tools.recipe import ContaminationConfig
+from corpus_tools.rundir import run_folder_owner
 from corpus_tools.schema import make_doc_id
 
-NORMALISATION = "lower-cased str.isalnum() words separated by single spaces (corpus_tools.ngrams)"
+NORMALISATION = ("lower-cased str.isalnum() words, each CJK character a word of its own, separated by single "
+                 "spaces (corpus_tools.ngrams)")
 
 
 class BenchmarkError(ValueError):
@@ -275,6 +277,30 @@ def build_bloom(texts: Callable[[], Iterable[str]], out_dir: str | None, n: int 
     return PartitionedBloom.write_manifest(out_dir, parts, meta=bloom_manifest_meta(n, capacity, meta))
 
 
+def open_ngram_bloom(path: str) -> PartitionedBloom | BloomFilter:
+    """The n-gram Bloom filter at ``path`` (a ``webtext bloom build`` folder, a run's ``bloom/``, or a
+    ``.bloom`` file), checked to hash n-grams as this code does (``HASH_ID``): one built otherwise
+    (by an older webtext) is refused with :func:`rebuild_message`, never queried with other hashes."""
+    try:
+        return open_bloom(path, expected_hash_id=HASH_ID)
+    except BloomHashError as e:
+        raise BloomHashError(rebuild_message(path, e.found), e.found, e.expected) from None
+
+
+def rebuild_message(path: str, found: str | None) -> str:
+    """One line: the filter at ``path`` hashes n-grams as ``found``, not as this code; the command
+    that rebuilds it (the run's, when ``path`` is a run directory's ``bloom/``)."""
+    why = (" (an older webtext's, for which a run of Chinese or Japanese characters was one word)"
+           if found == V1_HASH_ID else "")
+    owner = run_folder_owner(path)
+    if owner is not None and owner[1] == "bloom" and not owner[3]:
+        redo = f"webtext run --out {owner[0].root} --stages bloom,contamination --force bloom"
+    else:
+        redo = f"webtext bloom build --input DOCS --out {path if not path.endswith('.bloom') else 'BLOOM'}"
+    return (f"{path}: this Bloom filter's n-grams were hashed as {found!r}{why}, this webtext hashes them as "
+            f"{HASH_ID!r}, so its answers would be wrong; rebuild it with `{redo}`")
+
+
 def bloom_manifest_meta(n: int, capacity: int, meta: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"n": n, "normalisation": NORMALISATION, "capacity_total": capacity, **(meta or {})}
 
@@ -455,7 +481,7 @@ def compute_report(bloom: str | PartitionedBloom | BloomFilter, benchmarks: list
     """
     label = bloom_label or (bloom if isinstance(bloom, str) else None)
     if isinstance(bloom, str):
-        bloom = open_bloom(bloom, expected_hash_id=HASH_ID)
+        bloom = open_ngram_bloom(bloom)
     if exact and corpus is None and membership is None:
         raise ValueError("exact mode needs the corpus (a second pass re-checks Bloom hits)")
     summary = bloom_summary(bloom)

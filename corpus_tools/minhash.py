@@ -4,8 +4,10 @@ A document's shingles are its word n-grams (n = 5 by default). Words are maximal
 letters, digits or non-ASCII characters of the lower-cased UTF-8 text; ASCII punctuation and
 whitespace separate words. Chinese and Japanese, written without spaces, are the exception: each
 CJK ideograph or kana is a word of its own (so their shingles are character n-grams), and CJK
-and full-width punctuation (、。「」！，) separates words. A document with fewer than n words has one shingle (all its words);
-a document without words has none and gets the *empty signature* (every value ``EMPTY``).
+and full-width punctuation (、。「」！，) separates words (the code points of ``corpus_tools.cjk``,
+whose CJK characters are the Bloom filter's n-gram words too). A document with fewer than n words
+has one shingle (all its words); a document without words has none and gets the *empty
+signature* (every value ``EMPTY``).
 
 Hashing is stable across processes and machines (no salted ``hash()``):
 
@@ -30,6 +32,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 from numba import njit
+
+from corpus_tools.cjk import code_point_kinds
 
 DEFAULT_NUM_PERM = 128
 DEFAULT_NGRAM = 5
@@ -64,12 +68,14 @@ def _byte_classes() -> np.ndarray:
 
 
 _CLASSES = _byte_classes()
+_CJK_KINDS = code_point_kinds()  # a kernel argument, not a global: numba's cache would keep a global's old value
 
 
 @njit(cache=True, inline="always")
-def _cjk_kind(data, i, end):
+def _cjk_kind(data, i, end, kinds):
     """For the UTF-8 sequence at data[i]: 1 when it is a Chinese or Japanese character (a word of
-    its own), 2 when it is CJK or full-width punctuation (a separator), else 0.
+    its own), 2 when it is CJK or full-width punctuation (a separator), else 0 (``kinds`` is
+    ``corpus_tools.cjk.code_point_kinds()``, the definition the n-grams of the Bloom filter share).
 
     Words of Chinese and Japanese are not separated by spaces: as runs of non-ASCII bytes, a
     whole clause (up to the next ASCII character) was one word, and a page of a few paragraphs
@@ -80,17 +86,11 @@ def _cjk_kind(data, i, end):
     if b < 0xE3 or b > 0xEF or i + 2 >= end:
         return 0
     cp = ((np.int64(b) & 0x0F) << 12) | ((np.int64(data[i + 1]) & 0x3F) << 6) | (np.int64(data[i + 2]) & 0x3F)
-    if (0x3040 <= cp <= 0x30FF or 0x3400 <= cp <= 0x4DBF or 0x4E00 <= cp <= 0x9FFF  # kana, CJK ideographs
-            or 0xF900 <= cp <= 0xFAFF):
-        return 1
-    if 0x3000 <= cp <= 0x303F or 0xFF01 <= cp <= 0xFF0F or 0xFF1A <= cp <= 0xFF20 or 0xFF3B <= cp <= 0xFF40 \
-            or 0xFF5B <= cp <= 0xFF65:  # 、。「」 and full-width ！（），：；？ ...
-        return 2
-    return 0
+    return kinds[cp]
 
 
 @njit(cache=True)
-def _word_hashes(data, start, end):
+def _word_hashes(data, start, end, kinds):
     """FNV-1a 64 hash of every word in data[start:end].
 
     Branch-free per byte (selects instead of ``if``: where a word starts or ends is a coin toss for
@@ -110,7 +110,7 @@ def _word_hashes(data, start, end):
             continue
         c = classes[data[i]]
         if c >= 0xE3:  # the lead byte of a 3-byte sequence: maybe a CJK character or punctuation
-            cjk = _cjk_kind(data, i, end)
+            cjk = _cjk_kind(data, i, end, kinds)
             if cjk:
                 out[n] = h  # it ends the word before it
                 n += in_word
@@ -152,12 +152,12 @@ def _shingle_hashes(words, ngram):
 
 
 @njit(cache=True)
-def _signatures_kernel(data, offsets, ngram, a, b, out):
+def _signatures_kernel(data, offsets, ngram, a, b, out, kinds):
     """out[d] = MinHash signature of document d = data[offsets[d]:offsets[d+1]]."""
     k = a.shape[0]
     mins = np.empty(k, dtype=np.uint64)
     for d in range(offsets.shape[0] - 1):
-        sh = _shingle_hashes(_word_hashes(data, offsets[d], offsets[d + 1]), ngram)
+        sh = _shingle_hashes(_word_hashes(data, offsets[d], offsets[d + 1], kinds), ngram)
         for p in range(k):
             mins[p] = np.uint64(0xFFFFFFFF)
         for s in range(sh.shape[0]):
@@ -200,7 +200,7 @@ class MinHasher:
         """A ``(len(texts), num_perm)`` uint32 array, one signature per text."""
         data, offsets = _encode(texts)
         out = np.empty((len(offsets) - 1, self.num_perm), dtype=np.uint32)
-        _signatures_kernel(data, offsets, self.ngram, self.a, self.b, out)
+        _signatures_kernel(data, offsets, self.ngram, self.a, self.b, out, _CJK_KINDS)
         return out
 
     def signature(self, text: str) -> np.ndarray:
@@ -214,7 +214,7 @@ class MinHasher:
 def shingle_set(text: str, ngram: int = DEFAULT_NGRAM) -> np.ndarray:
     """Sorted distinct 64-bit hashes of the word n-gram shingles of ``text``."""
     data, offsets = _encode([text])
-    return np.unique(_shingle_hashes(_word_hashes(data, 0, int(offsets[1])), ngram))
+    return np.unique(_shingle_hashes(_word_hashes(data, 0, int(offsets[1]), _CJK_KINDS), ngram))
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:

@@ -4,13 +4,28 @@ report and decontamination (one definition, so the three always agree).
 Normalisation (GPT-2 §4: "lower-cased alphanumeric words separated by single spaces"):
 
 1. the text is lower-cased with Python's ``str.lower()``;
-2. a *word* is a maximal run of characters for which ``str.isalnum()`` is true
-   (regular expression ``[^\\W_]+`` on the lower-cased text); everything else
-   (spaces, punctuation, ``_``, symbols, combining marks) separates words;
-3. the normalised text is the words joined by single spaces.
+2. a *CJK character* is a word of its own: an alphanumeric code point of
+   ``corpus_tools.cjk.CHARACTERS`` (Hiragana, Katakana and the CJK ideographs of the Basic
+   Multilingual Plane). Chinese and Japanese are written without spaces, so a run of them is a
+   clause, not a word. MinHash shingles (``corpus_tools.minhash``) make the same code points
+   words of their own (and also the few of those blocks that are not alphanumeric, such as the
+   katakana middle dot ・, which separate words here). Hangul, written with spaces, is not among
+   them, nor are the ideographs outside the Basic Multilingual Plane;
+3. every other word is a maximal run of the other characters for which ``str.isalnum()`` is
+   true (regular expression ``[^\\W_]+`` on the lower-cased text, less the CJK characters);
+   everything else (spaces, punctuation — also CJK and full-width punctuation such as 、。「」！
+   —, ``_``, symbols, combining marks) separates words;
+4. the normalised text is the words joined by single spaces.
 
-So ``"Don't  STOP-believing!"`` becomes ``"don t stop believing"``, and the WikiText token
-``"<unk>"`` becomes the word ``"unk"``.
+So ``"Don't  STOP-believing!"`` becomes ``"don t stop believing"``, the WikiText token
+``"<unk>"`` becomes the word ``"unk"``, and ``"GDP十强，上海2020年"`` becomes
+``"gdp 十 强 上 海 2020 年"``. Text with no CJK character (checked first, by looking for
+their first UTF-8 bytes) is split with the plain ``[^\\W_]+`` expression, as fast as before
+CJK characters were words.
+The few alphanumeric marks of the CJK punctuation block (々 〆 〇, the Hangzhou numerals) are
+not CJK characters: they join the run of other alphanumeric characters around them, and where
+those are CJK characters they are words on their own (``"人々"`` → ``"人 々"``). MinHash, whose
+words are runs of any non-ASCII bytes, separates words at them instead.
 
 An *n-gram* is ``n`` consecutive words of one text (n-grams never cross texts). Its
 128-bit hash (``HASH_ID``) is computed as follows, so that it can be evaluated for all
@@ -24,7 +39,9 @@ positions of many texts at once with NumPy:
   MurmurHash3 64-bit finaliser; ``(h1, h2)`` is the n-gram's 128-bit hash.
 
 Different texts with the same normalised words give the same hashes on every machine
-and Python version.
+and Python version. The hash of given words is the same as in ``webtext-ngram-v1``; v2 differs
+only in the words of text with CJK characters (v1 took a run of them for one word), so a filter
+built with v1 is refused, not queried with v2 words.
 """
 
 from __future__ import annotations
@@ -38,9 +55,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-WORD_RE = re.compile(r"[^\W_]+")
+from corpus_tools.cjk import CHARACTERS as CJK_CHARACTERS, char_class, utf8_lead_bytes
 
-HASH_ID = "webtext-ngram-v1:lower-alnum-words/xxh3_128/poly64x2-fmix64"
+WORD_RE = re.compile(r"[^\W_]+")  # the words of text without CJK characters
+_CJK = char_class(CJK_CHARACTERS)
+# text with CJK characters: a run of alphanumeric characters that are not CJK characters, or else
+# one alphanumeric character (which, where the first alternative did not match, is a CJK character)
+WORD_CJK_RE = re.compile(f"[^\\W_{_CJK}]+|[^\\W_]")
+_CJK_LEAD_BYTES = utf8_lead_bytes(CJK_CHARACTERS)
+
+HASH_ID = "webtext-ngram-v2:lower-alnum-words+cjk-chars/xxh3_128/poly64x2-fmix64"
+V1_HASH_ID = "webtext-ngram-v1:lower-alnum-words/xxh3_128/poly64x2-fmix64"  # CJK runs were one word
 
 _M64 = (1 << 64) - 1
 K1 = np.uint64(0x9E3779B97F4A7C15)
@@ -51,13 +76,25 @@ _F2 = np.uint64(0xC4CEB9FE1A85EC53)
 _S33 = np.uint64(33)
 
 
+def _word_re(low: str) -> re.Pattern:
+    """The expression that splits the lower-cased ``low`` into words: ``WORD_CJK_RE`` when its
+    UTF-8 may hold a CJK character (it holds the first byte of one), else the faster ``WORD_RE``.
+    Both give the same words of a text without CJK characters, so a false alarm (a text with
+    ``�`` or full-width letters, whose first bytes CJK characters share) only costs time."""
+    if low.isascii():
+        return WORD_RE
+    data = low.encode("utf-8", "surrogatepass")
+    return WORD_CJK_RE if any(lead in data for lead in _CJK_LEAD_BYTES) else WORD_RE
+
+
 def words(text: str) -> list[str]:
     """The normalised words of ``text`` (see the module docstring)."""
-    return WORD_RE.findall(text.lower())
+    low = text.lower()
+    return _word_re(low).findall(low)
 
 
 def normalize(text: str) -> str:
-    """Lower-cased alphanumeric words separated by single spaces."""
+    """Lower-cased alphanumeric words (each CJK character one word) separated by single spaces."""
     return " ".join(words(text))
 
 
@@ -69,7 +106,7 @@ def word_spans(text: str) -> tuple[list[str], np.ndarray, np.ndarray]:
     changed the length of the text (e.g. ``"İ"`` lower-cases to two characters).
     """
     low = text.lower()
-    found = [(m.group(), m.start(), m.end()) for m in WORD_RE.finditer(low)]
+    found = [(m.group(), m.start(), m.end()) for m in _word_re(low).finditer(low)]
     ws = [f[0] for f in found]
     starts = np.fromiter((f[1] for f in found), dtype=np.int64, count=len(found))
     ends = np.fromiter((f[2] for f in found), dtype=np.int64, count=len(found))

@@ -309,3 +309,99 @@ def test_cli_decontaminate_dead_letters_rows_without_text(corpus, tmp_path, caps
     assert read_table(str(tmp_path / "o")).num_rows == stats["documents_out"]
     rejected = read_table(str(tmp_path / "o" / "_rejected")).to_pylist()
     assert [(r["stage"], r["reason"], r["url"]) for r in rejected] == [("decontaminate", "missing_text", "http://bad")]
+
+
+# ---------------------------------------------------------------- filters built with another n-gram hash
+V1_HASH_ID = "webtext-ngram-v1:lower-alnum-words/xxh3_128/poly64x2-fmix64"  # before CJK characters were words
+
+
+def _as_v1(bloom_dir):
+    """Rewrite a filter folder's recorded hash id (manifest and every partition) to v1's, as a
+    filter built by the webtext before n-grams changed for CJK text records it."""
+    from corpus_tools.bloom import BloomFilter
+
+    for part in bloom_dir.glob("part-*.bloom"):
+        f = BloomFilter.load(str(part))
+        f.hash_id = V1_HASH_ID
+        f.save(str(part))
+    manifest = json.loads((bloom_dir / "bloom.json").read_text())
+    manifest["hash_id"] = V1_HASH_ID
+    for p in manifest["parts"]:
+        p["hash_id"] = V1_HASH_ID
+    (bloom_dir / "bloom.json").write_text(json.dumps(manifest))
+
+
+def test_a_filter_of_another_n_gram_hash_is_refused_naming_the_command_that_rebuilds_it(corpus, tmp_path, capsys):
+    from corpus_tools.bloom import BloomHashError
+    from corpus_tools.contamination import compute_report, read_benchmark
+
+    docs, bloom_dir = str(corpus["root"] / "dedup"), tmp_path / "bloom"
+    assert webtext(["bloom", "build", "--input", docs, "--out", str(bloom_dir), "--partitions", "2",
+                    "--self-check", "0"]) == 0
+    _as_v1(bloom_dir)
+    capsys.readouterr()
+    rebuild = f"`webtext bloom build --input DOCS --out {bloom_dir}`"
+    for args in (["contamination", "report", "--bloom", str(bloom_dir), "--bench", f"w={corpus['wikitext']}",
+                  "--out", str(tmp_path / "rep")],
+                 ["bloom", "check", "--bloom", str(bloom_dir), "--queries", "100"]):
+        assert webtext(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1
+        assert V1_HASH_ID in err and HASH_ID in err and "older webtext" in err and err.endswith(rebuild)
+    assert not (tmp_path / "rep").exists()
+    with pytest.raises(BloomHashError, match="rebuild it with"):
+        compute_report(str(bloom_dir), [read_benchmark(f"w={corpus['wikitext']}")])
+    # the command it names rebuilds the filter in place, and the report runs
+    assert webtext(["bloom", "build", "--input", docs, "--out", str(bloom_dir), "--partitions", "2",
+                    "--self-check", "0"]) == 0
+    assert webtext(["contamination", "report", "--bloom", str(bloom_dir), "--bench", f"w={corpus['wikitext']}",
+                    "--out", str(tmp_path / "rep")]) == 0
+    assert json.loads((tmp_path / "rep" / "report.json").read_text())["hash_id"] == HASH_ID
+
+
+def test_a_rebuild_into_a_used_folder_keeps_no_partition_of_the_earlier_filter(corpus, tmp_path, capsys):
+    """A partition the new corpus puts no n-gram in was taken from the earlier filter in --out: its
+    n-grams (another corpus's, or hashed by an older webtext) were answered as present."""
+    bloom_dir = tmp_path / "bloom"
+    assert webtext(["bloom", "build", "--input", str(corpus["root"] / "dedup"), "--out", str(bloom_dir),
+                    "--partitions", "4", "--self-check", "0"]) == 0
+    _as_v1(bloom_dir)
+    small = tmp_path / "small"
+    write_records([new_document(id="a", url="http://a", text="one two three four five six seven eight nine")],
+                  str(small / "part-00000-of-00001.parquet"))
+    assert webtext(["bloom", "build", "--input", str(small), "--out", str(bloom_dir), "--partitions", "4",
+                    "--capacity", "100000", "--self-check", "0"]) == 0  # sized for 1e-8 at the queries below
+    capsys.readouterr()
+    bloom = open_bloom(str(bloom_dir), expected_hash_id=HASH_ID)
+    assert bloom.manifest["n_inserted"] == 2
+    h1, h2 = NgramHasher().hash_text("one two three four five six seven eight nine", 8)
+    assert bloom.contains_hashes(h1, h2).all()
+    h1, h2, _ = NgramHasher().hash_texts(corpus["texts"], 8)
+    assert not bloom.contains_hashes(h1, h2).any()
+    for i in range(4):
+        assert bloom.load_part(i).hash_id == HASH_ID
+
+
+def test_a_run_whose_bloom_has_another_n_gram_hash_is_refused_then_rebuilt(corpus, tmp_path, capsys):
+    import shutil
+
+    root = tmp_path / "run"
+    shutil.copytree(corpus["root"] / "dedup", root / "dedup")
+    RunDir(root).mark_done("dedup")
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(f'[bloom]\nself_check_queries = 1000\n\n[contamination]\nbenchmarks = ["w={corpus["wikitext"]}"]\n',
+                      encoding="utf-8")
+    assert webtext(["run", "--out", str(root), "--recipe", str(recipe), "--stages", "bloom"]) == 0
+    _as_v1(root / "bloom")
+    capsys.readouterr()
+    # the finished bloom stage is skipped; the contamination stage refuses its filter
+    assert webtext(["run", "--out", str(root), "--stages", "bloom,contamination"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("[")]  # less the log
+    redo = f"webtext run --out {root} --stages bloom,contamination --force bloom"
+    assert len(err) == 1 and V1_HASH_ID in err[0] and err[0].endswith(f"`{redo}`")
+    assert not RunDir(root).is_done("contamination")
+    assert webtext(redo.split()[1:]) == 0
+    capsys.readouterr()
+    assert json.loads((root / "bloom" / "bloom.json").read_text())["hash_id"] == HASH_ID
+    report = json.loads((root / "contamination" / "report.json").read_text())
+    assert report["hash_id"] == HASH_ID and report["benchmarks"][0]["ngrams_found"] > 0

@@ -45,7 +45,7 @@ def add_parser(sub):
 
 def main(args) -> int:
     from corpus_tools.bloom import BloomFileError, open_bloom
-    from corpus_tools.contamination import self_check
+    from corpus_tools.contamination import open_ngram_bloom, self_check
     from corpus_tools.ngrams import HASH_ID
     from pipelines.stage import StageError as UserError  # caught by webtext.main also under `python -m`
 
@@ -55,7 +55,7 @@ def main(args) -> int:
         if args.queries < 1:
             raise UserError("--queries must be >= 1")
         try:
-            bloom = open_bloom(args.bloom, expected_hash_id=HASH_ID)
+            bloom = open_ngram_bloom(args.bloom)
         except BloomFileError as e:
             raise UserError(str(e)) from None
         res = self_check(bloom, args.queries, seed=args.seed)
@@ -78,7 +78,7 @@ def main(args) -> int:
     check_inputs(args.input)
     manifest, counters = build_bloom_pipeline(args.input, args.out, n=args.n, fpr=args.fpr,
                                               partitions=args.partitions, capacity=args.capacity,
-                                              beam_args=args.beam_args)
+                                              beam_args=args.beam_args, replace=True)
     summary = {k: manifest[k] for k in ("partitions", "k", "capacity", "bytes", "n_inserted", "distinct_estimate",
                                          "bits_per_distinct", "fpr_estimated")}
     summary["documents"] = counters.get("in", 0)

@@ -40,10 +40,9 @@ def add_parser(sub):
 
 
 def main(args) -> int:
-    from corpus_tools.bloom import BloomFileError, open_bloom
-    from corpus_tools.contamination import (BenchmarkError, compute_report, format_table, read_benchmark,
-                                            write_report)
-    from corpus_tools.ngrams import HASH_ID
+    from corpus_tools.bloom import BloomFileError
+    from corpus_tools.contamination import (BenchmarkError, compute_report, format_table, open_ngram_bloom,
+                                            read_benchmark, write_report)
     from corpus_tools.rundir import refuse_run_folder
     from pipelines.exact_overlap import CorpusMembership
     from pipelines.parquet_io import match_files
@@ -55,7 +54,7 @@ def main(args) -> int:
     if not 1 <= args.dirty_min <= args.dirty_max:
         raise UserError("--dirty-min must be >= 1 and <= --dirty-max")
     try:
-        bloom = open_bloom(args.bloom, expected_hash_id=HASH_ID)
+        bloom = open_ngram_bloom(args.bloom)
         benches = [read_benchmark(spec) for spec in args.bench]
     except (BloomFileError, BenchmarkError) as e:
         raise UserError(str(e)) from None

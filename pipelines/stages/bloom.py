@@ -20,7 +20,7 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.io.filesystems import FileSystems
 
-from corpus_tools.bloom import BloomFilter, PartitionedBloom, part_name, partition_of
+from corpus_tools.bloom import MANIFEST, BloomFilter, PartitionedBloom, part_name, partition_of
 from corpus_tools.contamination import bloom_manifest_meta, partition_capacity, self_check
 from corpus_tools.document_check import document_text
 from corpus_tools.ngrams import HASH_ID, NgramHasher, count_ngrams, words
@@ -123,10 +123,14 @@ class WritePartitionFn(beam.DoFn):
 
 def build_bloom_pipeline(docs: list[str], out_dir: str, *, n: int, fpr: float, partitions: int = 1,
                          capacity: int = 0, beam_args: list[str] | None = None,
-                         run_beam=None) -> tuple[dict[str, Any], dict[str, int]]:
+                         run_beam=None, replace: bool = False) -> tuple[dict[str, Any], dict[str, int]]:
     """Run the two Beam pipelines and write ``out_dir``; returns (manifest, counters).
 
-    ``run_beam(build) -> counters`` runs a pipeline (a StageContext's, or a plain one)."""
+    ``run_beam(build) -> counters`` runs a pipeline (a StageContext's, or a plain one). With
+    ``replace`` the manifest and partitions of an earlier filter in ``out_dir`` are removed once
+    the documents are checked (a standalone build into a used folder): a partition this build
+    puts no n-gram in is then written empty, never taken from the earlier filter (another
+    corpus, or n-grams hashed by an older webtext). A run's stage folder is set aside before."""
     if run_beam is None:
         def run_beam(build):
             p = new_pipeline(beam_args or [])
@@ -160,6 +164,8 @@ def build_bloom_pipeline(docs: list[str], out_dir: str, *, n: int, fpr: float, p
 
     if not FileSystems.exists(out_dir):
         FileSystems.mkdirs(out_dir)
+    elif replace:
+        remove_filter(out_dir)
     c = run_beam(build)
     for k, v in c.items():
         counters[k] = counters.get(k, 0) + v
@@ -176,6 +182,14 @@ def build_bloom_pipeline(docs: list[str], out_dir: str, *, n: int, fpr: float, p
         del f
     manifest = PartitionedBloom.write_manifest(out_dir, parts, meta=bloom_manifest_meta(n, capacity))
     return manifest, counters
+
+
+def remove_filter(out_dir: str) -> None:
+    """Remove the manifest and the partition files of a Bloom filter folder (nothing else in it)."""
+    found = FileSystems.match([join(out_dir, "part-*-of-*.bloom"), join(out_dir, MANIFEST)])
+    paths = [m.path for r in found for m in r.metadata_list]
+    if paths:
+        FileSystems.delete(paths)
 
 
 class BloomStage(Stage):

@@ -11,9 +11,8 @@ computed in the driver; the corpus pass of exact mode is a Beam pipeline
 
 from __future__ import annotations
 
-from corpus_tools.bloom import BloomFileError, open_bloom
-from corpus_tools.contamination import BenchmarkError, compute_report, read_benchmark, write_report
-from corpus_tools.ngrams import HASH_ID
+from corpus_tools.bloom import BloomFileError
+from corpus_tools.contamination import BenchmarkError, compute_report, open_ngram_bloom, read_benchmark, write_report
 from corpus_tools.rundir import join
 from pipelines.exact_overlap import CorpusMembership
 from pipelines.parquet_io import match_files
@@ -56,7 +55,7 @@ class ContaminationStage(Stage):
             raise StageError(f"stage 'contamination' reads RUN/bloom, which has not run in {ctx.run.root}; run it first")
         bloom_dir = ctx.reads("bloom")
         try:
-            bloom = open_bloom(bloom_dir, expected_hash_id=HASH_ID)
+            bloom = open_ngram_bloom(bloom_dir)
             benches = [read_benchmark(spec) for spec in cfg.benchmarks]
         except (BloomFileError, BenchmarkError) as e:
             raise StageError(str(e)) from None
