@@ -11,7 +11,7 @@ import xxhash
 
 from corpus_tools.bloom import (BloomFileError, BloomFilter, STRING_HASH_ID, bloom_size,
                                 open_bloom, partition_of, string_hashes)
-from corpus_tools.contamination import build_bloom, self_check
+from corpus_tools.contamination import build_bloom, partition_capacity, self_check
 from corpus_tools.hyperloglog import HyperLogLog
 from corpus_tools.ngrams import HASH_ID, NgramHasher, normalize, word_spans, words
 
@@ -89,6 +89,23 @@ def test_sizing_follows_the_formula():
     assert theory <= m / 1_000_000 <= theory * 1.05
     assert m % 64 == 0
     assert bloom_size(1000, 1e-3)[1] == 10
+
+
+@pytest.mark.parametrize("capacity", [5, 50, 500])
+def test_a_small_filter_keeps_its_false_positive_bound(capacity):
+    """Double hashing puts a floor of about 3·n/m² under the false-positive rate (a query whose two
+    32-bit halves lie near an inserted key's hits all its bits): sized by the textbook formula
+    alone, 50 n-grams at 1e-8 answered 5.9e-5 of absent queries "present". Sized as now, 2M
+    random absent queries find nothing (0.02 expected at 1e-8)."""
+    rng = np.random.default_rng(capacity)
+    f = BloomFilter.create(capacity, 1e-8, "t")
+    f.add_hashes(rng.integers(0, 2**64, capacity, dtype=np.uint64), rng.integers(0, 2**64, capacity, dtype=np.uint64))
+    hits = sum(int(np.count_nonzero(f.contains_hashes(rng.integers(0, 2**64, 500_000, dtype=np.uint64),
+                                                      rng.integers(0, 2**64, 500_000, dtype=np.uint64))))
+               for _ in range(4))
+    assert hits == 0
+    # large filters are sized by the formula alone: the floor is far below the bound there
+    assert bloom_size(1_000_000, 1e-8)[0] == -(-math.ceil(1_000_000 * -math.log(1e-8) / math.log(2) ** 2) // 64) * 64
 
 
 def test_probe_positions_follow_double_hashing_definition():
@@ -202,7 +219,13 @@ def test_partitioned_build_matches_single_and_each_part_is_smaller(tmp_path, sha
     part = partition_of(h2, 4)
     for i in range(4):
         assert four.load_part(i).n_inserted == int((part == i).sum())
-    assert max(p["m"] for p in split["parts"]) < single["bits"] / 3
+    # each part is sized for its share (the mean plus 4 sigma); this corpus is small enough that the
+    # double-hashing floor sizes them (m ~ sqrt(n)), so a quarter of the n-grams takes half the bits
+    share = partition_capacity(total, 4)
+    assert [p["m"] for p in split["parts"]] == [bloom_size(share, 1e-8)[0]] * 4
+    assert max(p["m"] for p in split["parts"]) < single["bits"] / 1.9
+    # at a real corpus's size the formula sizes them: a quarter of the n-grams, under a third of the bits
+    assert bloom_size(partition_capacity(10**8, 4), 1e-8)[0] < bloom_size(10**8, 1e-8)[0] / 3
     q1, q2 = random_hashes(200_000, 7)
     assert int(four.contains_hashes(q1, q2).sum()) <= 1
 
