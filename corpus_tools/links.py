@@ -333,6 +333,29 @@ def _group_posts(posts: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+_COPY_ORDER = [("post_id", "ascending"), ("score", "descending"), ("created_utc", "ascending"),
+               ("raw_url", "ascending"), ("url", "ascending"), ("subreddit", "ascending")]
+
+
+def drop_repeated_posts(posts: pa.Table) -> tuple[pa.Table, int]:
+    """``posts`` with one copy of each submission id, and how many copies were dropped.
+
+    Dumps overlap (Pushshift's RS_v2 and RS releases of a month, a month as .bz2 and .zst, a line
+    repeated): summed twice, one post's score would carry its URL over the karma threshold. The copy
+    kept has the highest score (a later crawl's, usually), then the earliest time, then the
+    smallest URL, so the choice does not depend on the order of the dumps. Posts without an id are
+    all kept (nothing tells their copies apart)."""
+    ids = posts.column("post_id")
+    valid = posts.num_rows - ids.null_count
+    if valid < 2 or pc.count_distinct(ids, mode="only_valid").as_py() == valid:
+        return posts, 0
+    order = pc.sort_indices(posts, sort_keys=_COPY_ORDER)  # ids that are null are never repeats
+    ids = ids.take(order).combine_chunks()
+    repeat = pc.fill_null(pc.equal(ids.slice(1), ids.slice(0, len(ids) - 1)), False)
+    keep = order.filter(pc.invert(pa.concat_arrays([pa.array([False]), repeat])))
+    return posts.take(keep), posts.num_rows - len(keep)
+
+
 def aggregate_posts(posts: pa.Table, min_karma: int, counts: Counter) -> pa.Table:
     """Group kept posts by page and keep pages with ``score_sum >= min_karma``.
 
@@ -346,9 +369,15 @@ def aggregate_posts(posts: pa.Table, min_karma: int, counts: Counter) -> pa.Tabl
     ``urls_below_karma``, ``reason.below_karma`` (in posts, like every other reason), ``out``
     (URLs kept) and ``posts_out``.
 
+    A submission id seen more than once (overlapping dumps) counts once
+    (:func:`drop_repeated_posts`); its other copies are counted as ``reason.repeated_post``.
+
     Most URLs are posted once: those rows are read straight off their post (Arrow kernels);
     only URLs with several posts are grouped in Python.
     """
+    posts, repeated = drop_repeated_posts(posts)
+    if repeated:
+        counts["reason.repeated_post"] += repeated
     n = posts.num_rows
     # Order by page; a post shares its page with a neighbour in that order iff the page was
     # posted more than once. Rows are then taken once, in page order.

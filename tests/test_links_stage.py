@@ -212,3 +212,35 @@ def test_http_and_https_spellings_of_a_page_are_one_link_in_any_shard(tmp_path):
     stats = json.loads((out / "stats" / "links.json").read_text())
     assert stats["details"]["canonical_urls_before_karma"] == 3  # story, plain, secure (2 karma: dropped)
     assert stats["reasons"]["below_karma"] == 2
+
+
+def test_overlapping_dumps_count_each_submission_once(inputs, shared_data, tmp_path):
+    """The same month read twice (as .xz and as .zst, as Pushshift's overlapping releases are):
+    each post's karma was summed twice, and 84 URLs below WebText's 3 karma were kept. Now the
+    links are those of the month read once, and the copies are counted as `repeated_post`."""
+    month = [str(shared_data / "reddit" / DUMPS[1]), inputs[1]]  # the same month, xz and zstd
+    assert run_links(tmp_path / "once", month[:1]) == 0
+    assert run_links(tmp_path / "twice", month) == 0
+    once, twice = read_rows(tmp_path / "once" / "links"), read_rows(tmp_path / "twice" / "links")
+    assert twice == once and len(once) > 700
+    stats = [json.loads((tmp_path / r / "stats" / "links.json").read_text()) for r in ("once", "twice")]
+    assert "repeated_post" not in stats[0]["reasons"]
+    kept_once = stats[0]["counters"]["posts_kept"]
+    assert stats[1]["counters"]["posts_kept"] == 2 * kept_once
+    assert stats[1]["reasons"]["repeated_post"] == kept_once  # every copy accounted for
+
+
+def test_a_repeated_submission_keeps_its_highest_scoring_copy_in_any_order(tmp_path):
+    lines = [{"id": "p1", "url": "http://a.example.com/x", "score": 2, "created_utc": 10},  # a first crawl
+             {"id": "p1", "url": "http://a.example.com/x", "score": 5, "created_utc": 10},  # a later one
+             {"id": "p2", "url": "http://b.example.com/y", "score": 2, "created_utc": 20},
+             {"id": "p2", "url": "http://b.example.com/y", "score": 2, "created_utc": 20}]  # a repeated line
+    rows = []
+    for name, order in (("forward", lines), ("backward", lines[::-1])):
+        dump = tmp_path / f"RS_{name}.ndjson"
+        dump.write_text("".join(json.dumps({**p, "is_self": False, "subreddit": "s"}) + "\n" for p in order))
+        assert run_links(tmp_path / name, [str(dump)]) == 0
+        rows.append(read_rows(tmp_path / name / "links"))
+    assert rows[0] == rows[1]
+    assert [(r["url"], r["score_sum"], r["n_posts"], r["post_ids"]) for r in rows[0]] == [
+        ("http://a.example.com/x", 5, 1, ["p1"])]  # b: 2 karma once, not 4 twice
