@@ -553,12 +553,7 @@ class Crawler:
             if resume is None:
                 target = target or url
                 self._check_address(target)
-                origin = self._origin(target)
-                if not self._robots_allow(target, origin):
-                    if origin.robots.cause in UNREACHABLE:  # the page would fail the same way: say why
-                        raise _Failure(origin.robots.cause,
-                                       f"host unreachable, nothing fetched: {origin.robots.detail}")
-                    raise _Failure("robots", f"disallowed by robots.txt ({origin.robots.detail})")
+                self._check_robots(target)
                 resp = self._follow(target, counter, {target}, 0)
             else:
                 self._enter_redirect(resume.next_url, resume.status)
@@ -679,8 +674,19 @@ class Crawler:
     def _enter_redirect(self, url: str, status: int) -> None:
         """A redirect target's checks before anything is sent there: its address, its robots.txt."""
         self._check_address(url, status=status)
-        if not self._robots_allow(url, self._origin(url)):
-            raise _Failure("robots", f"redirect target {url} disallowed by robots.txt", status=status)
+        self._check_robots(url, status, f"redirect target {url} ")
+
+    def _check_robots(self, url: str, status: int | None = None, what: str = "") -> None:
+        """``robots`` when ``url``'s robots.txt disallows it; when robots.txt failed because the host
+        itself is unreachable (``connection``, ``timeout``, ``tls``), that reason instead: the page
+        would fail the same way, for a redirect target as for a requested URL."""
+        origin = self._origin(url)
+        if self._robots_allow(url, origin):
+            return
+        if origin.robots.cause in UNREACHABLE:
+            raise _Failure(origin.robots.cause, f"{what}host unreachable, nothing fetched: {origin.robots.detail}",
+                           status=status)
+        raise _Failure("robots", f"{what}disallowed by robots.txt ({origin.robots.detail})", status=status)
 
     def _check_address(self, url: str, status: int | None = None) -> str:
         """The address ``url`` would be fetched from; ``ssrf``/``dns`` failures before anything

@@ -370,3 +370,38 @@ def test_redirects_onto_blocked_domains_end_with_the_links_reason_and_nothing_is
     stats = json.loads((run / "stats" / "fetch.json").read_text())
     assert stats["reasons"] == {"blocked_domain:user": 1, "blocked_domain:wikipedia": 1,
                                 "blocked_domain:mirrors": 1}
+
+
+def test_redirect_to_an_unreachable_host_says_why_not_robots(tmp_path):
+    """A redirect to a closed port or to https on a plain-HTTP port fails robots.txt as the host
+    itself does: the row says ``connection`` / ``tls`` as for a URL requested directly (it said
+    ``robots``, "disallowed by robots.txt"). A reachable target whose robots.txt answers 5xx is
+    still disallowed (RFC 9309): ``robots``."""
+    import socket
+    from urllib.parse import quote
+
+    recipe = tmp_path / "webtext.toml"
+    recipe.write_text(RECIPE)
+    run = tmp_path / "run"
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    with FaultServer() as s, FaultServer(robots_status=500) as down:
+        def via(target: str) -> str:
+            return s.url("/redirect?to=" + quote(target, safe=""))
+
+        expect = {via(f"http://127.0.0.1:{closed}/page/gone"): "connection",
+                  via(f"https://127.0.0.1:{s.port}/page/plain"): "tls",  # an HTTP server: the handshake fails
+                  via(down.url("/page/any")): "robots",
+                  f"http://127.0.0.1:{closed}/page/direct": "connection",  # the same rule, requested directly
+                  via(s.url("/page/kept")): "ok"}
+        write_links(run / "links" / "part-00000-of-00001.parquet", list(expect))
+        RunDir(str(run)).mark_done("links")
+        assert main(["fetch", "--out", str(run), "--recipe", str(recipe), "--allow-network", "127.0.0.0/8"]) == 0
+        assert down.requests() == [("/robots.txt", down.requests()[0][1])]  # robots.txt only, no page
+    log = {r["url"]: r for r in read_table(str(run / "warc" / "fetch_log")).to_pylist()}
+    assert {u: r["reason"] for u, r in log.items()} == expect
+    for u in list(expect)[:3]:
+        assert log[u]["status"] == 302 and log[u]["attempts"] == 1 and log[u]["warc_file"] is None
+        assert log[u]["detail"].startswith("redirect target ")
+    assert "host unreachable" in log[list(expect)[0]]["detail"]
