@@ -22,6 +22,12 @@ That crawler starts from the :meth:`Crawler.memories` of the one before it (:met
 robots.txt outcomes and each site's next allowed request time travel with the work, so a site's
 robots.txt is fetched once per run and its delay holds from one round to the next.
 
+Blocklists. With ``blocklist`` (the links stage's :class:`corpus_tools.urls.Blocklist`, see
+:meth:`corpus_tools.links.PostFilter.from_config`), a redirect to a host the links stage would drop
+(bit.ly → wikipedia.org) ends its URL with the links stage's reason, ``blocked_domain:<list>``,
+before anything is sent there: the links stage checks only the posted URL, so without this a
+shortener would carry a blocked site into the corpus.
+
 Safety. Every hop (the first request and each redirect) resolves the host, refuses
 non-public addresses (:mod:`corpus_tools.netguard`) and connects to the checked address
 itself. Connect and total timeouts, a streamed body cap, a decompression-bomb guard and a
@@ -61,7 +67,7 @@ from corpus_tools.pages import is_page_status, looks_like_html, media_type
 from corpus_tools.recipe import FetchConfig
 from corpus_tools.robots import RobotsRules, rules_from_response
 from corpus_tools.schema import FETCH_LOG_SCHEMA
-from corpus_tools.urls import domain_of
+from corpus_tools.urls import Blocklist, UrlRejected, canonical_parts, domain_of
 from corpus_tools.warc_writer import Capture
 
 try:
@@ -91,6 +97,7 @@ REASONS = (
     "redirect_loop",  # a redirect chain that comes back to a URL already visited
     "too_many_redirects",  # more than max_redirects hops
     "bad_redirect",  # Location to a non-http(s) URL
+    "blocked_domain",  # as "blocked_domain:<list>": a redirect to a host on a links blocklist (links' reason)
     "error",  # anything unexpected (a bug): the row says what
 )
 
@@ -302,7 +309,8 @@ class Crawler:
     ``sink(capture) -> (warc_file, warc_offset)`` is called from worker threads and must
     be thread-safe (RotatingWarcWriter is). ``resolver``, ``clock`` and ``sleep`` are the
     system's unless a caller (a test with its own name table) passes others. ``hand_over``
-    (see the module docstring) decides which redirect hops become :class:`Handover` results.
+    (see the module docstring) decides which redirect hops become :class:`Handover` results;
+    ``blocklist`` (the links stage's) refuses redirects to the hosts it blocks.
     """
 
     def __init__(self, config: FetchConfig, *, seed: int = 0,
@@ -310,8 +318,10 @@ class Crawler:
                  resolver: Resolver = system_resolver,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep,
-                 hand_over: Callable[[str, str], bool] | None = None):
+                 hand_over: Callable[[str, str], bool] | None = None,
+                 blocklist: Blocklist | None = None):
         self.cfg = config
+        self.blocklist = blocklist
         self.seed = seed
         self.sink = sink
         self.resolver = resolver
@@ -543,12 +553,7 @@ class Crawler:
             if resume is None:
                 target = target or url
                 self._check_address(target)
-                origin = self._origin(target)
-                if not self._robots_allow(target, origin):
-                    if origin.robots.cause in UNREACHABLE:  # the page would fail the same way: say why
-                        raise _Failure(origin.robots.cause,
-                                       f"host unreachable, nothing fetched: {origin.robots.detail}")
-                    raise _Failure("robots", f"disallowed by robots.txt ({origin.robots.detail})")
+                self._check_robots(target)
                 resp = self._follow(target, counter, {target}, 0)
             else:
                 self._enter_redirect(resume.next_url, resume.status)
@@ -646,16 +651,42 @@ class Crawler:
                                status=resp.status)
             hops += 1
             seen.add(nxt)
+            self._check_blocklist(nxt, resp.status)  # before a hand-over: a blocked hop goes nowhere
             if self.hand_over is not None and self.hand_over(current, nxt):
                 raise _HandOverSignal(nxt, seen, hops, resp.status)
             self._enter_redirect(nxt, resp.status)
             current = nxt
 
+    def _check_blocklist(self, url: str, status: int) -> None:
+        """A redirect target whose host the links stage would drop: its reason (``blocked_domain:<list>``).
+        The host is the links stage's (:func:`corpus_tools.urls.canonical_parts`); a URL it cannot
+        read is left to the address check, which refuses it in its own words."""
+        if self.blocklist is None:
+            return
+        try:
+            host = canonical_parts(url)[1]
+        except (UrlRejected, ValueError, UnicodeError):
+            return
+        reason = self.blocklist.reason(host)
+        if reason is not None:
+            raise _Failure(reason, f"redirect target {url} is on a links blocklist ({host})", status=status)
+
     def _enter_redirect(self, url: str, status: int) -> None:
         """A redirect target's checks before anything is sent there: its address, its robots.txt."""
         self._check_address(url, status=status)
-        if not self._robots_allow(url, self._origin(url)):
-            raise _Failure("robots", f"redirect target {url} disallowed by robots.txt", status=status)
+        self._check_robots(url, status, f"redirect target {url} ")
+
+    def _check_robots(self, url: str, status: int | None = None, what: str = "") -> None:
+        """``robots`` when ``url``'s robots.txt disallows it; when robots.txt failed because the host
+        itself is unreachable (``connection``, ``timeout``, ``tls``), that reason instead: the page
+        would fail the same way, for a redirect target as for a requested URL."""
+        origin = self._origin(url)
+        if self._robots_allow(url, origin):
+            return
+        if origin.robots.cause in UNREACHABLE:
+            raise _Failure(origin.robots.cause, f"{what}host unreachable, nothing fetched: {origin.robots.detail}",
+                           status=status)
+        raise _Failure("robots", f"{what}disallowed by robots.txt ({origin.robots.detail})", status=status)
 
     def _check_address(self, url: str, status: int | None = None) -> str:
         """The address ``url`` would be fetched from; ``ssrf``/``dns`` failures before anything

@@ -324,3 +324,84 @@ def test_what_fetch_archives_extract_reads_a_page_without_content_type_included(
     assert "ordinary text" in docs[noctype]["text"] and docs[noctype]["content_type"] is None
     assert not glob.glob(str(run / "docs" / "_rejected" / "*.parquet")) or \
         read_table(str(run / "docs" / "_rejected")).num_rows == 0
+
+
+def test_redirects_onto_blocked_domains_end_with_the_links_reason_and_nothing_is_archived(tmp_path):
+    """A link that redirects (bit.ly → wikipedia) to a host the links stage drops is not fetched:
+    each blocklist the links stage reads (``blocked_domains``, a built-in list, a
+    ``blocked_domain_files`` file) ends its URL with the links stage's reason, before anything is
+    sent there (it used to be fetched and archived as ``ok``). Real servers on 127.0.0.1; localhost
+    resolves to it, 127.0.0.2 is a second host name for the list file."""
+    from urllib.parse import quote
+
+    from corpus_tools.warc import iter_warc
+
+    mirrors = tmp_path / "mirrors.txt"
+    mirrors.write_text("# domains of a file list\n127.0.0.2\n")
+    recipe = tmp_path / "webtext.toml"
+    recipe.write_text(RECIPE.replace("[fetch]", f'[links]\nblocked_domains = ["localhost"]\n'
+                                                f'blocked_domain_files = ["{mirrors}"]\n[fetch]'))
+    run = tmp_path / "run"
+    with FaultServer() as s:
+        def via(target: str) -> str:
+            return s.url("/redirect?to=" + quote(target, safe=""))
+
+        blocked = s.url("/page/ok-blocked", host="localhost")
+        expect = {via(blocked): "blocked_domain:user",
+                  via("http://en.wikipedia.org/wiki/Example"): "blocked_domain:wikipedia",
+                  via(s.url("/page/mirrored", host="127.0.0.2")): "blocked_domain:mirrors",
+                  via(s.url("/page/kept")): "ok"}  # a redirect to a host on no list is followed
+        write_links(run / "links" / "part-00000-of-00001.parquet", list(expect))
+        RunDir(str(run)).mark_done("links")
+        assert main(["fetch", "--out", str(run), "--recipe", str(recipe), "--allow-network", "127.0.0.0/8"]) == 0
+        asked = sorted(p for p, _ in s.requests() if p != "/robots.txt")
+    log = {r["url"]: r for r in read_table(str(run / "warc" / "fetch_log")).to_pylist()}
+    assert {u: r["reason"] for u, r in log.items()} == expect
+    for u, reason in expect.items():
+        if reason != "ok":
+            assert log[u]["status"] == 302 and log[u]["warc_file"] is None and log[u]["attempts"] == 1
+            assert "links blocklist" in log[u]["detail"]
+    assert not any(p.startswith(("/page/ok-blocked", "/page/mirrored")) for p in asked)  # never requested
+    archived = []
+    for path in glob.glob(str(run / "warc" / "*.warc.gz")):
+        with open(path, "rb") as fh:
+            archived += [item.url for item in iter_warc(fh, os.path.basename(path))]
+    assert archived == [s.url("/page/kept")]
+    stats = json.loads((run / "stats" / "fetch.json").read_text())
+    assert stats["reasons"] == {"blocked_domain:user": 1, "blocked_domain:wikipedia": 1,
+                                "blocked_domain:mirrors": 1}
+
+
+def test_redirect_to_an_unreachable_host_says_why_not_robots(tmp_path):
+    """A redirect to a closed port or to https on a plain-HTTP port fails robots.txt as the host
+    itself does: the row says ``connection`` / ``tls`` as for a URL requested directly (it said
+    ``robots``, "disallowed by robots.txt"). A reachable target whose robots.txt answers 5xx is
+    still disallowed (RFC 9309): ``robots``."""
+    import socket
+    from urllib.parse import quote
+
+    recipe = tmp_path / "webtext.toml"
+    recipe.write_text(RECIPE)
+    run = tmp_path / "run"
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    with FaultServer() as s, FaultServer(robots_status=500) as down:
+        def via(target: str) -> str:
+            return s.url("/redirect?to=" + quote(target, safe=""))
+
+        expect = {via(f"http://127.0.0.1:{closed}/page/gone"): "connection",
+                  via(f"https://127.0.0.1:{s.port}/page/plain"): "tls",  # an HTTP server: the handshake fails
+                  via(down.url("/page/any")): "robots",
+                  f"http://127.0.0.1:{closed}/page/direct": "connection",  # the same rule, requested directly
+                  via(s.url("/page/kept")): "ok"}
+        write_links(run / "links" / "part-00000-of-00001.parquet", list(expect))
+        RunDir(str(run)).mark_done("links")
+        assert main(["fetch", "--out", str(run), "--recipe", str(recipe), "--allow-network", "127.0.0.0/8"]) == 0
+        assert down.requests() == [("/robots.txt", down.requests()[0][1])]  # robots.txt only, no page
+    log = {r["url"]: r for r in read_table(str(run / "warc" / "fetch_log")).to_pylist()}
+    assert {u: r["reason"] for u, r in log.items()} == expect
+    for u in list(expect)[:3]:
+        assert log[u]["status"] == 302 and log[u]["attempts"] == 1 and log[u]["warc_file"] is None
+        assert log[u]["detail"].startswith("redirect target ")
+    assert "host unreachable" in log[list(expect)[0]]["detail"]

@@ -15,6 +15,10 @@ what they learnt about their sites (:class:`corpus_tools.fetch.SiteMemory`: robo
 next allowed request time) to the next round through the same shuffle, keyed by the same groups, so
 robots.txt is fetched once per origin and run and a site's delay holds between rounds.
 
+A redirect to a host on the run's ``[links]`` blocklists (``block_lists``, ``blocked_domains``,
+``blocked_domain_files``, built as the links stage builds them) ends its URL with the links stage's
+reason, ``blocked_domain:<list>``; nothing is requested from or archived for the blocked target.
+
 The fetch log (``RUN/warc/fetch_log/part-*.parquet``, ``FETCH_LOG_SCHEMA``) has one row per
 input URL, written by whichever round finished it; input rows without a URL are dead-lettered
 to ``RUN/warc/_rejected/``.
@@ -32,7 +36,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 
 from corpus_tools.fetch import Crawler, Handover, SiteMemory, site_of
-from corpus_tools.recipe import FetchConfig
+from corpus_tools.links import PostFilter
+from corpus_tools.recipe import FetchConfig, LinksConfig
 from corpus_tools.rundir import REJECTED_DIR, join
 from corpus_tools.schema import FETCH_LOG_SCHEMA, new_reject
 from corpus_tools.urls import request_url
@@ -42,6 +47,7 @@ from pipelines.deadletter import DEAD_LETTER
 from pipelines.metrics import counter
 from pipelines.parquet_io import ReadDocs, WriteRejects, WriteShards, match_files
 from pipelines.stage import Stage, StageContext, StageError, StageResult
+from pipelines.stages.links import read_domain_files
 
 NAME = "fetch"
 
@@ -104,9 +110,15 @@ class FetchGroupsFn(beam.DoFn):
     """
 
     def __init__(self, cfg: FetchConfig, seed: int, out_dir: str, run_name: str, round_no: int = 0,
-                 last_round: bool = True):
+                 last_round: bool = True, links: LinksConfig | None = None,
+                 domain_lists: dict[str, list[str]] | None = None):
         self.cfg, self.seed, self.out_dir, self.run_name = cfg, seed, out_dir, run_name
         self.round_no, self.last_round = round_no, last_round
+        self.links, self.domain_lists = links, domain_lists  # the links stage's blocklists, for redirects
+
+    def setup(self):
+        self.blocklist = None if self.links is None else \
+            PostFilter.from_config(self.links, self.domain_lists).blocklist
 
     def start_bundle(self):
         self._groups: list[tuple[int, list]] = []
@@ -157,7 +169,8 @@ class FetchGroupsFn(beam.DoFn):
                 return False
             return True
 
-        crawler = Crawler(self.cfg, seed=self.seed, sink=writer.write, hand_over=hand_over)
+        crawler = Crawler(self.cfg, seed=self.seed, sink=writer.write, hand_over=hand_over,
+                          blocklist=self.blocklist)
         crawler.remember(self._memories)
         try:
             rows = crawler.crawl(items)
@@ -217,6 +230,9 @@ class FetchStage(Stage):
         if not files:
             raise StageError(f"no link files (*.parquet or URL lists) in {', '.join(sources)}")
         cfg = ctx.recipe.fetch
+        links = ctx.recipe.links  # redirect targets are checked against the links stage's blocklists
+        domain_lists = read_domain_files(links.blocked_domain_files)
+        PostFilter.from_config(links, domain_lists)  # fail here, before the pipeline, on a bad list
         out = ctx.run.stage_dir(NAME)
 
         def build(p):
@@ -235,7 +251,8 @@ class FetchStage(Stage):
                            | f"GroupBySite{suffix}" >> beam.GroupByKey()
                            | f"Fetch{suffix}" >> beam.ParDo(FetchGroupsFn(
                                cfg, ctx.recipe.run.seed, out, ctx.recipe.run.name, round_no=r,
-                               last_round=(r == cfg.redirect_rounds))).with_outputs(HANDOVER, MEMORY, main="rows"))
+                               last_round=(r == cfg.redirect_rounds), links=links,
+                               domain_lists=domain_lists)).with_outputs(HANDOVER, MEMORY, main="rows"))
                 logs.append(fetched.rows)
                 if r < cfg.redirect_rounds:  # the hand-overs and what the crawlers learnt, for round r + 1
                     keyed = (fetched[HANDOVER], fetched[MEMORY]) | f"ToRound{r + 1}" >> beam.Flatten()
