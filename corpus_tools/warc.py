@@ -297,7 +297,7 @@ def _decode_content(body: bytes, header: str, max_bytes: int) -> tuple[bytes, st
         return body, None
     try:
         decoder = BoundedDecoder(encodings, max_bytes)
-    except DecodeError as e:  # an encoding it does not know (compress, zstd ...)
+    except DecodeError as e:  # an encoding it does not know (compress, or a made-up name)
         raise _BadBody(f"{e}: the page cannot be decoded") from None
     try:
         out = decoder.feed(body) + decoder.finish()

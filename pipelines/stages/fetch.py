@@ -44,10 +44,10 @@ from corpus_tools.urls import request_url
 from corpus_tools.versions import library_versions
 from corpus_tools.warc_writer import RotatingWarcWriter
 from pipelines.deadletter import DEAD_LETTER
+from pipelines.domain_lists import checked_domain_lists
 from pipelines.metrics import counter
 from pipelines.parquet_io import ReadDocs, WriteRejects, WriteShards, match_files
 from pipelines.stage import Stage, StageContext, StageError, StageResult
-from pipelines.stages.links import read_domain_files
 
 NAME = "fetch"
 
@@ -231,8 +231,7 @@ class FetchStage(Stage):
             raise StageError(f"no link files (*.parquet or URL lists) in {', '.join(sources)}")
         cfg = ctx.recipe.fetch
         links = ctx.recipe.links  # redirect targets are checked against the links stage's blocklists
-        domain_lists = read_domain_files(links.blocked_domain_files)
-        PostFilter.from_config(links, domain_lists)  # fail here, before the pipeline, on a bad list
+        domain_lists = checked_domain_lists(links)  # a bad list fails here, before the pipeline
         out = ctx.run.stage_dir(NAME)
 
         def build(p):

@@ -8,7 +8,6 @@ shard), ``RUN/links/_urls.txt`` (every kept canonical URL, sorted) and dead lett
 
 from __future__ import annotations
 
-import posixpath
 from collections import Counter
 
 import apache_beam as beam
@@ -29,8 +28,8 @@ from corpus_tools.links import (
 from corpus_tools.recipe import LinksConfig
 from corpus_tools.rundir import REJECTED_DIR, join
 from corpus_tools.schema import LINK_SCHEMA, new_reject
-from corpus_tools.urls import read_domain_list
 from pipelines.deadletter import DEAD_LETTER
+from pipelines.domain_lists import checked_domain_lists
 from pipelines.metrics import counter
 from pipelines.parquet_io import WriteRejects, match_files, shard_name, write_parquet_table
 from pipelines.stage import Stage, StageContext, StageError, StageResult
@@ -115,20 +114,6 @@ def _write_url_list(shard_urls: list[tuple[int, bytes]], path: str) -> int:
     return len(urls)
 
 
-def read_domain_files(paths: list[str]) -> dict[str, list[str]]:
-    """``{file stem: domains}`` for ``[links] blocked_domain_files`` (local or remote)."""
-    lists: dict[str, list[str]] = {}
-    for path in paths:
-        stem = posixpath.basename(path.rstrip("/")).split(".")[0] or "file"
-        try:
-            with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as fh:
-                lines = fh.read().decode("utf-8").splitlines()
-        except (OSError, ValueError) as e:
-            raise StageError(f"[links] blocked_domain_files: cannot read {path}: {e}") from None
-        lists.setdefault(stem, []).extend(read_domain_list(lines))
-    return lists
-
-
 def _read_links(out: str, columns: list[str]) -> pa.Table:
     tables = []
     for path in match_files([out], suffixes=(".parquet",)):
@@ -152,8 +137,7 @@ class LinksStage(Stage):
         if not files:
             raise StageError(f"no dump files in {', '.join(ctx.inputs)}")
         cfg = ctx.recipe.links
-        domain_lists = read_domain_files(cfg.blocked_domain_files)
-        PostFilter.from_config(cfg, domain_lists)  # fail here, before the pipeline, on a bad list
+        domain_lists = checked_domain_lists(cfg)  # a bad list fails here, before the pipeline
         out = ctx.run.stage_dir(NAME)
         url_list = join(out, URL_LIST)
         num_shards = ctx.recipe.run.num_shards
